@@ -1,0 +1,219 @@
+//! The sortable function table (RunSnakeRun / `print_stats` columns).
+
+use leptos::prelude::*;
+use profview_api::{FunctionRow, ProfileSummary};
+
+use crate::api::{self, FunctionsRequest};
+use crate::format;
+use crate::url_state;
+
+struct Column {
+    key: &'static str,
+    label: &'static str,
+    title: &'static str,
+    numeric: bool,
+}
+
+const PSTATS_COLUMNS: &[Column] = &[
+    Column { key: "ncalls", label: "ncalls", title: "calls (total/primitive when recursive)", numeric: true },
+    Column { key: "tottime", label: "tottime", title: "time in the function itself (s)", numeric: true },
+    Column { key: "percall_tottime", label: "percall", title: "tottime / ncalls", numeric: true },
+    Column { key: "cumtime", label: "cumtime", title: "time including callees (s)", numeric: true },
+    Column { key: "percall_cumtime", label: "percall", title: "cumtime / primitive calls", numeric: true },
+    Column { key: "name", label: "function", title: "function name", numeric: false },
+    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+];
+
+const SAMPLE_COLUMNS: &[Column] = &[
+    Column { key: "self", label: "self", title: "weight of samples where this is the leaf", numeric: true },
+    Column { key: "self", label: "self %", title: "self / profile total", numeric: true },
+    Column { key: "total", label: "total", title: "weight of samples whose stack holds this function", numeric: true },
+    Column { key: "total", label: "total %", title: "total / profile total", numeric: true },
+    Column { key: "name", label: "function", title: "function name", numeric: false },
+    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+];
+
+const PAGE: usize = 200;
+
+/// The function table of one profile.
+#[component]
+pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
+    let pstats = summary.format == "pstats";
+    let columns: &'static [Column] = if pstats { PSTATS_COLUMNS } else { SAMPLE_COLUMNS };
+    let sort = url_state::param("sort");
+    let order = url_state::param("order");
+    let q = url_state::param("q");
+    let regex = url_state::param("re");
+    let sel = url_state::param("sel");
+    let set = url_state::setter();
+    let limit = RwSignal::new(PAGE);
+
+    let id2 = id.clone();
+    let page = LocalResource::new(move || {
+        let req = FunctionsRequest {
+            sort: sort.get(),
+            order: order.get(),
+            q: q.get(),
+            regex: regex.get().as_deref() == Some("1"),
+            offset: 0,
+            limit: limit.get(),
+        };
+        let id = id2.clone();
+        async move { api::functions(&id, &req).await }
+    });
+    // The denominator for percentages: the largest total (the root's inclusive weight).
+    let grand_total = LocalResource::new({
+        let id = id.clone();
+        move || {
+            let id = id.clone();
+            async move {
+                let r = FunctionsRequest { sort: Some("total".into()), order: Some("desc".into()), limit: 1, ..Default::default() };
+                api::functions(&id, &r).await.ok().and_then(|p| p.rows.first().and_then(|r| r.total_weight))
+            }
+        }
+    });
+
+    let set_sort = set.clone();
+    let on_header = move |key: &'static str, numeric: bool| {
+        let cur = sort.get_untracked();
+        let cur_order = order.get_untracked();
+        let default_order = if numeric { "desc" } else { "asc" };
+        let new_order = if cur.as_deref() == Some(key) {
+            match cur_order.as_deref().unwrap_or(default_order) {
+                "asc" => "desc",
+                _ => "asc",
+            }
+        } else {
+            default_order
+        };
+        set_sort(&[("sort", Some(key.to_owned())), ("order", Some(new_order.to_owned()))]);
+    };
+
+    let set_q = set.clone();
+    let search_value = move || q.get().unwrap_or_default();
+    let set_sel = set.clone();
+
+    view! {
+        <div class="table-tools">
+            <input
+                type="search"
+                class="search"
+                data-testid="search"
+                placeholder="Search name or file  ( / )"
+                prop:value=search_value
+                on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    set_q(&[("q", (!v.is_empty()).then_some(v))]);
+                }
+            />
+            <label class="muted">
+                <input type="checkbox" prop:checked=move || regex.get().as_deref() == Some("1")
+                    on:change={let set = set.clone(); move |ev| {
+                        let on = event_target_checked(&ev);
+                        set(&[("re", on.then(|| "1".to_owned()))]);
+                    }}/>
+                " regex"
+            </label>
+            <span class="muted" data-testid="row-count">
+                {move || page.get().and_then(|r| r.ok()).map(|p| format!("{} functions", p.total))}
+            </span>
+        </div>
+        <div class="table-wrap">
+            <table class="functions" data-testid="function-table">
+                <thead>
+                    <tr>
+                        {columns.iter().map(|c| {
+                            let key = c.key;
+                            let numeric = c.numeric;
+                            let on_header = on_header.clone();
+                            let arrow = move || {
+                                if sort.get().as_deref() == Some(key) {
+                                    if order.get().as_deref() == Some("asc") { " ▲" } else { " ▼" }
+                                } else { "" }
+                            };
+                            view! {
+                                <th class:num=numeric title=c.title data-sort=key
+                                    on:click=move |_| on_header(key, numeric)>
+                                    {c.label}{arrow}
+                                </th>
+                            }
+                        }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    <Transition fallback=|| view! { <tr><td class="loading">"Loading…"</td></tr> }>
+                        {move || {
+                            let total = grand_total.get().flatten();
+                            page.get().map(|r| match r {
+                                Err(e) => view! { <tr><td class="error" data-testid="error" colspan="7">{e.to_string()}</td></tr> }.into_any(),
+                                Ok(p) => p.rows.into_iter().map(|row| {
+                                    let rid = row.id.to_string();
+                                    let rid2 = rid.clone();
+                                    let set_sel = set_sel.clone();
+                                    let selected = move || sel.get().as_deref() == Some(rid2.as_str());
+                                    view! {
+                                        <tr data-testid="function-row" data-id=rid.clone() class:selected=selected
+                                            on:click=move |_| set_sel(&[("sel", Some(rid.clone()))])>
+                                            {cells(&row, pstats, total)}
+                                        </tr>
+                                    }
+                                }).collect_view().into_any(),
+                            })
+                        }}
+                    </Transition>
+                </tbody>
+            </table>
+            {move || page.get().and_then(|r| r.ok()).filter(|p| p.total as usize > p.rows.len()).map(|p| {
+                let more = (p.total as usize - p.rows.len()).min(PAGE * 5);
+                view! {
+                    <button class="more" on:click=move |_| limit.update(|l| *l += more)>
+                        {format!("Show {more} more of {}", p.total as usize - p.rows.len())}
+                    </button>
+                }
+            })}
+        </div>
+    }
+}
+
+fn num_cell(text: String, value: Option<f64>, col: &'static str) -> impl IntoView {
+    let v = value.map(|v| v.to_string()).unwrap_or_default();
+    view! { <td class="num" data-col=col data-value=v.clone() title=v>{text}</td> }
+}
+
+fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
+    let loc = if row.line != 0 || !row.file.is_empty() && row.file != "~" {
+        format!("{}:{}", row.file, row.line)
+    } else {
+        row.file.clone()
+    };
+    let name = view! { <td class="name" data-col="name" title=row.name.clone()>{row.name.clone()}</td> };
+    let file = view! { <td class="file" data-col="file" title=loc.clone()>{loc}</td> };
+    if pstats {
+        view! {
+            <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>
+                {format::ncalls(row.ncalls, row.primcalls)}
+            </td>
+            {num_cell(format::secs(row.tottime), row.tottime, "tottime")}
+            {num_cell(format::secs(format::ratio(row.tottime, row.ncalls)), format::ratio(row.tottime, row.ncalls), "percall_tottime")}
+            {num_cell(format::secs(row.cumtime), row.cumtime, "cumtime")}
+            {num_cell(format::secs(format::ratio(row.cumtime, row.primcalls)), format::ratio(row.cumtime, row.primcalls), "percall_cumtime")}
+            {name}
+            {file}
+        }
+        .into_any()
+    } else {
+        let pct = |v: Option<f64>| match (v, total) {
+            (Some(v), Some(t)) if t != 0.0 => format!("{:.1}%", 100.0 * v / t),
+            _ => String::new(),
+        };
+        view! {
+            {num_cell(format::weight(row.self_weight), row.self_weight, "self")}
+            <td class="num pct">{pct(row.self_weight)}</td>
+            {num_cell(format::weight(row.total_weight), row.total_weight, "total")}
+            <td class="num pct">{pct(row.total_weight)}</td>
+            {name}
+            {file}
+        }
+        .into_any()
+    }
+}

@@ -1,0 +1,2 @@
+//! The views.
+pub mod function_table;

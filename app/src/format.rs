@@ -1,0 +1,35 @@
+//! Number formatting as pstats prints it.
+
+/// Seconds with three decimals, like `print_stats`.
+pub fn secs(v: Option<f64>) -> String {
+    match v {
+        Some(x) => format!("{x:.3}"),
+        None => String::new(),
+    }
+}
+
+/// A weight (samples, µs, bytes): integers without decimals.
+pub fn weight(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+        Some(x) => format!("{x:.2}"),
+        None => String::new(),
+    }
+}
+
+/// `nc/cc` when they differ, as pstats prints ncalls.
+pub fn ncalls(nc: Option<u64>, cc: Option<u64>) -> String {
+    match (nc, cc) {
+        (Some(n), Some(c)) if n != c => format!("{n}/{c}"),
+        (Some(n), _) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `a / b` when both exist and b > 0.
+pub fn ratio(a: Option<f64>, b: Option<u64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0 => Some(a / b as f64),
+        _ => None,
+    }
+}

@@ -1,0 +1,1 @@
+//! Importers: placeholder, filled in by the importer work.

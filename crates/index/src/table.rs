@@ -1,0 +1,332 @@
+//! The function table: per-function aggregates, sorting, filtering and paging.
+
+use std::cmp::Ordering;
+
+use profview_model::{FuncId, Profile, NO_PARENT};
+use regex::Regex;
+
+/// Aggregates of one function. pstats fields are `None` for sampled profiles and vice versa.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FunctionStats {
+    /// pstats `nc`.
+    pub ncalls: Option<u64>,
+    /// pstats `cc`.
+    pub primcalls: Option<u64>,
+    /// pstats `tt` (seconds).
+    pub tottime: Option<f64>,
+    /// pstats `ct` (seconds).
+    pub cumtime: Option<f64>,
+    /// Sampled: weight of samples whose leaf is this function.
+    pub self_weight: Option<f64>,
+    /// Sampled: weight of samples whose stack holds this function (once per stack).
+    pub total_weight: Option<f64>,
+    /// False for functions that only appear as a pstats caller (not a key of the stats dict).
+    pub listed: bool,
+}
+
+impl FunctionStats {
+    /// `tottime / ncalls`, as pstats prints it.
+    pub fn percall_tottime(&self) -> Option<f64> {
+        match (self.tottime, self.ncalls) {
+            (Some(t), Some(n)) if n > 0 => Some(t / n as f64),
+            _ => None,
+        }
+    }
+    /// `cumtime / primcalls`, as pstats prints it.
+    pub fn percall_cumtime(&self) -> Option<f64> {
+        match (self.cumtime, self.primcalls) {
+            (Some(t), Some(n)) if n > 0 => Some(t / n as f64),
+            _ => None,
+        }
+    }
+    /// The "own cost" whatever the format: tottime or self weight.
+    pub fn own(&self) -> f64 {
+        self.tottime.or(self.self_weight).unwrap_or(0.0)
+    }
+    /// The "inclusive cost" whatever the format: cumtime or total weight.
+    pub fn inclusive(&self) -> f64 {
+        self.cumtime.or(self.total_weight).unwrap_or(0.0)
+    }
+}
+
+/// Computes the aggregates of every function.
+pub(crate) fn function_stats(p: &Profile) -> Vec<FunctionStats> {
+    let mut out = vec![FunctionStats::default(); p.functions.len()];
+    if let Some(ps) = &p.pstats {
+        for (o, s) in out.iter_mut().zip(&ps.stats) {
+            if let Some(s) = s {
+                o.ncalls = Some(s.ncalls);
+                o.primcalls = Some(s.primcalls);
+                o.tottime = Some(s.tottime);
+                o.cumtime = Some(s.cumtime);
+                o.listed = true;
+            }
+        }
+    }
+    if let Some(sd) = &p.samples {
+        let t = &sd.stacks;
+        let n = t.len();
+        // Weight ending exactly at each node.
+        let mut at = vec![0.0f64; n];
+        for s in &sd.samples {
+            if let Some(st) = s.stack {
+                at[st.idx()] += s.weight;
+            }
+        }
+        // Inclusive weight per node: parents precede children, so walk backwards.
+        let mut incl = at.clone();
+        for i in (0..n).rev() {
+            let par = t.parent[i];
+            if par != NO_PARENT {
+                incl[par as usize] += incl[i];
+            }
+        }
+        // A node counts toward its function's total only if no ancestor is the same function
+        // (recursion counts once per stack). `outer[i]` = node i is the outermost of its function.
+        let mut outer = vec![true; n];
+        // Depth-first with an on-path counter per function, iteratively over the children lists.
+        let mut first_child = vec![u32::MAX; n];
+        let mut next_sibling = vec![u32::MAX; n];
+        let mut roots = Vec::new();
+        for i in (0..n).rev() {
+            let par = t.parent[i];
+            if par == NO_PARENT {
+                roots.push(i as u32);
+            } else {
+                next_sibling[i] = first_child[par as usize];
+                first_child[par as usize] = i as u32;
+            }
+        }
+        let mut on_path = vec![0u32; p.functions.len()];
+        let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
+        while let Some((node, leaving)) = stack.pop() {
+            let f = t.func[node as usize].idx();
+            if leaving {
+                on_path[f] -= 1;
+                continue;
+            }
+            outer[node as usize] = on_path[f] == 0;
+            on_path[f] += 1;
+            stack.push((node, true));
+            let mut c = first_child[node as usize];
+            while c != u32::MAX {
+                stack.push((c, false));
+                c = next_sibling[c as usize];
+            }
+        }
+        for i in 0..n {
+            let f = t.func[i].idx();
+            let o = &mut out[f];
+            o.listed = true;
+            *o.self_weight.get_or_insert(0.0) += at[i];
+            let tot = o.total_weight.get_or_insert(0.0);
+            if outer[i] {
+                *tot += incl[i];
+            }
+        }
+    }
+    out
+}
+
+/// A sortable column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    /// Function name.
+    Name,
+    /// File name.
+    File,
+    /// Line.
+    Line,
+    /// pstats `nc`.
+    Ncalls,
+    /// pstats `cc`.
+    Primcalls,
+    /// pstats `tt`.
+    Tottime,
+    /// pstats `ct`.
+    Cumtime,
+    /// `tt / nc`.
+    PercallTottime,
+    /// `ct / cc`.
+    PercallCumtime,
+    /// Sampled self weight.
+    SelfWeight,
+    /// Sampled total weight.
+    TotalWeight,
+}
+
+impl SortKey {
+    /// Parses a column name as the API spells it. `self`/`total` and `samples` are accepted.
+    pub fn parse(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "name" => SortKey::Name,
+            "file" => SortKey::File,
+            "line" => SortKey::Line,
+            "ncalls" => SortKey::Ncalls,
+            "primcalls" => SortKey::Primcalls,
+            "tottime" | "self_time" => SortKey::Tottime,
+            "cumtime" | "cumulative" => SortKey::Cumtime,
+            "percall_tottime" | "percall" => SortKey::PercallTottime,
+            "percall_cumtime" => SortKey::PercallCumtime,
+            "self" | "self_weight" => SortKey::SelfWeight,
+            "total" | "total_weight" | "samples" => SortKey::TotalWeight,
+            _ => return None,
+        })
+    }
+}
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A text filter on name or file.
+#[derive(Clone, Debug)]
+pub enum TextFilter {
+    /// Keep rows whose name or file contains the text.
+    Substring(String),
+    /// Keep rows whose name or file matches the regex.
+    Regex(Regex),
+}
+
+impl TextFilter {
+    fn matches(&self, name: &str, file: &str) -> bool {
+        match self {
+            TextFilter::Substring(s) => name.contains(s.as_str()) || file.contains(s.as_str()),
+            TextFilter::Regex(r) => r.is_match(name) || r.is_match(file),
+        }
+    }
+}
+
+/// A function-table request.
+#[derive(Clone, Debug)]
+pub struct FunctionQuery {
+    /// Column to sort by. Default: cumtime for pstats, total weight for samples.
+    pub sort: Option<SortKey>,
+    /// Direction. Default: descending for numbers, ascending for text.
+    pub order: Option<SortOrder>,
+    /// Optional filter.
+    pub filter: Option<TextFilter>,
+    /// First row of the page.
+    pub offset: usize,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl Default for FunctionQuery {
+    fn default() -> Self {
+        FunctionQuery { sort: None, order: None, filter: None, offset: 0, limit: 100 }
+    }
+}
+
+fn cmp_opt_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+pub(crate) fn query(p: &Profile, stats: &[FunctionStats], q: &FunctionQuery) -> (usize, Vec<FuncId>) {
+    let default_sort = if p.pstats.is_some() { SortKey::Cumtime } else { SortKey::TotalWeight };
+    let key = q.sort.unwrap_or(default_sort);
+    let textual = matches!(key, SortKey::Name | SortKey::File);
+    let order = q.order.unwrap_or(if textual { SortOrder::Asc } else { SortOrder::Desc });
+    let mut ids: Vec<u32> = (0..stats.len() as u32)
+        .filter(|&i| {
+            let s = &stats[i as usize];
+            if !s.listed {
+                return false;
+            }
+            match &q.filter {
+                None => true,
+                Some(f) => {
+                    let func = &p.functions[i as usize];
+                    f.matches(&func.name, &func.file)
+                }
+            }
+        })
+        .collect();
+    let total = ids.len();
+    let cmp = |a: &u32, b: &u32| -> Ordering {
+        let (fa, fb) = (&p.functions[*a as usize], &p.functions[*b as usize]);
+        let (sa, sb) = (&stats[*a as usize], &stats[*b as usize]);
+        let o = match key {
+            SortKey::Name => fa.name.cmp(&fb.name),
+            SortKey::File => fa.file.cmp(&fb.file).then(fa.line.cmp(&fb.line)),
+            SortKey::Line => fa.line.cmp(&fb.line),
+            SortKey::Ncalls => sa.ncalls.cmp(&sb.ncalls),
+            SortKey::Primcalls => sa.primcalls.cmp(&sb.primcalls),
+            SortKey::Tottime => cmp_opt_f64(sa.tottime, sb.tottime),
+            SortKey::Cumtime => cmp_opt_f64(sa.cumtime, sb.cumtime),
+            SortKey::PercallTottime => cmp_opt_f64(sa.percall_tottime(), sb.percall_tottime()),
+            SortKey::PercallCumtime => cmp_opt_f64(sa.percall_cumtime(), sb.percall_cumtime()),
+            SortKey::SelfWeight => cmp_opt_f64(sa.self_weight, sb.self_weight),
+            SortKey::TotalWeight => cmp_opt_f64(sa.total_weight, sb.total_weight),
+        };
+        // Ties keep file order, like pstats' stable sort.
+        match order {
+            SortOrder::Asc => o,
+            SortOrder::Desc => o.reverse(),
+        }
+        .then(a.cmp(b))
+    };
+    let end = q.offset.saturating_add(q.limit).min(total);
+    let start = q.offset.min(end);
+    if end < total / 4 && end > 0 {
+        // Only the first rows are wanted: partial selection, then sort the head.
+        ids.select_nth_unstable_by(end - 1, cmp);
+        ids.truncate(end);
+    }
+    ids.sort_unstable_by(cmp);
+    let page = ids[start..end.min(ids.len())].iter().map(|&i| FuncId(i)).collect();
+    (total, page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use profview_model::{Dialect, SampleBuilder, Unit};
+
+    #[test]
+    fn recursion_counts_once_per_stack() {
+        let mut b = SampleBuilder::new();
+        let t = b.thread("1", None);
+        let a = b.function("a", "x.py", 1);
+        let r = b.function("r", "x.py", 2);
+        b.add_sample(&[a, r, r, r], t, 5.0);
+        b.add_sample(&[a, r], t, 2.0);
+        b.add_sample(&[a], t, 1.0);
+        let p = b.finish(Dialect::Gregg, Unit::Samples);
+        let st = function_stats(&p);
+        assert_eq!(st[a.idx()].total_weight, Some(8.0));
+        assert_eq!(st[a.idx()].self_weight, Some(1.0));
+        assert_eq!(st[r.idx()].total_weight, Some(7.0));
+        assert_eq!(st[r.idx()].self_weight, Some(7.0));
+    }
+
+    #[test]
+    fn paging_matches_full_sort() {
+        let mut b = SampleBuilder::new();
+        let t = b.thread("1", None);
+        for i in 0..200 {
+            let f = b.function(&format!("f{i}"), "x.py", i);
+            b.add_sample(&[f], t, ((i * 37) % 101) as f64);
+        }
+        let p = b.finish(Dialect::Gregg, Unit::Samples);
+        let st = function_stats(&p);
+        let full = query(&p, &st, &FunctionQuery { limit: 1000, ..Default::default() }).1;
+        let head = query(&p, &st, &FunctionQuery { limit: 10, ..Default::default() }).1;
+        let mid = query(&p, &st, &FunctionQuery { offset: 20, limit: 10, ..Default::default() }).1;
+        assert_eq!(&full[..10], &head[..]);
+        assert_eq!(&full[20..30], &mid[..]);
+        for w in full.windows(2) {
+            assert!(st[w[0].idx()].total_weight >= st[w[1].idx()].total_weight);
+        }
+    }
+}

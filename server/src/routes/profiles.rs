@@ -1,0 +1,121 @@
+//! `/api/profiles` and the function table.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use profview_api::{FunctionPage, FunctionRow, ProfileSummary};
+use profview_index::{FunctionQuery, SortKey, SortOrder, TextFilter};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::state::{AppState, Entry};
+
+/// Largest page the function table hands out at once.
+pub const MAX_PAGE: usize = 10_000;
+
+pub(crate) fn summary_of(e: &Entry) -> ProfileSummary {
+    let p = e.index.profile();
+    ProfileSummary {
+        id: e.id.clone(),
+        name: e.name.clone(),
+        format: p.format.as_str().to_owned(),
+        dialect: p.dialect.as_str().to_owned(),
+        unit: p.unit.as_str().to_owned(),
+        functions: e.index.function_stats().iter().filter(|s| s.listed).count() as u64,
+        warnings: e.warnings.clone(),
+    }
+}
+
+pub(crate) fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, AppError> {
+    state.get(id).ok_or_else(|| AppError::NotFound(format!("no profile with id {id:?}")))
+}
+
+/// `GET /api/profiles`.
+pub async fn list(State(state): State<AppState>) -> Json<Vec<ProfileSummary>> {
+    Json(state.list().iter().map(|e| summary_of(e)).collect())
+}
+
+/// `GET /api/profiles/{id}`.
+pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProfileSummary>, AppError> {
+    Ok(Json(summary_of(&entry(&state, &id)?)))
+}
+
+/// Query string of the function table.
+#[derive(Debug, Default, Deserialize)]
+pub struct FunctionsParams {
+    sort: Option<String>,
+    order: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+    q: Option<String>,
+    /// `1`/`true`: `q` is a regular expression.
+    regex: Option<String>,
+}
+
+fn truthy(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "true" | "yes" | "on"))
+}
+
+/// Turns the query string into an index query.
+pub(crate) fn function_query(p: &FunctionsParams) -> Result<FunctionQuery, AppError> {
+    let sort = match p.sort.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(SortKey::parse(s).ok_or_else(|| AppError::BadRequest(format!("unknown sort column {s:?}")))?),
+    };
+    let order = match p.order.as_deref() {
+        None | Some("") => None,
+        Some("asc") => Some(SortOrder::Asc),
+        Some("desc") => Some(SortOrder::Desc),
+        Some(o) => return Err(AppError::BadRequest(format!("order must be asc or desc, not {o:?}"))),
+    };
+    let filter = match p.q.as_deref() {
+        None | Some("") => None,
+        Some(q) if truthy(&p.regex) => Some(TextFilter::Regex(
+            regex::RegexBuilder::new(q)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| AppError::BadRequest(format!("bad regex: {e}")))?,
+        )),
+        Some(q) => Some(TextFilter::Substring(q.to_owned())),
+    };
+    Ok(FunctionQuery {
+        sort,
+        order,
+        filter,
+        offset: p.offset.unwrap_or(0),
+        limit: p.limit.unwrap_or(100).min(MAX_PAGE),
+    })
+}
+
+/// `GET /api/profiles/{id}/functions?sort=&order=&offset=&limit=&q=&regex=`.
+pub async fn functions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<FunctionsParams>,
+) -> Result<Json<FunctionPage>, AppError> {
+    let e = entry(&state, &id)?;
+    let q = function_query(&params)?;
+    let (total, ids) = e.index.query_functions(&q);
+    let p = e.index.profile();
+    let rows = ids
+        .into_iter()
+        .map(|fid| {
+            let f = p.func(fid);
+            let s = e.index.function(fid).copied().unwrap_or_default();
+            FunctionRow {
+                id: fid.0,
+                name: f.name.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                ncalls: s.ncalls,
+                primcalls: s.primcalls,
+                tottime: s.tottime.or(s.self_weight),
+                cumtime: s.cumtime.or(s.total_weight),
+                self_weight: s.self_weight,
+                total_weight: s.total_weight,
+            }
+        })
+        .collect();
+    Ok(Json(FunctionPage { total: total as u64, rows }))
+}
