@@ -187,7 +187,8 @@ fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
         row.file.clone()
     };
     let name = view! { <td class="name" data-col="name" title=row.name.clone()>{row.name.clone()}</td> };
-    let file = view! { <td class="file" data-col="file" title=loc.clone()>{loc}</td> };
+    let loc_title = loc.clone();
+    let file = view! { <td class="file" data-col="file" title=loc_title>{loc}</td> };
     if pstats {
         view! {
             <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README command 2: set up what is missing, build, then run every test (Rust and browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/build.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+echo "== Rust tests (release profile, sharing the binary's build)" >&2
+cargo test --release --locked --workspace --exclude profview-app
+echo "== Browser tests (headless Chromium against the release binary)" >&2
+PROFVIEW_BIN="$PWD/target/release/profview" node --test --test-concurrency=1 tests/e2e/

@@ -1,0 +1,64 @@
+// Shared fixtures for the browser tests: start the release binary, launch Debian's Chromium,
+// and collect console errors. Selectors live in find.mjs.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const corpusDir = path.resolve(repo, '../shared/corpus');
+export const outDir = path.join(here, 'out');
+mkdirSync(outDir, { recursive: true });
+
+export function corpus(rel) { return path.join(corpusDir, rel); }
+export function truth(rel) { return JSON.parse(readFileSync(corpus(rel) + '.truth.json', 'utf8')); }
+
+/** Starts `profview serve FILES --port 0 --no-browser` on 127.0.0.1 and resolves with its URL. */
+export async function startServer(files, extraArgs = []) {
+  const bin = process.env.PROFVIEW_BIN || path.join(repo, 'target/release/profview');
+  const proc = spawn(bin, ['serve', ...files, '--host', '127.0.0.1', '--port', '0', '--no-browser', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving at (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
+  });
+  const origin = new URL(url).origin;
+  return { url, origin, proc, stop: () => proc.kill('SIGTERM') };
+}
+
+/** Launches headless Chromium; every page records console errors, page errors and dialogs. */
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    // Playwright gives every launch a fresh temporary profile directory.
+  });
+  const newPage = async (opts = {}) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...opts });
+    const page = await context.newPage();
+    page.problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', async (d) => { page.problems.push(`dialog: ${d.message()}`); await d.dismiss(); });
+    return page;
+  };
+  return { browser, newPage, close: () => browser.close() };
+}
+
+export async function screenshot(page, name) {
+  const file = path.join(outDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
