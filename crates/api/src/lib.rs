@@ -76,3 +76,146 @@ pub struct ErrorBody {
 /// Columns the function table can be sorted by.
 pub const SORT_COLUMNS: &[&str] =
     &["name", "file", "line", "ncalls", "primcalls", "tottime", "cumtime", "percall_tottime", "percall_cumtime"];
+
+/// One neighbour of a function: a caller or a callee, with the numbers of the edge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EdgeRow {
+    /// The neighbour's function id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// Line.
+    pub line: i64,
+    /// pstats: calls along the edge.
+    pub ncalls: Option<u64>,
+    /// pstats: primitive calls along the edge (`null` for the `profile` module).
+    pub primcalls: Option<u64>,
+    /// pstats: callee's own time under this caller.
+    pub tottime: Option<f64>,
+    /// pstats: callee's cumulative time under this caller.
+    pub cumtime: Option<f64>,
+    /// Samples: weight of stacks where the two are adjacent (caller directly above callee).
+    pub weight: Option<f64>,
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}`: one function with its direct callers and callees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDetail {
+    /// The function's own row.
+    pub function: FunctionRow,
+    /// Direct callers.
+    pub callers: Vec<EdgeRow>,
+    /// Direct callees.
+    pub callees: Vec<EdgeRow>,
+}
+
+/// One function reached transitively (`all-callers` / `all-callees`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReachRow {
+    /// Function id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// Line.
+    pub line: i64,
+    /// Shortest number of call edges from the selected function.
+    pub distance: u32,
+    /// The function's inclusive cost (cumtime or total weight).
+    pub inclusive: Option<f64>,
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/all-callers` and `.../all-callees`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReachList {
+    /// Every function reached, nearest first.
+    pub rows: Vec<ReachRow>,
+}
+
+/// How much a tree node can be trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exactness {
+    /// Measured: samples, or a pstats node with a single caller path all the way up.
+    Exact,
+    /// Derived from pstats edges by splitting time across callers in proportion to the edge data.
+    Estimated,
+    /// A recursion cycle was cut here.
+    Cut,
+}
+
+/// One node of a tree slice, flattened: parents come before their children.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// Index of this node inside the slice.
+    pub id: u32,
+    /// Index of the parent inside the slice; `null` for the slice's root.
+    pub parent: Option<u32>,
+    /// Function id; `null` for the synthetic root and for "other" (merged small nodes).
+    pub func: Option<u32>,
+    /// Display name (`other (N)` for merged nodes, `all` for the root).
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// Line.
+    pub line: i64,
+    /// Stable path of this node from the tree root: function ids joined by `.` (`""` for the root).
+    /// Pass it back as `root=` to fetch a deeper slice or zoom.
+    pub path: String,
+    /// Depth below the slice root (root = 0).
+    pub depth: u32,
+    /// Inclusive value (cumtime share or sample weight).
+    pub total: f64,
+    /// Own value.
+    pub self_value: f64,
+    /// pstats: calls along this path (estimated when the node is estimated).
+    pub calls: Option<f64>,
+    /// Trust level of the numbers.
+    pub exactness: Exactness,
+    /// Lower bound of `total` where one can be computed (pstats estimates).
+    pub total_min: Option<f64>,
+    /// Upper bound of `total` where one can be computed (pstats estimates).
+    pub total_max: Option<f64>,
+    /// Children were cut by the level of detail or the node budget: fetch `root=<path>` for more.
+    pub truncated: bool,
+    /// Number of functions merged into this "other" node (0 otherwise).
+    pub merged: u32,
+}
+
+/// `GET /api/profiles/{id}/tree?mode=top-down|inverted&root=<path>&min_frac=&max_nodes=&thread=&tf=`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeSlice {
+    /// `top-down` (icicle) or `inverted` (flame of callers: leaves at the root).
+    pub mode: String,
+    /// Unit of `total`/`self_value`.
+    pub unit: String,
+    /// The value of the whole tree (for percentages), under the current thread and transforms.
+    pub grand_total: f64,
+    /// True when any node was derived from pstats edges (the view must say it is an estimate).
+    pub estimated: bool,
+    /// Nodes, parents first; `nodes[0]` is the slice root.
+    pub nodes: Vec<TreeNode>,
+}
+
+/// One thread of a sampled profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRow {
+    /// Index to pass as `thread=`.
+    pub index: u32,
+    /// Producer's id.
+    pub id: String,
+    /// Name, when known.
+    pub name: Option<String>,
+    /// Total weight of the thread's samples.
+    pub total: f64,
+}
+
+/// `GET /api/profiles/{id}/threads`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadList {
+    /// Threads in first-seen order; empty for pstats.
+    pub threads: Vec<ThreadRow>,
+}
