@@ -22,7 +22,7 @@ pub mod folded;
 mod hash;
 pub mod marshal;
 mod merge;
-#[cfg(feature = "perf-script")]
+#[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
 pub mod pstats;
 
@@ -184,9 +184,9 @@ pub fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ImportError> {
 pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
     let p = pstats::sniff(bytes);
     let f = folded::sniff(bytes);
-    #[cfg(feature = "perf-script")]
+    #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
     let s = perf::sniff(bytes);
-    #[cfg(not(feature = "perf-script"))]
+    #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
     let s: Option<bool> = Some(false);
     if p == Some(true) {
         return Some(Kind::Pstats);
@@ -249,9 +249,9 @@ fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<Import
     match detect(file_name, bytes) {
         Some(Kind::Pstats) => pstats::parse(bytes, limits),
         Some(Kind::Folded) => folded::parse(bytes, limits),
-        #[cfg(feature = "perf-script")]
+        #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
-        #[cfg(not(feature = "perf-script"))]
+        #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
         Some(Kind::PerfScript) => Err(ImportError::Perf("support for raw perf script text is not built in".into())),
         None => Err(ImportError::UnknownFormat),
     }
