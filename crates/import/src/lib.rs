@@ -216,8 +216,17 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::PerfScript) if s != Some(false) => return by_name,
         _ => {}
     }
-    // Last resort: anything not ruled out.
-    if p.is_none() {
+    // Last resort: anything not ruled out; text goes to the folded importer (whose errors name
+    // lines), binary to the pstats importer (whose errors name byte offsets).
+    let head = &bytes[..bytes.len().min(4096)];
+    let texty = !head.contains(&0)
+        && match std::str::from_utf8(head) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(), // only cut inside a character at the end
+        };
+    if texty && f.is_none() {
+        Some(Kind::Folded)
+    } else if p.is_none() {
         Some(Kind::Pstats)
     } else if f.is_none() {
         Some(Kind::Folded)

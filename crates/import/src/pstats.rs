@@ -14,7 +14,9 @@ use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits}
 pub fn sniff(bytes: &[u8]) -> Option<bool> {
     let first = *bytes.first()?;
     if first & 0x7f != b'{' {
-        return Some(false);
+        // Another marshal type code: a marshal dump of the wrong shape, or text. Undecided.
+        const CODES: &[u8] = b"0NTFS.ilIgfyxzZaAutsRr([<>):c}";
+        return if CODES.contains(&(first & 0x7f)) { None } else { Some(false) };
     }
     // A dict whose first key is a 3-tuple (or the empty dict `{0`).
     match bytes.get(1).map(|c| c & 0x7f) {
