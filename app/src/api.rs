@@ -1,7 +1,7 @@
 //! The API client: the only place the app makes HTTP requests.
 
 use gloo_net::http::Request;
-use profview_api::{ErrorBody, FunctionPage, ProfileSummary};
+use profview_api::{ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, ThreadList, TreeSlice};
 use serde::de::DeserializeOwned;
 
 /// A failed request, with a message fit for the page.
@@ -57,6 +57,19 @@ pub struct FunctionsRequest {
     pub offset: usize,
     /// Page size.
     pub limit: usize,
+    /// Thread index (`None` = all threads merged).
+    pub thread: Option<String>,
+    /// Transform string.
+    pub tf: Option<String>,
+}
+
+fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
+    if let Some(t) = thread.as_deref().filter(|t| !t.is_empty()) {
+        url.push_str(&format!("&thread={}", enc(t)));
+    }
+    if let Some(t) = tf.as_deref().filter(|t| !t.is_empty()) {
+        url.push_str(&format!("&tf={}", enc(t)));
+    }
 }
 
 /// `GET /api/profiles/{id}/functions`.
@@ -74,5 +87,74 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
             url.push_str("&regex=1");
         }
     }
+    push_common(&mut url, &r.thread, &r.tf);
     get_json(&url).await
+}
+
+/// Parameters of a tree slice.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeRequest {
+    /// `top-down` or `inverted`.
+    pub mode: &'static str,
+    /// Path of the slice root (`""` = the whole tree).
+    pub root: Option<String>,
+    /// Thread index.
+    pub thread: Option<String>,
+    /// Transform string.
+    pub tf: Option<String>,
+    /// Level of detail: children narrower than this fraction of the root are merged.
+    pub min_frac: f64,
+    /// Node budget.
+    pub max_nodes: usize,
+}
+
+/// `GET /api/profiles/{id}/tree`.
+pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
+    let mut url = format!(
+        "/api/profiles/{}/tree?mode={}&min_frac={}&max_nodes={}",
+        enc(id),
+        r.mode,
+        r.min_frac,
+        r.max_nodes
+    );
+    if let Some(root) = r.root.as_deref().filter(|s| !s.is_empty()) {
+        url.push_str(&format!("&root={}", enc(root)));
+    }
+    push_common(&mut url, &r.thread, &r.tf);
+    get_json(&url).await
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}`.
+pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<FunctionDetail, ApiError> {
+    let mut url = format!("/api/profiles/{}/functions/{fid}?", enc(id));
+    push_common(&mut url, thread, tf);
+    get_json(&url).await
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/all-callers` (or `all-callees`).
+pub async fn reach(id: &str, fid: u32, which: &str, thread: &Option<String>, tf: &Option<String>) -> Result<ReachList, ApiError> {
+    let mut url = format!("/api/profiles/{}/functions/{fid}/{which}?", enc(id));
+    push_common(&mut url, thread, tf);
+    get_json(&url).await
+}
+
+/// Both halves of a sandwich.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct Sandwich {
+    /// Inverted tree rooted at the function: who calls it.
+    pub callers: TreeSlice,
+    /// Top-down tree under the function: what it calls.
+    pub callees: TreeSlice,
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/sandwich`.
+pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<Sandwich, ApiError> {
+    let mut url = format!("/api/profiles/{}/functions/{fid}/sandwich?min_frac=0.002&max_nodes=2000", enc(id));
+    push_common(&mut url, thread, tf);
+    get_json(&url).await
+}
+
+/// `GET /api/profiles/{id}/threads`.
+pub async fn threads(id: &str) -> Result<ThreadList, ApiError> {
+    get_json(&format!("/api/profiles/{}/threads", enc(id))).await
 }

@@ -5,6 +5,7 @@
 //! - `pages/`: one file per route. `components/`: the views.
 
 mod api;
+mod charts;
 mod components;
 mod format;
 mod pages;

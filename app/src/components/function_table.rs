@@ -45,6 +45,8 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let q = url_state::param("q");
     let regex = url_state::param("re");
     let sel = url_state::param("sel");
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
     let set = url_state::setter();
     let limit = RwSignal::new(PAGE);
 
@@ -57,6 +59,8 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
             regex: regex.get().as_deref() == Some("1"),
             offset: 0,
             limit: limit.get(),
+            thread: thread.get(),
+            tf: tf.get(),
         };
         let id = id2.clone();
         async move { api::functions(&id, &req).await }

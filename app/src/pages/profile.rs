@@ -1,10 +1,21 @@
-//! `/p/<id>`: one profile's dashboard. Its view state lives in the query string.
+//! `/p/<id>`: one profile's dashboard. Its whole view state lives in the query string:
+//! `view`, `sel`, `root`, `sort`, `order`, `q`, `re`, `thread`, `tf`, `dtab`.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use wasm_bindgen::JsCast;
 
 use crate::api;
+use crate::components::breadcrumb::Breadcrumb;
+use crate::components::detail::FunctionDetailPanel;
 use crate::components::function_table::FunctionTable;
+use crate::components::icicle::IcicleView;
+use crate::components::thread_select::ThreadSelect;
+use crate::url_state;
+
+/// The chart views, by the name used in `view=` and `data-testid="view-<name>"`.
+const VIEWS: &[(&str, &str)] = &[("icicle", "Icicle"), ("flame", "Flame (inverted)")];
 
 /// The dashboard of one profile.
 #[component]
@@ -15,26 +26,94 @@ pub fn ProfilePage() -> impl IntoView {
         let id = id.get();
         async move { api::profile(&id).await }
     });
+    let view_name = url_state::param("view");
+    let root = url_state::param("root");
+    let set = url_state::setter();
+
+    // Keyboard: `/` focuses search, Esc zooms out one level.
+    let set_kb = set.clone();
+    let handle = window_event_listener(ev::keydown, move |e| {
+        let target_is_input = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+            .unwrap_or(false);
+        if e.key() == "/" && !target_is_input {
+            if let Some(el) = document().query_selector("[data-testid=search]").ok().flatten() {
+                if let Ok(input) = el.dyn_into::<web_sys::HtmlElement>() {
+                    e.prevent_default();
+                    let _ = input.focus();
+                }
+            }
+        } else if e.key() == "Escape" && !target_is_input {
+            let cur = root.get_untracked().unwrap_or_default();
+            if !cur.is_empty() {
+                let up = cur.rsplit_once('.').map(|(a, _)| a.to_owned());
+                set_kb(&[("root", up)]);
+            }
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let copied = RwSignal::new(false);
+    let copy_link = move |_| {
+        let href = window().location().href().unwrap_or_default();
+        let clip = window().navigator().clipboard();
+        let _ = clip.write_text(&href);
+        copied.set(true);
+    };
+
     view! {
         <section class="page profile">
             <Suspense fallback=|| view! { <p class="loading">"Loading profile…"</p> }>
                 {move || summary.get().map(|r| match r {
                     Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
                     Ok(s) => {
+                        let pid = id.get_untracked();
+                        let pstats = s.format == "pstats";
                         let warnings = s.warnings.clone();
+                        let set = set.clone();
                         view! {
                             <div class="profile-head">
                                 <h1 data-testid="profile-name">{s.name.clone()}</h1>
                                 <span class="badge">{s.format.clone()}</span>
                                 <span class="badge">{s.dialect.clone()}</span>
                                 <span class="muted">{format!("{} functions · unit: {}", s.functions, s.unit)}</span>
+                                <ThreadSelect id=pid.clone()/>
+                                <button class="copy-link" data-testid="copy-link" on:click=copy_link>
+                                    {move || if copied.get() { "Link copied" } else { "Copy link" }}
+                                </button>
                             </div>
                             {(!warnings.is_empty()).then(|| view! {
-                                <details class="warnings"><summary>{format!("{} import warning(s)", warnings.len())}</summary>
+                                <details class="warnings" data-testid="warnings"><summary>{format!("{} import warning(s)", warnings.len())}</summary>
                                     <ul>{warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
                                 </details>
                             })}
-                            <FunctionTable id=id.get_untracked() summary=s/>
+                            <div class="tabs">
+                                {VIEWS.iter().map(|(key, label)| {
+                                    let set = set.clone();
+                                    let key = *key;
+                                    let active = move || view_name.get().as_deref().unwrap_or("icicle") == key;
+                                    view! {
+                                        <button class:active=active data-testid=format!("view-{key}")
+                                            on:click=move |_| set(&[("view", Some(key.to_owned())), ("root", None)])>{*label}</button>
+                                    }
+                                }).collect_view()}
+                                <Breadcrumb id=pid.clone()/>
+                            </div>
+                            <div class="chart-area">
+                                {
+                                    let pid = pid.clone();
+                                    move || match view_name.get().as_deref().unwrap_or("icicle") {
+                                        "flame" => view! { <IcicleView id=pid.clone() inverted=true/> }.into_any(),
+                                        _ => view! { <IcicleView id=pid.clone() inverted=false/> }.into_any(),
+                                    }
+                                }
+                            </div>
+                            <div class="split">
+                                <div class="split-main"><FunctionTable id=pid.clone() summary=s/></div>
+                                <FunctionDetailPanel id=pid.clone() pstats=pstats/>
+                            </div>
                         }.into_any()
                     }
                 })}

@@ -1,0 +1,233 @@
+//! The selected function: its numbers, direct callers and callees (as RunSnakeRun shows them),
+//! all callers / all callees, and a sandwich (callers above, callees below).
+
+use leptos::prelude::*;
+use profview_api::{EdgeRow, FunctionRow, TreeSlice};
+
+use crate::api;
+use crate::format;
+use crate::url_state;
+
+fn location(file: &str, line: i64) -> String {
+    if line != 0 { format!("{file}:{line}") } else { file.to_owned() }
+}
+
+/// The detail panel for the `sel` function.
+#[component]
+pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
+    let sel = url_state::param("sel");
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
+    let tab = url_state::param("dtab");
+    let set = url_state::setter();
+    let id1 = id.clone();
+    let detail = LocalResource::new(move || {
+        let fid = sel.get().and_then(|s| s.parse::<u32>().ok());
+        let (thread, tf) = (thread.get(), tf.get());
+        let id = id1.clone();
+        async move {
+            match fid {
+                Some(f) => Some(api::function_detail(&id, f, &thread, &tf).await),
+                None => None,
+            }
+        }
+    });
+    let set_edges = set.clone();
+    view! {
+        <aside class="detail" data-testid="function-detail">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || detail.get().map(|d| match d {
+                    None => view! { <p class="muted hint">"Select a function in the table or a chart to see its callers and callees."</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
+                    Some(Ok(d)) => {
+                        let f = d.function.clone();
+                        view! {
+                            <h2 class="detail-name" data-testid="detail-name" title=f.name.clone()>{f.name.clone()}</h2>
+                            <div class="detail-loc muted" data-testid="detail-location">{location(&f.file, f.line)}</div>
+                            {stats_line(&f, pstats)}
+                            <h3>"Callers " <span class="muted">{format!("({})", d.callers.len())}</span></h3>
+                            {edge_table(d.callers.clone(), "callers", pstats, set_edges.clone())}
+                            <h3>"Callees " <span class="muted">{format!("({})", d.callees.len())}</span></h3>
+                            {edge_table(d.callees.clone(), "callees", pstats, set_edges.clone())}
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+            {
+                let set = set.clone();
+                let id = id.clone();
+                move || sel.get().map(|s| {
+                    let fid: u32 = s.parse().unwrap_or(0);
+                    let current = tab.get().unwrap_or_else(|| "all-callers".into());
+                    let tabs = [("all-callers", "All callers"), ("all-callees", "All callees"), ("sandwich", "Sandwich")];
+                    let id = id.clone();
+                    view! {
+                        <div class="tabs small">
+                            {tabs.into_iter().map(|(key, label)| {
+                                let set = set.clone();
+                                let active = current == key;
+                                view! {
+                                    <button class:active=active data-testid=format!("tab-{key}")
+                                        on:click=move |_| set(&[("dtab", Some(key.to_owned()))])>{label}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                        {if current == "sandwich" {
+                            view! { <SandwichView id=id.clone() fid=fid/> }.into_any()
+                        } else {
+                            view! { <ReachView id=id.clone() fid=fid which=if current == "all-callees" { "all-callees" } else { "all-callers" }/> }.into_any()
+                        }}
+                    }
+                })
+            }
+        </aside>
+    }
+}
+
+fn stats_line(f: &FunctionRow, pstats: bool) -> impl IntoView {
+    let items: Vec<(&str, String)> = if pstats {
+        vec![
+            ("ncalls", format::ncalls(f.ncalls, f.primcalls)),
+            ("tottime", format::secs(f.tottime)),
+            ("cumtime", format::secs(f.cumtime)),
+            ("percall", format::secs(format::ratio(f.cumtime, f.primcalls))),
+        ]
+    } else {
+        vec![("self", format::weight(f.self_weight)), ("total", format::weight(f.total_weight))]
+    };
+    view! {
+        <dl class="stats">
+            {items.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd data-stat=k>{v}</dd> }).collect_view()}
+        </dl>
+    }
+}
+
+fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl Fn(&[(&str, Option<String>)]) + Clone + 'static) -> impl IntoView {
+    view! {
+        <table class="edges" data-testid=testid>
+            <thead><tr>
+                {if pstats {
+                    view! { <th class="num">"ncalls"</th><th class="num">"tottime"</th><th class="num">"cumtime"</th> }.into_any()
+                } else {
+                    view! { <th class="num">"weight"</th> }.into_any()
+                }}
+                <th>"function"</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|r| {
+                    let set = set.clone();
+                    let fid = r.id.to_string();
+                    let loc = location(&r.file, r.line);
+                    view! {
+                        <tr data-testid="edge-row" data-id=fid.clone() title=loc
+                            on:click=move |_| set(&[("sel", Some(fid.clone()))])>
+                            {if pstats {
+                                view! {
+                                    <td class="num">{format::ncalls(r.ncalls, r.primcalls)}</td>
+                                    <td class="num" data-value=r.tottime.map(|v| v.to_string()).unwrap_or_default()>{format::secs(r.tottime)}</td>
+                                    <td class="num" data-value=r.cumtime.map(|v| v.to_string()).unwrap_or_default()>{format::secs(r.cumtime)}</td>
+                                }.into_any()
+                            } else {
+                                view! { <td class="num">{format::weight(r.weight)}</td> }.into_any()
+                            }}
+                            <td class="name">{r.name}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// All callers or all callees, nearest first.
+#[component]
+fn ReachView(id: String, fid: u32, which: &'static str) -> impl IntoView {
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
+    let set = url_state::setter();
+    let list = LocalResource::new(move || {
+        let id = id.clone();
+        let (thread, tf) = (thread.get(), tf.get());
+        async move { api::reach(&id, fid, which, &thread, &tf).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || list.get().map(|r| match r {
+                Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
+                Ok(l) => view! {
+                    <table class="edges" data-testid=which>
+                        <thead><tr><th class="num">"dist"</th><th class="num">"inclusive"</th><th>"function"</th></tr></thead>
+                        <tbody>
+                            {l.rows.into_iter().map(|r| {
+                                let set = set.clone();
+                                let fid = r.id.to_string();
+                                view! {
+                                    <tr data-testid="reach-row" title=location(&r.file, r.line)
+                                        on:click=move |_| set(&[("sel", Some(fid.clone()))])>
+                                        <td class="num">{r.distance}</td>
+                                        <td class="num">{format::weight(r.inclusive.map(|v| (v * 1e6).round() / 1e6))}</td>
+                                        <td class="name">{r.name}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Callers tree above, callees tree below, as indented lists.
+#[component]
+fn SandwichView(id: String, fid: u32) -> impl IntoView {
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
+    let set = url_state::setter();
+    let data = LocalResource::new(move || {
+        let id = id.clone();
+        let (thread, tf) = (thread.get(), tf.get());
+        async move { api::sandwich(&id, fid, &thread, &tf).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
+                Ok(s) => view! {
+                    <div class="sandwich" data-testid="sandwich">
+                        <h3>"Callers (inverted)"</h3>
+                        {tree_list(s.callers, true, set.clone())}
+                        <h3>"Callees"</h3>
+                        {tree_list(s.callees, false, set.clone())}
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn tree_list(t: TreeSlice, up: bool, set: impl Fn(&[(&str, Option<String>)]) + Clone + 'static) -> impl IntoView {
+    let grand = t.grand_total;
+    let mut nodes: Vec<_> = t.nodes.into_iter().filter(|n| n.depth <= 12).collect();
+    if up {
+        // Callers read upward: deepest caller first.
+        nodes.reverse();
+    }
+    view! {
+        <ul class="tree-list">
+            {nodes.into_iter().map(|n| {
+                let set = set.clone();
+                let pct = if grand > 0.0 { format!("{:.1}%", 100.0 * n.total / grand) } else { String::new() };
+                let mark = match n.exactness { profview_api::Exactness::Estimated => "≈ ", profview_api::Exactness::Cut => "↻ ", _ => "" };
+                let func = n.func;
+                view! {
+                    <li style=format!("padding-left:{}px", n.depth * 12) on:click=move |_| {
+                        if let Some(f) = func { set(&[("sel", Some(f.to_string()))]); }
+                    }>
+                        <span class="pct">{pct}</span>" "{mark}{n.name}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
