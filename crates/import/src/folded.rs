@@ -39,6 +39,11 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
     if rest.starts_with(b"\xEF\xBB\xBF") {
         rest = &rest[3..];
     }
+    if let Some(&c) = rest.iter().find(|b| !is_ws(**b) && **b != b'\n') {
+        if c == b'{' {
+            return Some(false); // JSON (speedscope, chrome trace, cpuprofile)
+        }
+    }
     let mut budget = 1000;
     while !rest.is_empty() && budget > 0 {
         budget -= 1;
@@ -162,6 +167,7 @@ pub struct FoldedParser {
     sample_ids: FxMap<(u32, u32), u32>,
     // bookkeeping
     sample_lines: u64,
+    first_sample_line: u64,
     abs_total: f64,
     saw_annotation: bool,
     saw_perf_thread: bool,
@@ -199,6 +205,7 @@ impl FoldedParser {
             samples: Vec::new(),
             sample_ids: FxMap::default(),
             sample_lines: 0,
+            first_sample_line: 0,
             abs_total: 0.0,
             saw_annotation: false,
             saw_perf_thread: false,
@@ -282,6 +289,18 @@ impl FoldedParser {
         if self.sample_lines == 0 {
             return Err(ImportError::NoSamples);
         }
+        // Mostly lines without a count, starting with one: this is not folded text (JSON, a
+        // README, ...), a few lines of which happen to end in a number.
+        let bad_lines = self.malformed.count + self.bad_count.count;
+        if bad_lines > self.sample_lines && self.malformed.first_line < self.first_sample_line {
+            return Err(ImportError::Folded {
+                line: self.malformed.first_line,
+                message: format!(
+                    "not folded stacks: {bad_lines} of {} data lines have no `COUNT` after the last space",
+                    bad_lines + self.sample_lines
+                ),
+            });
+        }
         let mode = self.mode.unwrap_or(Mode::Gregg);
         let dialect = match (self.forced, mode) {
             (Some(d), _) => d,
@@ -337,13 +356,16 @@ impl FoldedParser {
             self.malformed.hit(line_no);
             return;
         };
-        let Some(weight) = self.count(&l[sp + 1..]) else { return };
         let stack = trim(&l[..sp]);
-        self.sample_lines += 1;
-        self.abs_total += weight.abs();
         if self.mode.is_none() && !stack.is_empty() {
             self.mode = Some(decide(stack));
         }
+        let Some(weight) = self.count(&l[sp + 1..]) else { return };
+        if self.sample_lines == 0 {
+            self.first_sample_line = line_no;
+        }
+        self.sample_lines += 1;
+        self.abs_total += weight.abs();
         let (thread, frames) = self.thread_of(stack);
         self.frames_of(frames, thread, weight);
     }
@@ -369,8 +391,8 @@ impl FoldedParser {
         let line = self.line_no;
         // austin full mode: `time,idle,rss` → first component.
         let c = match memchr(b',', c) {
-            Some(i) => &c[..i],
-            None => c,
+            Some(i) if self.mode == Some(Mode::Austin) => &c[..i],
+            _ => c,
         };
         let (neg, digits) = match c.strip_prefix(b"-") {
             Some(d) => (true, d),

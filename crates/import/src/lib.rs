@@ -182,6 +182,9 @@ pub fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ImportError> {
 /// already be decompressed (see [`import`], which gunzips first). Returns `None` when nothing
 /// fits.
 pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
+    if looks_like_json(bytes) {
+        return None; // speedscope / chrome trace / .cpuprofile: not supported here
+    }
     let p = pstats::sniff(bytes);
     let f = folded::sniff(bytes);
     #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
@@ -234,6 +237,17 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::PerfScript)
     } else {
         None
+    }
+}
+
+/// `{"` / `[{` / `[[` / `{}` after optional whitespace: JSON text, not marshal data (whose dict
+/// is followed by a type code) nor folded stacks.
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let mut it = bytes.iter().copied().filter(|b| !b" \t\r\n".contains(b));
+    match (it.next(), it.next()) {
+        (Some(b'{'), Some(b'"' | b'}')) => true,
+        (Some(b'['), Some(b'{' | b'[' | b']')) => true,
+        _ => false,
     }
 }
 

@@ -263,7 +263,11 @@ impl<'a> Reader<'a> {
     fn eof<T>(&self, want: usize) -> Result<T, ImportError> {
         self.err(
             self.b.len(),
-            format!("file truncated: {} more byte(s) needed at byte {}", want.saturating_sub(self.b.len() - self.pos), self.pos),
+            format!(
+                "file truncated (end of data while reading {want} byte(s) at byte {}; {} left)",
+                self.pos,
+                self.b.len() - self.pos
+            ),
         )
     }
 
