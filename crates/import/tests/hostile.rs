@@ -367,7 +367,7 @@ fn folded_dialects_recover_threads_files_and_lines() {
     assert_eq!((p.threads[0].id.as_str(), p.threads[0].name.as_deref()), ("7", Some("Main")));
     assert_eq!((p.functions[0].name.as_str(), p.functions[0].file.as_str(), p.functions[0].line), ("f", "a.py", 3));
     // Only *leading* pseudo-frames are threads; later ones are ordinary frames.
-    assert_eq!(p.functions[1].name, "thread (8)");
+    assert_eq!((p.functions[1].name.as_str(), p.functions[1].file.as_str()), ("thread", "8"));
     assert_eq!((p.functions[2].name.as_str(), p.functions[2].file.as_str(), p.functions[2].line), ("g", "b.py", 0));
 
     let i = folded::parse(b"process 10:\"python x.py\";thread (7);f (a.py:3) 2\n", &lim()).unwrap();
