@@ -764,17 +764,11 @@ fn thread_identity(mode: Mode, prefix: &[u8]) -> (String, Option<String>) {
 
 /// Strips a perf/inferno annotation: `name_[k]` → (`name`, `[kernel]`).
 pub(crate) fn split_annotation(s: &str) -> (&str, Option<&'static str>) {
-    if s.len() > 4 {
-        let (head, tail) = s.split_at(s.len() - 4);
-        let marker = match tail {
-            "_[k]" => Some("[kernel]"),
-            "_[j]" => Some("[jit]"),
-            "_[i]" => Some("[inlined]"),
-            "_[w]" => Some("[waker]"),
-            _ => None,
-        };
-        if marker.is_some() {
-            return (head, marker);
+    for (suffix, marker) in [("_[k]", "[kernel]"), ("_[j]", "[jit]"), ("_[i]", "[inlined]"), ("_[w]", "[waker]")] {
+        if let Some(head) = s.strip_suffix(suffix) {
+            if !head.is_empty() {
+                return (head, Some(marker));
+            }
         }
     }
     (s, None)
