@@ -38,7 +38,8 @@ pub async fn list(State(state): State<AppState>) -> Json<Vec<ProfileSummary>> {
 
 /// `GET /api/profiles/{id}`.
 pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProfileSummary>, AppError> {
-    Ok(Json(summary_of(&entry(&state, &id)?)))
+    let e = entry(&state, &id)?;
+    Ok(Json(summary_of(&e)))
 }
 
 /// Query string of the function table.
