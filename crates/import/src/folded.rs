@@ -163,6 +163,13 @@ pub struct FoldedParser {
     // stacks and samples
     stacks: StackTable,
     children: FxMap<(u32, u32), u32>,
+    /// Hot path: (parent node, hash of the raw frame bytes) → node, verified against the raw
+    /// bytes the node's function was first seen with (`func_raw`).
+    fast: FxMap<(u32, u64), u32>,
+    func_raw: Vec<Box<[u8]>>,
+    /// Per node: the index of its most recent sample (checked against the thread).
+    node_sample: Vec<u32>,
+    root_sample: FxMap<u32, u32>,
     samples: Vec<Sample>,
     sample_ids: FxMap<(u32, u32), u32>,
     // bookkeeping
@@ -202,6 +209,10 @@ impl FoldedParser {
             default_thread: NONE,
             stacks: StackTable::default(),
             children: FxMap::default(),
+            fast: FxMap::default(),
+            func_raw: Vec::new(),
+            node_sample: Vec::new(),
+            root_sample: FxMap::default(),
             samples: Vec::new(),
             sample_ids: FxMap::default(),
             sample_lines: 0,
@@ -567,11 +578,21 @@ impl FoldedParser {
                     self.deep.hit(line);
                     break;
                 }
-                let func = match self.frames.get(f) {
-                    Some(&id) => id,
-                    None => self.new_frame(f),
+                let h = hash_bytes(f);
+                node = match self.fast.get(&(node, h)) {
+                    Some(&n) if *self.func_raw[self.stacks.func[n as usize].idx()] == *f => n,
+                    _ => {
+                        let func = match self.frames.get(f) {
+                            Some(&id) => id,
+                            None => self.new_frame(f),
+                        };
+                        let n = self.child(node, func);
+                        if *self.func_raw[func as usize] == *f {
+                            self.fast.insert((node, h), n);
+                        }
+                        n
+                    }
                 };
-                node = self.child(node, func);
                 depth += 1;
             }
             if !more {
@@ -582,11 +603,35 @@ impl FoldedParser {
                 self.empty_frames.hit(line);
             }
         }
+        let cached = if node == NO_PARENT {
+            self.root_sample.get(&thread).copied()
+        } else {
+            Some(self.node_sample[node as usize])
+        };
+        if let Some(i) = cached {
+            if let Some(smp) = self.samples.get_mut(i as usize) {
+                if smp.thread.0 == thread && smp.stack.map_or(NO_PARENT, |s| s.0) == node {
+                    smp.weight += weight;
+                    return;
+                }
+            }
+        }
         let key = (node, thread);
         match self.sample_ids.get(&key) {
-            Some(&i) => self.samples[i as usize].weight += weight,
+            Some(&i) => {
+                self.samples[i as usize].weight += weight;
+                if node != NO_PARENT {
+                    self.node_sample[node as usize] = i;
+                }
+            }
             None => {
-                self.sample_ids.insert(key, self.samples.len() as u32);
+                let i = self.samples.len() as u32;
+                if node == NO_PARENT {
+                    self.root_sample.insert(thread, i);
+                } else {
+                    self.node_sample[node as usize] = i;
+                }
+                self.sample_ids.insert(key, i);
                 self.samples.push(Sample {
                     stack: (node != NO_PARENT).then_some(StackId(node)),
                     thread: ThreadId(thread),
@@ -606,6 +651,7 @@ impl FoldedParser {
         self.stacks.parent.push(parent);
         self.stacks.func.push(FuncId(func));
         self.stacks.depth.push(depth);
+        self.node_sample.push(NONE);
         self.children.insert((parent, func), n);
         n
     }
@@ -650,6 +696,7 @@ impl FoldedParser {
             Some(&id) => id,
             None => {
                 let id = self.functions.len() as u32;
+                self.func_raw.push(raw.into());
                 self.functions.push(Function { name: key.0.clone(), file: key.1.clone(), line: lineno });
                 self.func_ids.insert(key, id);
                 id
@@ -658,6 +705,14 @@ impl FoldedParser {
         self.frames.insert(raw.into(), id);
         id
     }
+}
+
+#[inline]
+fn hash_bytes(b: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = crate::hash::FxHasher::default();
+    h.write(b);
+    h.finish()
 }
 
 fn rest_after(stack: &[u8], end: usize) -> &[u8] {
