@@ -10,9 +10,15 @@ fn baseline(data: &[u8]) -> (usize, u64) {
     let mut names: HashMap<String, u32> = HashMap::new();
     let mut total = 0u64;
     for line in data.split(|&b| b == b'\n') {
-        let Ok(line) = std::str::from_utf8(line) else { continue };
-        let Some((stack, count)) = line.rsplit_once(' ') else { continue };
-        let Ok(c) = count.trim().parse::<u64>() else { continue };
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let Some((stack, count)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(c) = count.trim().parse::<u64>() else {
+            continue;
+        };
         total += c;
         for f in stack.split(';') {
             let n = names.len() as u32;

@@ -19,7 +19,8 @@
 
 use memchr::{memchr, memrchr2};
 use profview_model::{
-    Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackId, StackTable, Thread, ThreadId, Unit, NO_PARENT,
+    Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackId, StackTable, Thread,
+    ThreadId, Unit, NO_PARENT,
 };
 
 use crate::hash::FxMap;
@@ -62,14 +63,16 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
             }
             continue;
         }
-        let Some(sp) = memrchr2(b' ', b'\t', t) else { return None };
+        let sp = memrchr2(b' ', b'\t', t)?;
         let c = &t[sp + 1..];
         let c = match memchr(b',', c) {
             Some(i) => &c[..i],
             None => c,
         };
         let c = c.strip_prefix(b"-").unwrap_or(c);
-        let ok = !c.is_empty() && c.iter().all(|b| b.is_ascii_digit() || *b == b'.') && c[0].is_ascii_digit();
+        let ok = !c.is_empty()
+            && c.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+            && c[0].is_ascii_digit();
         return if ok { Some(true) } else { None };
     }
     None
@@ -281,21 +284,54 @@ impl FoldedParser {
         let mut w = Vec::new();
         let t = |w: &mut Vec<ImportWarning>, t: &Tally, what: &str| {
             if t.count > 0 {
-                w.push(ImportWarning::new(format!("{} {what} (first on line {})", t.count, t.first_line)));
+                w.push(ImportWarning::new(format!(
+                    "{} {what} (first on line {})",
+                    t.count, t.first_line
+                )));
             }
         };
-        t(&mut w, &self.malformed, "line(s) without a `COUNT` after the last space were skipped");
-        t(&mut w, &self.bad_count, "line(s) with an invalid count were skipped");
-        t(&mut w, &self.overflow, "line(s) with a count out of range (over 2^64) were skipped");
+        t(
+            &mut w,
+            &self.malformed,
+            "line(s) without a `COUNT` after the last space were skipped",
+        );
+        t(
+            &mut w,
+            &self.bad_count,
+            "line(s) with an invalid count were skipped",
+        );
+        t(
+            &mut w,
+            &self.overflow,
+            "line(s) with a count out of range (over 2^64) were skipped",
+        );
         t(&mut w, &self.negative, "line(s) with a negative count were skipped (only austin memory deltas may be negative)");
-        t(&mut w, &self.empty_frames, "empty frame(s) (`;;`, leading or trailing `;`) were dropped");
-        t(&mut w, &self.lossy, "frame(s) with invalid UTF-8 were decoded lossily (U+FFFD)");
+        t(
+            &mut w,
+            &self.empty_frames,
+            "empty frame(s) (`;;`, leading or trailing `;`) were dropped",
+        );
+        t(
+            &mut w,
+            &self.lossy,
+            "frame(s) with invalid UTF-8 were decoded lossily (U+FFFD)",
+        );
         let ml = self.limits.max_name_len;
-        t(&mut w, &self.long_names, &format!("name(s) longer than {ml} bytes were truncated"));
+        t(
+            &mut w,
+            &self.long_names,
+            &format!("name(s) longer than {ml} bytes were truncated"),
+        );
         let md = self.limits.max_stack_depth;
-        t(&mut w, &self.deep, &format!("stack(s) deeper than {md} frames were cut (root side kept)"));
+        t(
+            &mut w,
+            &self.deep,
+            &format!("stack(s) deeper than {md} frames were cut (root side kept)"),
+        );
         if self.abs_total > 9_007_199_254_740_992.0 {
-            w.push(ImportWarning::new("weights sum beyond 2^53: totals are rounded to the nearest double"));
+            w.push(ImportWarning::new(
+                "weights sum beyond 2^53: totals are rounded to the nearest double",
+            ));
         }
         if self.sample_lines == 0 {
             return Err(ImportError::NoSamples);
@@ -335,7 +371,10 @@ impl FoldedParser {
             functions: self.functions,
             threads: self.threads,
             pstats: None,
-            samples: Some(SampleData { stacks: self.stacks, samples: self.samples }),
+            samples: Some(SampleData {
+                stacks: self.stacks,
+                samples: self.samples,
+            }),
         };
         finish(profile, w)
     }
@@ -357,7 +396,9 @@ impl FoldedParser {
                 break;
             }
         }
-        let Some(&first_nonws) = l.iter().find(|b| !is_ws(**b)) else { return };
+        let Some(&first_nonws) = l.iter().find(|b| !is_ws(**b)) else {
+            return;
+        };
         if first_nonws == b'#' {
             self.comment(trim(l));
             return;
@@ -371,7 +412,9 @@ impl FoldedParser {
         if self.mode.is_none() && !stack.is_empty() {
             self.mode = Some(decide(stack));
         }
-        let Some(weight) = self.count(&l[sp + 1..]) else { return };
+        let Some(weight) = self.count(&l[sp + 1..]) else {
+            return;
+        };
         if self.sample_lines == 0 {
             self.first_sample_line = line_no;
         }
@@ -383,8 +426,12 @@ impl FoldedParser {
 
     fn comment(&mut self, t: &[u8]) {
         // austin metadata: `# key: value`.
-        let Some(body) = t.strip_prefix(b"# ") else { return };
-        let Some(colon) = memchr(b':', body) else { return };
+        let Some(body) = t.strip_prefix(b"# ") else {
+            return;
+        };
+        let Some(colon) = memchr(b':', body) else {
+            return;
+        };
         let key = &body[..colon];
         let value = String::from_utf8_lossy(trim(&body[colon + 1..])).into_owned();
         if key == b"austin" {
@@ -417,7 +464,9 @@ impl FoldedParser {
             || !int_part.iter().all(u8::is_ascii_digit)
             || frac.is_some_and(|f| !f.iter().all(u8::is_ascii_digit))
         {
-            if c.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+            if c.iter()
+                .all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-')
+            {
                 self.bad_count.hit(line);
             } else {
                 self.malformed.hit(line);
@@ -426,7 +475,10 @@ impl FoldedParser {
         }
         let mut v: u64 = 0;
         for &d in int_part {
-            match v.checked_mul(10).and_then(|x| x.checked_add((d - b'0') as u64)) {
+            match v
+                .checked_mul(10)
+                .and_then(|x| x.checked_add((d - b'0') as u64))
+            {
                 Some(x) => v = x,
                 None => {
                     self.overflow.hit(line);
@@ -461,7 +513,10 @@ impl FoldedParser {
             return t;
         }
         let t = self.threads.len() as u32;
-        self.threads.push(Thread { id: id.clone(), name });
+        self.threads.push(Thread {
+            id: id.clone(),
+            name,
+        });
         self.thread_ids.insert(id, t);
         t
     }
@@ -482,7 +537,8 @@ impl FoldedParser {
                 if stack.first() == Some(&b'P') {
                     match memchr(b';', stack) {
                         Some(i) if stack.get(i + 1) == Some(&b'T') => {
-                            let j = memchr(b';', &stack[i + 1..]).map_or(stack.len(), |j| i + 1 + j);
+                            let j =
+                                memchr(b';', &stack[i + 1..]).map_or(stack.len(), |j| i + 1 + j);
                             Some(j)
                         }
                         _ => None,
@@ -542,7 +598,9 @@ impl FoldedParser {
                 }
             }
         };
-        let Some(end) = cut else { return (self.default_thread(), stack) };
+        let Some(end) = cut else {
+            return (self.default_thread(), stack);
+        };
         let prefix = &stack[..end];
         let t = match self.prefixes.get(prefix) {
             Some(&t) => t,
@@ -647,7 +705,11 @@ impl FoldedParser {
             return n;
         }
         let n = self.stacks.func.len() as u32;
-        let depth = if parent == NO_PARENT { 0 } else { self.stacks.depth[parent as usize] + 1 };
+        let depth = if parent == NO_PARENT {
+            0
+        } else {
+            self.stacks.depth[parent as usize] + 1
+        };
         self.stacks.parent.push(parent);
         self.stacks.func.push(FuncId(func));
         self.stacks.depth.push(depth);
@@ -697,7 +759,11 @@ impl FoldedParser {
             None => {
                 let id = self.functions.len() as u32;
                 self.func_raw.push(raw.into());
-                self.functions.push(Function { name: key.0.clone(), file: key.1.clone(), line: lineno });
+                self.functions.push(Function {
+                    name: key.0.clone(),
+                    file: key.1.clone(),
+                    line: lineno,
+                });
                 self.func_ids.insert(key, id);
                 id
             }
@@ -727,7 +793,10 @@ fn decide(stack: &[u8]) -> Mode {
     // austin: `P<digits>;T`
     if stack.first() == Some(&b'P') {
         if let Some(i) = memchr(b';', stack) {
-            if i > 1 && stack[1..i].iter().all(u8::is_ascii_digit) && stack.get(i + 1) == Some(&b'T') {
+            if i > 1
+                && stack[1..i].iter().all(u8::is_ascii_digit)
+                && stack.get(i + 1) == Some(&b'T')
+            {
                 return Mode::Austin;
             }
         }
@@ -745,7 +814,9 @@ fn decide(stack: &[u8]) -> Mode {
     let leaf_start = memchr::memrchr(b';', stack).map_or(0, |i| i + 1);
     let leaf = &stack[leaf_start..];
     let root = &stack[..root_end];
-    let looks = |f: &[u8]| f.ends_with(b")") && memchr::memmem::rfind(f, b" (").is_some_and(|i| i + 3 < f.len());
+    let looks = |f: &[u8]| {
+        f.ends_with(b")") && memchr::memmem::rfind(f, b" (").is_some_and(|i| i + 3 < f.len())
+    };
     if looks(leaf) && looks(root) {
         return Mode::PySpy;
     }
@@ -755,11 +826,17 @@ fn decide(stack: &[u8]) -> Mode {
 /// `thread (TID)`, `thread (TID): NAME` or `process PID:"cmd"`.
 fn is_pyspy_pseudo(f: &[u8]) -> bool {
     if let Some(r) = f.strip_prefix(b"thread (") {
-        let Some(close) = memchr(b')', r) else { return false };
-        return close > 0 && r[..close].iter().all(u8::is_ascii_digit) && (close + 1 == r.len() || r[close + 1..].starts_with(b": "));
+        let Some(close) = memchr(b')', r) else {
+            return false;
+        };
+        return close > 0
+            && r[..close].iter().all(u8::is_ascii_digit)
+            && (close + 1 == r.len() || r[close + 1..].starts_with(b": "));
     }
     if let Some(r) = f.strip_prefix(b"process ") {
-        let Some(colon) = memchr(b':', r) else { return false };
+        let Some(colon) = memchr(b':', r) else {
+            return false;
+        };
         return colon > 0 && r[..colon].iter().all(u8::is_ascii_digit);
     }
     false
@@ -819,7 +896,12 @@ fn thread_identity(mode: Mode, prefix: &[u8]) -> (String, Option<String>) {
 
 /// Strips a perf/inferno annotation: `name_[k]` → (`name`, `[kernel]`).
 pub(crate) fn split_annotation(s: &str) -> (&str, Option<&'static str>) {
-    for (suffix, marker) in [("_[k]", "[kernel]"), ("_[j]", "[jit]"), ("_[i]", "[inlined]"), ("_[w]", "[waker]")] {
+    for (suffix, marker) in [
+        ("_[k]", "[kernel]"),
+        ("_[j]", "[jit]"),
+        ("_[i]", "[inlined]"),
+        ("_[w]", "[waker]"),
+    ] {
         if let Some(head) = s.strip_suffix(suffix) {
             if !head.is_empty() {
                 return (head, Some(marker));

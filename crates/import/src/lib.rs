@@ -46,7 +46,9 @@ pub struct ImportWarning {
 
 impl ImportWarning {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -65,7 +67,9 @@ pub enum ImportError {
     #[error("empty file")]
     Empty,
     /// No importer recognised the content.
-    #[error("format not recognised (expected a pstats/marshal dump, folded stacks or perf script text)")]
+    #[error(
+        "format not recognised (expected a pstats/marshal dump, folded stacks or perf script text)"
+    )]
     UnknownFormat,
     /// The gzip stream is corrupt.
     #[error("gzip: {0}")]
@@ -171,7 +175,9 @@ pub fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ImportError> {
     let mut out = Vec::new();
     let cap = limits.max_decompressed_bytes;
     let mut limited = decoder.take(cap.saturating_add(1));
-    limited.read_to_end(&mut out).map_err(|e| ImportError::Gzip(e.to_string()))?;
+    limited
+        .read_to_end(&mut out)
+        .map_err(|e| ImportError::Gzip(e.to_string()))?;
     if out.len() as u64 > cap {
         return Err(ImportError::DecompressedTooLarge { limit: cap });
     }
@@ -203,10 +209,15 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
     // Undecided by content: use the file name.
     let name = file_name.to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let by_name = if [".prof", ".pstats", ".pstat", ".cprof", ".profile", ".stats"].iter().any(|e| name.ends_with(e))
+    let by_name = if [".prof", ".pstats", ".pstat", ".cprof", ".profile", ".stats"]
+        .iter()
+        .any(|e| name.ends_with(e))
     {
         Some(Kind::Pstats)
-    } else if [".folded", ".collapsed", ".austin", ".txt", ".stacks"].iter().any(|e| name.ends_with(e)) {
+    } else if [".folded", ".collapsed", ".austin", ".txt", ".stacks"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
         Some(Kind::Folded)
     } else if name.ends_with(".perf-script") || name.ends_with(".perf") {
         Some(Kind::PerfScript)
@@ -244,11 +255,10 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
 /// is followed by a type code) nor folded stacks.
 fn looks_like_json(bytes: &[u8]) -> bool {
     let mut it = bytes.iter().copied().filter(|b| !b" \t\r\n".contains(b));
-    match (it.next(), it.next()) {
-        (Some(b'{'), Some(b'"' | b'}')) => true,
-        (Some(b'['), Some(b'{' | b'[' | b']')) => true,
-        _ => false,
-    }
+    matches!(
+        (it.next(), it.next()),
+        (Some(b'{'), Some(b'"' | b'}')) | (Some(b'['), Some(b'{' | b'[' | b']'))
+    )
 }
 
 /// Imports one file: gunzips it (when it starts with the gzip magic, within
@@ -275,7 +285,9 @@ fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<Import
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
-        Some(Kind::PerfScript) => Err(ImportError::Perf("support for raw perf script text is not built in".into())),
+        Some(Kind::PerfScript) => Err(ImportError::Perf(
+            "support for raw perf script text is not built in".into(),
+        )),
         None => Err(ImportError::UnknownFormat),
     }
 }
@@ -301,13 +313,18 @@ pub fn import_many(inputs: &[(&str, &[u8])], limits: &Limits) -> Result<Imported
         parts.push((*name, one));
     }
     if parts.len() == 1 {
-        let (_, one) = parts.pop().ok_or_else(|| ImportError::Merge("no input files".into()))?;
+        let (_, one) = parts
+            .pop()
+            .ok_or_else(|| ImportError::Merge("no input files".into()))?;
         return Ok(one);
     }
     merge::merge(parts)
 }
 
-pub(crate) fn finish(profile: Profile, warnings: Vec<ImportWarning>) -> Result<Imported, ImportError> {
+pub(crate) fn finish(
+    profile: Profile,
+    warnings: Vec<ImportWarning>,
+) -> Result<Imported, ImportError> {
     profile.check_valid().map_err(ImportError::Invalid)?;
     Ok(Imported { profile, warnings })
 }

@@ -205,9 +205,23 @@ const PY2: &[Step] = &[
 
 #[derive(Debug)]
 enum Frame {
-    Seq { id: ObjId, kind: SeqKind, left: usize, items: Vec<ObjId> },
-    Dict { id: ObjId, items: Vec<(ObjId, ObjId)>, key: Option<ObjId> },
-    Code { id: ObjId, layout: &'static [Step], step: usize, info: CodeInfo },
+    Seq {
+        id: ObjId,
+        kind: SeqKind,
+        left: usize,
+        items: Vec<ObjId>,
+    },
+    Dict {
+        id: ObjId,
+        items: Vec<(ObjId, ObjId)>,
+        key: Option<ObjId>,
+    },
+    Code {
+        id: ObjId,
+        layout: &'static [Step],
+        step: usize,
+        info: CodeInfo,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,12 +266,20 @@ pub fn read(bytes: &[u8], max_depth: usize) -> Result<Marshal, ImportError> {
         notes: Vec::new(),
     };
     let root = r.run()?;
-    Ok(Marshal { objs: r.objs, root, consumed: r.pos, notes: r.notes })
+    Ok(Marshal {
+        objs: r.objs,
+        root,
+        consumed: r.pos,
+        notes: r.notes,
+    })
 }
 
 impl<'a> Reader<'a> {
     fn err<T>(&self, offset: usize, message: impl Into<String>) -> Result<T, ImportError> {
-        Err(ImportError::Marshal { offset, message: message.into() })
+        Err(ImportError::Marshal {
+            offset,
+            message: message.into(),
+        })
     }
 
     fn eof<T>(&self, want: usize) -> Result<T, ImportError> {
@@ -325,25 +347,44 @@ impl<'a> Reader<'a> {
 
     fn deref(&self, at: usize, idx: i32) -> Result<ObjId, ImportError> {
         if idx < 0 || idx as usize >= self.refs.len() {
-            return self.err(at, format!("invalid reference {idx} ({} object(s) registered)", self.refs.len()));
+            return self.err(
+                at,
+                format!(
+                    "invalid reference {idx} ({} object(s) registered)",
+                    self.refs.len()
+                ),
+            );
         }
         let id = self.refs[idx as usize];
         if matches!(self.objs[id as usize], Obj::Pending) {
-            return self.err(at, format!("reference {idx} points to a container that is still being read (cycle)"));
+            return self.err(
+                at,
+                format!("reference {idx} points to a container that is still being read (cycle)"),
+            );
         }
         Ok(id)
     }
 
-    fn text(&mut self, n: usize, latin1: bool, strict_utf8: bool, at: usize) -> Result<String, ImportError> {
+    fn text(
+        &mut self,
+        n: usize,
+        latin1: bool,
+        strict_utf8: bool,
+        at: usize,
+    ) -> Result<String, ImportError> {
         let raw = self.take(n)?;
         if latin1 {
             return Ok(raw.iter().map(|&c| c as char).collect());
         }
         match std::str::from_utf8(raw) {
             Ok(s) => Ok(s.to_owned()),
-            Err(e) if strict_utf8 => self.err(at + e.valid_up_to(), "invalid UTF-8 in a str object"),
+            Err(e) if strict_utf8 => {
+                self.err(at + e.valid_up_to(), "invalid UTF-8 in a str object")
+            }
             Err(_) => {
-                self.notes.push(format!("invalid UTF-8 in a string at byte {at}, decoded lossily"));
+                self.notes.push(format!(
+                    "invalid UTF-8 in a string at byte {at}, decoded lossily"
+                ));
                 Ok(String::from_utf8_lossy(raw).into_owned())
             }
         }
@@ -356,17 +397,24 @@ impl<'a> Reader<'a> {
         let flag = code & FLAG_REF != 0;
         let ty = code & !FLAG_REF;
         // Containers: reserve the arena slot (and the ref index) before the children.
-        let container = |r: &mut Self, frame_of: &dyn Fn(ObjId) -> Frame| -> Result<Got, ImportError> {
-            if r.stack.len() >= r.max_depth {
-                return r.err(at, format!("recursion limit exceeded (nesting deeper than {})", r.max_depth));
-            }
-            let id = r.push_obj(Obj::Pending);
-            if flag {
-                r.refs.push(id);
-            }
-            r.stack.push(frame_of(id));
-            Ok(Got::Pushed)
-        };
+        let container =
+            |r: &mut Self, frame_of: &dyn Fn(ObjId) -> Frame| -> Result<Got, ImportError> {
+                if r.stack.len() >= r.max_depth {
+                    return r.err(
+                        at,
+                        format!(
+                            "recursion limit exceeded (nesting deeper than {})",
+                            r.max_depth
+                        ),
+                    );
+                }
+                let id = r.push_obj(Obj::Pending);
+                if flag {
+                    r.refs.push(id);
+                }
+                r.stack.push(frame_of(id));
+                Ok(Got::Pushed)
+            };
         let obj = match ty {
             b'0' => {
                 if flag {
@@ -445,7 +493,11 @@ impl<'a> Reader<'a> {
                 return Ok(Got::Done(self.deref(at, idx)?));
             }
             b'(' | b'[' | b'<' | b'>' | b')' => {
-                let n = if ty == b')' { self.u8()? as usize } else { self.size("container", 1)? };
+                let n = if ty == b')' {
+                    self.u8()? as usize
+                } else {
+                    self.size("container", 1)?
+                };
                 if n > self.b.len() - self.pos {
                     return self.eof(n);
                 }
@@ -454,13 +506,36 @@ impl<'a> Reader<'a> {
                     b'[' => SeqKind::List,
                     _ => SeqKind::Set,
                 };
-                return container(self, &|id| Frame::Seq { id, kind, left: n, items: Vec::new() });
+                return container(self, &|id| Frame::Seq {
+                    id,
+                    kind,
+                    left: n,
+                    items: Vec::new(),
+                });
             }
-            b':' => return container(self, &|id| Frame::Seq { id, kind: SeqKind::Slice, left: 3, items: Vec::new() }),
-            b'{' | b'}' => return container(self, &|id| Frame::Dict { id, items: Vec::new(), key: None }),
+            b':' => {
+                return container(self, &|id| Frame::Seq {
+                    id,
+                    kind: SeqKind::Slice,
+                    left: 3,
+                    items: Vec::new(),
+                })
+            }
+            b'{' | b'}' => {
+                return container(self, &|id| Frame::Dict {
+                    id,
+                    items: Vec::new(),
+                    key: None,
+                })
+            }
             b'c' => {
                 let layout = self.code_layout(at)?;
-                return container(self, &|id| Frame::Code { id, layout, step: 0, info: CodeInfo::default() });
+                return container(self, &|id| Frame::Code {
+                    id,
+                    layout,
+                    step: 0,
+                    info: CodeInfo::default(),
+                });
             }
             _ => {
                 return self.err(at, format!("unknown type code 0x{code:02x}"));
@@ -483,7 +558,10 @@ impl<'a> Reader<'a> {
         if nd.saturating_mul(2) > self.b.len() - self.pos {
             return self.err(
                 at,
-                format!("file truncated: long declares {nd} digit(s) but only {} byte(s) remain", self.b.len() - self.pos),
+                format!(
+                    "file truncated: long declares {nd} digit(s) but only {} byte(s) remain",
+                    self.b.len() - self.pos
+                ),
             );
         }
         let digits = self.take(nd * 2)?;
@@ -519,11 +597,15 @@ impl<'a> Reader<'a> {
         let p = self.pos;
         let plausible = |nints: usize| -> bool {
             let q = p + 4 * nints;
-            let Some(&c) = self.b.get(q) else { return false };
+            let Some(&c) = self.b.get(q) else {
+                return false;
+            };
             if c & !FLAG_REF != b's' {
                 return false;
             }
-            let Some(l) = self.b.get(q + 1..q + 5) else { return false };
+            let Some(l) = self.b.get(q + 1..q + 5) else {
+                return false;
+            };
             let l = i32::from_le_bytes([l[0], l[1], l[2], l[3]]);
             if l < 0 {
                 return false;
@@ -588,7 +670,10 @@ impl<'a> Reader<'a> {
                                     .unwrap_or(-1);
                                 idx >= 0
                                     && (idx as usize) < self.refs.len()
-                                    && matches!(self.objs[self.refs[idx as usize] as usize], Obj::Tuple(_))
+                                    && matches!(
+                                        self.objs[self.refs[idx as usize] as usize],
+                                        Obj::Tuple(_)
+                                    )
                             });
                         if is_tuple {
                             if let Some(Frame::Code { layout, .. }) = self.stack.last_mut() {
@@ -619,7 +704,9 @@ impl<'a> Reader<'a> {
                 }
                 Ok(false)
             }
-            Some(Frame::Code { layout, step, info, .. }) => {
+            Some(Frame::Code {
+                layout, step, info, ..
+            }) => {
                 if let Step::Obj(f) = layout[*step] {
                     match f {
                         Filename => info.filename = child_str,
@@ -638,9 +725,13 @@ impl<'a> Reader<'a> {
     /// Pops the finished frame on top and stores its object; returns its id.
     fn close(&mut self) -> Result<ObjId, ImportError> {
         let at = self.pos;
-        let Some(f) = self.stack.pop() else { return self.err(at, "internal: no frame") };
+        let Some(f) = self.stack.pop() else {
+            return self.err(at, "internal: no frame");
+        };
         let (id, obj) = match f {
-            Frame::Seq { id, kind, items, .. } => (
+            Frame::Seq {
+                id, kind, items, ..
+            } => (
                 id,
                 match kind {
                     SeqKind::Tuple => Obj::Tuple(items),

@@ -1,6 +1,8 @@
 //! Combining several imported files into one profile.
 
-use profview_model::{CallEdge, Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder};
+use profview_model::{
+    CallEdge, Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
+};
 
 use crate::hash::FxMap;
 use crate::{finish, ImportError, ImportWarning, Imported};
@@ -42,7 +44,10 @@ fn overflow() -> ImportError {
 
 /// `pstats.Stats.add`: element-wise sums of stats and callers, union of keys in first-seen
 /// order, totals added file by file.
-fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> Result<Imported, ImportError> {
+fn merge_pstats(
+    parts: Vec<(&str, Imported)>,
+    warnings: Vec<ImportWarning>,
+) -> Result<Imported, ImportError> {
     let is_profile = |d: Dialect| d == Dialect::Profile;
     let first_dialect = parts[0].1.profile.dialect;
     for (name, p) in &parts[1..] {
@@ -56,7 +61,14 @@ fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
             )));
         }
     }
-    let dialect = if parts.iter().any(|(_, p)| p.profile.dialect == Dialect::Yappi) { Dialect::Yappi } else { first_dialect };
+    let dialect = if parts
+        .iter()
+        .any(|(_, p)| p.profile.dialect == Dialect::Yappi)
+    {
+        Dialect::Yappi
+    } else {
+        first_dialect
+    };
     let mut ids: FxMap<(String, String, i64), FuncId> = FxMap::default();
     let mut functions: Vec<Function> = Vec::new();
     let mut stats: Vec<Option<PstatsStats>> = Vec::new();
@@ -96,21 +108,38 @@ fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
             let callee = map[e.callee.idx()];
             let caller = map[e.caller.idx()];
             let v = match (e.primcalls, e.tottime, e.cumtime) {
-                (Some(cc), Some(tt), Some(ct)) => Cv::T { nc: e.ncalls, cc, tt, ct },
+                (Some(cc), Some(tt), Some(ct)) => Cv::T {
+                    nc: e.ncalls,
+                    cc,
+                    tt,
+                    ct,
+                },
                 _ => Cv::N(e.ncalls),
             };
             let list = &mut callers[callee.idx()];
             match caller_pos[callee.idx()].get(&caller) {
                 Some(&k) => {
                     list[k].1 = match (list[k].1, v) {
-                        (Cv::T { nc, cc, tt, ct }, Cv::T { nc: n2, cc: c2, tt: t2, ct: k2 }) => Cv::T {
+                        (
+                            Cv::T { nc, cc, tt, ct },
+                            Cv::T {
+                                nc: n2,
+                                cc: c2,
+                                tt: t2,
+                                ct: k2,
+                            },
+                        ) => Cv::T {
                             nc: nc.checked_add(n2).ok_or_else(overflow)?,
                             cc: cc.checked_add(c2).ok_or_else(overflow)?,
                             tt: tt + t2,
                             ct: ct + k2,
                         },
                         (Cv::N(a), Cv::N(b)) => Cv::N(a.checked_add(b).ok_or_else(overflow)?),
-                        _ => return Err(ImportError::Merge("caller tables of different shapes".into())),
+                        _ => {
+                            return Err(ImportError::Merge(
+                                "caller tables of different shapes".into(),
+                            ))
+                        }
                     }
                 }
                 None => {
@@ -119,7 +148,9 @@ fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
                 }
             }
         }
-        total_calls = total_calls.checked_add(ps.total_calls).ok_or_else(overflow)?;
+        total_calls = total_calls
+            .checked_add(ps.total_calls)
+            .ok_or_else(overflow)?;
         prim_calls = prim_calls.checked_add(ps.prim_calls).ok_or_else(overflow)?;
         total_time += ps.total_time;
     }
@@ -128,10 +159,22 @@ fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
         for (caller, v) in list {
             let callee = FuncId(callee as u32);
             edges.push(match v {
-                Cv::T { nc, cc, tt, ct } => {
-                    CallEdge { caller, callee, ncalls: nc, primcalls: Some(cc), tottime: Some(tt), cumtime: Some(ct) }
-                }
-                Cv::N(n) => CallEdge { caller, callee, ncalls: n, primcalls: None, tottime: None, cumtime: None },
+                Cv::T { nc, cc, tt, ct } => CallEdge {
+                    caller,
+                    callee,
+                    ncalls: nc,
+                    primcalls: Some(cc),
+                    tottime: Some(tt),
+                    cumtime: Some(ct),
+                },
+                Cv::N(n) => CallEdge {
+                    caller,
+                    callee,
+                    ncalls: n,
+                    primcalls: None,
+                    tottime: None,
+                    cumtime: None,
+                },
             });
         }
     }
@@ -142,14 +185,23 @@ fn merge_pstats(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
         unit: first.unit,
         functions,
         threads: Vec::new(),
-        pstats: Some(PstatsData { stats, edges, total_calls, prim_calls, total_time }),
+        pstats: Some(PstatsData {
+            stats,
+            edges,
+            total_calls,
+            prim_calls,
+            total_time,
+        }),
         samples: None,
     };
     finish(profile, warnings)
 }
 
 /// Folded: samples concatenated, functions and threads interned by value.
-fn merge_folded(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> Result<Imported, ImportError> {
+fn merge_folded(
+    parts: Vec<(&str, Imported)>,
+    warnings: Vec<ImportWarning>,
+) -> Result<Imported, ImportError> {
     let first = &parts[0].1.profile;
     let (dialect, unit) = (first.dialect, first.unit);
     for (name, p) in &parts[1..] {
@@ -166,8 +218,16 @@ fn merge_folded(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
     for (_, part) in &parts {
         let p = &part.profile;
         let Some(s) = &p.samples else { continue };
-        let fmap: Vec<FuncId> = p.functions.iter().map(|f| b.function(&f.name, &f.file, f.line)).collect();
-        let tmap: Vec<_> = p.threads.iter().map(|t| b.thread(&t.id, t.name.clone())).collect();
+        let fmap: Vec<FuncId> = p
+            .functions
+            .iter()
+            .map(|f| b.function(&f.name, &f.file, f.line))
+            .collect();
+        let tmap: Vec<_> = p
+            .threads
+            .iter()
+            .map(|t| b.thread(&t.id, t.name.clone()))
+            .collect();
         // Re-intern the stack table node by node (parents precede children).
         let mut nmap = Vec::with_capacity(s.stacks.len());
         for i in 0..s.stacks.len() {
@@ -176,7 +236,11 @@ fn merge_folded(parts: Vec<(&str, Imported)>, warnings: Vec<ImportWarning>) -> R
             nmap.push(b.child(parent, fmap[s.stacks.func[i].idx()]));
         }
         for smp in &s.samples {
-            b.add_at(smp.stack.map(|st| nmap[st.idx()]), tmap[smp.thread.idx()], smp.weight);
+            b.add_at(
+                smp.stack.map(|st| nmap[st.idx()]),
+                tmap[smp.thread.idx()],
+                smp.weight,
+            );
         }
     }
     let mut dialect = dialect;

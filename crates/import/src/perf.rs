@@ -43,13 +43,20 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     let mut folder = Folder::from(options());
     let mut out: Vec<u8> = Vec::new();
-    folder.collapse(bytes, &mut out).map_err(|e| ImportError::Perf(e.to_string()))?;
+    folder
+        .collapse(bytes, &mut out)
+        .map_err(|e| ImportError::Perf(e.to_string()))?;
     if out.is_empty() {
-        return Err(ImportError::Perf("no stacks found in perf script text".into()));
+        return Err(ImportError::Perf(
+            "no stacks found in perf script text".into(),
+        ));
     }
     let mut p = FoldedParser::with_dialect(limits.clone(), Dialect::Perf);
     p.feed(&out);
     let mut imported = p.finish()?;
-    imported.warnings.insert(0, ImportWarning::new("raw perf script text collapsed with inferno-collapse-perf"));
+    imported.warnings.insert(
+        0,
+        ImportWarning::new("raw perf script text collapsed with inferno-collapse-perf"),
+    );
     Ok(imported)
 }

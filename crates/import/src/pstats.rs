@@ -3,7 +3,9 @@
 //! Dialects: cProfile (callers `(nc, cc, tt, ct)`), the pure-Python `profile` module (callers are
 //! plain ints), yappi (cc/nc swapped in the outer tuple; imported as stored, with a warning).
 
-use profview_model::{CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, Unit};
+use profview_model::{
+    CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, Unit,
+};
 
 use crate::hash::FxMap;
 use crate::marshal::{self, Marshal, Obj, ObjId};
@@ -16,7 +18,11 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
     if first & 0x7f != b'{' {
         // Another marshal type code: a marshal dump of the wrong shape, or text. Undecided.
         const CODES: &[u8] = b"0NTFS.ilIgfyxzZaAutsRr([<>):c}";
-        return if CODES.contains(&(first & 0x7f)) { None } else { Some(false) };
+        return if CODES.contains(&(first & 0x7f)) {
+            None
+        } else {
+            Some(false)
+        };
     }
     // A dict whose first key is a 3-tuple (or the empty dict `{0`).
     match bytes.get(1).map(|c| c & 0x7f) {
@@ -73,7 +79,12 @@ impl Ctx<'_> {
     fn key(&mut self, id: ObjId, what: &str) -> Result<Key, ImportError> {
         let items = match self.m.get(id) {
             Obj::Tuple(t) => t,
-            o => return Err(perr(format!("{what}: key is not a (file, line, function) tuple (got {})", o.type_name()))),
+            o => {
+                return Err(perr(format!(
+                    "{what}: key is not a (file, line, function) tuple (got {})",
+                    o.type_name()
+                )))
+            }
         };
         if items.len() != 3 {
             return Err(perr(format!(
@@ -82,17 +93,27 @@ impl Ctx<'_> {
             )));
         }
         let file = self.text(items[0]).ok_or_else(|| {
-            perr(format!("{what}: key file name is not a string (got {})", self.m.get(items[0]).type_name()))
+            perr(format!(
+                "{what}: key file name is not a string (got {})",
+                self.m.get(items[0]).type_name()
+            ))
         })?;
         let line = match self.m.get(items[1]) {
             Obj::Int(v) => *v,
             Obj::Bool(b) => *b as i64,
-            o => return Err(perr(format!("{what}: key line number is not an int (got {})", o.type_name()))),
+            o => {
+                return Err(perr(format!(
+                    "{what}: key line number is not an int (got {})",
+                    o.type_name()
+                )))
+            }
         };
         let name = match self.m.get(items[2]) {
             Obj::Code(c) => {
                 let mut s = match (&c.name, &c.filename) {
-                    (Some(n), Some(f)) => format!("<code object {n}, file \"{f}\", line {}>", c.firstlineno),
+                    (Some(n), Some(f)) => {
+                        format!("<code object {n}, file \"{f}\", line {}>", c.firstlineno)
+                    }
                     _ => "<code object>".to_owned(),
                 };
                 if truncate_name(&mut s, self.limits.max_name_len) {
@@ -101,7 +122,10 @@ impl Ctx<'_> {
                 s
             }
             _ => self.text(items[2]).ok_or_else(|| {
-                perr(format!("{what}: key function name is not a string (got {})", self.m.get(items[2]).type_name()))
+                perr(format!(
+                    "{what}: key function name is not a string (got {})",
+                    self.m.get(items[2]).type_name()
+                ))
             })?,
         };
         Ok((file, line, name))
@@ -112,13 +136,22 @@ impl Ctx<'_> {
             Obj::Int(v) if *v >= 0 => Ok(*v as u64),
             Obj::Int(v) => Err(perr(format!("{what} is negative ({v})"))),
             Obj::Bool(b) => Ok(*b as u64),
-            Obj::BigInt { value: Some(v), .. } if *v >= 0 => {
-                u64::try_from(*v).map_err(|_| perr(format!("{what}: count out of range ({v} does not fit 64 bits)")))
-            }
+            Obj::BigInt { value: Some(v), .. } if *v >= 0 => u64::try_from(*v).map_err(|_| {
+                perr(format!(
+                    "{what}: count out of range ({v} does not fit 64 bits)"
+                ))
+            }),
             Obj::BigInt { negative: true, .. } => Err(perr(format!("{what} is negative"))),
-            Obj::BigInt { .. } => Err(perr(format!("{what}: count out of range (does not fit 64 bits)"))),
-            Obj::Float(f) => Err(perr(format!("{what} is a float ({f}), expected an integer count"))),
-            o => Err(perr(format!("{what} is not an integer (got {})", o.type_name()))),
+            Obj::BigInt { .. } => Err(perr(format!(
+                "{what}: count out of range (does not fit 64 bits)"
+            ))),
+            Obj::Float(f) => Err(perr(format!(
+                "{what} is a float ({f}), expected an integer count"
+            ))),
+            o => Err(perr(format!(
+                "{what} is not an integer (got {})",
+                o.type_name()
+            ))),
         }
     }
 
@@ -127,7 +160,12 @@ impl Ctx<'_> {
             Obj::Float(f) => *f,
             Obj::Int(v) => *v as f64,
             Obj::Bool(b) => *b as i64 as f64,
-            o => return Err(perr(format!("{what} is not a number (got {})", o.type_name()))),
+            o => {
+                return Err(perr(format!(
+                    "{what} is not a number (got {})",
+                    o.type_name()
+                )))
+            }
         };
         if !v.is_finite() {
             return Err(perr(format!("{what} is not a finite number ({v})")));
@@ -147,13 +185,22 @@ impl Interner {
             return (id, false);
         }
         let id = FuncId(self.functions.len() as u32);
-        self.functions.push(Function { name: k.2.clone(), file: k.0.clone(), line: k.1 });
+        self.functions.push(Function {
+            name: k.2.clone(),
+            file: k.0.clone(),
+            line: k.1,
+        });
         self.ids.insert(k, id);
         (id, true)
     }
 }
 
-fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<ImportWarning>) -> Result<Profile, ImportError> {
+fn build(
+    m: &Marshal,
+    input_len: usize,
+    limits: &Limits,
+    warnings: &mut Vec<ImportWarning>,
+) -> Result<Profile, ImportError> {
     let entries = match m.get(m.root) {
         Obj::Dict(d) => d,
         o => return Err(perr(format!("not a pstats dict (got {})", o.type_name()))),
@@ -161,8 +208,15 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
     if entries.is_empty() {
         return Err(perr("profile contains no functions (empty pstats dict)"));
     }
-    let mut cx = Ctx { m, limits, truncated_names: 0 };
-    let mut int = Interner { ids: FxMap::default(), functions: Vec::new() };
+    let mut cx = Ctx {
+        m,
+        limits,
+        truncated_names: 0,
+    };
+    let mut int = Interner {
+        ids: FxMap::default(),
+        functions: Vec::new(),
+    };
 
     // Pass 1: every top-level key, in file order. A repeated key keeps its first position and
     // its last value, like a Python dict built from the stream.
@@ -191,7 +245,12 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
         let what = format!("entry {} ({}:{}({}))", i + 1, f.file, f.line, f.name);
         let items = match m.get(v) {
             Obj::Tuple(t) => t,
-            o => return Err(perr(format!("{what}: value is not a (cc, nc, tt, ct, callers) tuple (got {})", o.type_name()))),
+            o => {
+                return Err(perr(format!(
+                    "{what}: value is not a (cc, nc, tt, ct, callers) tuple (got {})",
+                    o.type_name()
+                )))
+            }
         };
         if items.len() != 5 {
             return Err(perr(format!(
@@ -203,16 +262,28 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
         let nc = cx.count(items[1], &format!("{what}: nc"))?;
         let tt = cx.time(items[2], &format!("{what}: tt"))?;
         let ct = cx.time(items[3], &format!("{what}: ct"))?;
-        stats[i] = Some(PstatsStats { primcalls: cc, ncalls: nc, tottime: tt, cumtime: ct });
+        stats[i] = Some(PstatsStats {
+            primcalls: cc,
+            ncalls: nc,
+            tottime: tt,
+            cumtime: ct,
+        });
         let cdict = match m.get(items[4]) {
             Obj::Dict(d) => d,
-            o => return Err(perr(format!("{what}: callers is not a dict (got {})", o.type_name()))),
+            o => {
+                return Err(perr(format!(
+                    "{what}: callers is not a dict (got {})",
+                    o.type_name()
+                )))
+            }
         };
         total_edges = total_edges.saturating_add(cdict.len());
         // Every distinct edge costs at least ~10 input bytes; more edges than input bytes means
         // shared (referenced) callers dicts: a reference bomb.
         if total_edges > input_len.max(1024) {
-            return Err(perr("too many caller edges for the file size (shared callers dicts: reference bomb?)"));
+            return Err(perr(
+                "too many caller edges for the file size (shared callers dicts: reference bomb?)",
+            ));
         }
         let mut list: Vec<(FuncId, CallerVal)> = Vec::new();
         let mut pos_of: FxMap<FuncId, usize> = FxMap::default();
@@ -234,13 +305,16 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
                     int_callers = true;
                     CallerVal::Count(cx.count(*cv, &format!("{cwhat}: count"))?)
                 }
-                Obj::Tuple(t) => {
+                Obj::Tuple(t) => return Err(perr(format!(
+                    "{cwhat}: value is not an (nc, cc, tt, ct) tuple (got a tuple of {} item(s))",
+                    t.len()
+                ))),
+                o => {
                     return Err(perr(format!(
-                        "{cwhat}: value is not an (nc, cc, tt, ct) tuple (got a tuple of {} item(s))",
-                        t.len()
+                        "{cwhat}: value is not an (nc, cc, tt, ct) tuple or a count (got {})",
+                        o.type_name()
                     )))
                 }
-                o => return Err(perr(format!("{cwhat}: value is not an (nc, cc, tt, ct) tuple or a count (got {})", o.type_name()))),
             };
             match pos_of.get(&cid) {
                 Some(&p) => list[p].1 = val,
@@ -253,7 +327,9 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
         callers_of[i] = list;
     }
     if int_callers && tuple_callers {
-        return Err(perr("callers mix plain counts (profile module) and (nc, cc, tt, ct) tuples (cProfile)"));
+        return Err(perr(
+            "callers mix plain counts (profile module) and (nc, cc, tt, ct) tuples (cProfile)",
+        ));
     }
     if cx.truncated_names > 0 {
         warnings.push(ImportWarning::new(format!(
@@ -263,9 +339,17 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
     }
 
     // Dialect.
-    let has_profiler_key = int.ids.contains_key(&("profile".to_owned(), 0, "profiler".to_owned()));
-    let swapped = stats.iter().flatten().filter(|s| s.primcalls > s.ncalls).count();
-    let yappi_builtins = int.functions[..n_top].iter().any(|f| f.file == "builtins" && f.line == 0);
+    let has_profiler_key = int
+        .ids
+        .contains_key(&("profile".to_owned(), 0, "profiler".to_owned()));
+    let swapped = stats
+        .iter()
+        .flatten()
+        .filter(|s| s.primcalls > s.ncalls)
+        .count();
+    let yappi_builtins = int.functions[..n_top]
+        .iter()
+        .any(|f| f.file == "builtins" && f.line == 0);
     let dialect = if int_callers || has_profiler_key {
         Dialect::Profile
     } else if yappi_builtins || swapped > 0 {
@@ -284,8 +368,12 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
     let mut prim_calls: u64 = 0;
     let mut total_time = 0.0f64;
     for s in stats.iter().flatten() {
-        total_calls = total_calls.checked_add(s.ncalls).ok_or_else(|| perr("total calls: count out of range (sum overflows 64 bits)"))?;
-        prim_calls = prim_calls.checked_add(s.primcalls).ok_or_else(|| perr("primitive calls: count out of range (sum overflows 64 bits)"))?;
+        total_calls = total_calls
+            .checked_add(s.ncalls)
+            .ok_or_else(|| perr("total calls: count out of range (sum overflows 64 bits)"))?;
+        prim_calls = prim_calls
+            .checked_add(s.primcalls)
+            .ok_or_else(|| perr("primitive calls: count out of range (sum overflows 64 bits)"))?;
         total_time += s.tottime;
     }
     let _ = slot_of_entry;
@@ -304,7 +392,13 @@ fn build(m: &Marshal, input_len: usize, limits: &Limits, warnings: &mut Vec<Impo
         unit: Unit::Seconds,
         functions: int.functions,
         threads: Vec::new(),
-        pstats: Some(PstatsData { stats, edges, total_calls, prim_calls, total_time }),
+        pstats: Some(PstatsData {
+            stats,
+            edges,
+            total_calls,
+            prim_calls,
+            total_time,
+        }),
         samples: None,
     })
 }
@@ -318,10 +412,22 @@ enum CallerVal {
 impl CallerVal {
     fn edge(self, caller: FuncId, callee: FuncId) -> CallEdge {
         match self {
-            CallerVal::Tuple { nc, cc, tt, ct } => {
-                CallEdge { caller, callee, ncalls: nc, primcalls: Some(cc), tottime: Some(tt), cumtime: Some(ct) }
-            }
-            CallerVal::Count(n) => CallEdge { caller, callee, ncalls: n, primcalls: None, tottime: None, cumtime: None },
+            CallerVal::Tuple { nc, cc, tt, ct } => CallEdge {
+                caller,
+                callee,
+                ncalls: nc,
+                primcalls: Some(cc),
+                tottime: Some(tt),
+                cumtime: Some(ct),
+            },
+            CallerVal::Count(n) => CallEdge {
+                caller,
+                callee,
+                ncalls: n,
+                primcalls: None,
+                tottime: None,
+                cumtime: None,
+            },
         }
     }
 }

@@ -58,7 +58,10 @@ fn expectation(name: &str) -> Option<Want> {
             assert!(has("inlined_fn", "[inlined]"));
             assert!(has("waker", "[waker]"));
             assert!(has("weird_[x]", ""), "unknown annotations are kept");
-            assert!(has("_[k]", ""), "a frame that is only an annotation keeps its text");
+            assert!(
+                has("_[k]", ""),
+                "a frame that is only an annotation keeps its text"
+            );
         }),
         "folded_crlf_blank_comments_bom.folded" => Ok(|i| {
             let p = &i.profile;
@@ -89,7 +92,11 @@ fn expectation(name: &str) -> Option<Want> {
         }),
         "folded_huge_single_frame_1MiB.folded" => Ok(|i| {
             assert_eq!(total(&i.profile), 1.0);
-            assert!(i.profile.functions.iter().all(|f| f.name.len() <= Limits::default().max_name_len));
+            assert!(i
+                .profile
+                .functions
+                .iter()
+                .all(|f| f.name.len() <= Limits::default().max_name_len));
             assert!(has_warning(i, "truncated"));
         }),
         "folded_no_trailing_newline.folded" => Ok(|i| assert_eq!(total(&i.profile), 3.0)),
@@ -124,13 +131,19 @@ fn expectation(name: &str) -> Option<Want> {
         "pstats_huge_tuple_len.prof" => Err("truncated"),
         "pstats_int_top_level.prof" => Err("not a pstats dict (got int)"),
         "pstats_invalid_utf8_in_u.prof" => Err("invalid UTF-8"),
-        "pstats_key_wrong_arity.prof" => Err("key is not a (file, line, function) tuple (got a tuple of 2"),
+        "pstats_key_wrong_arity.prof" => {
+            Err("key is not a (file, line, function) tuple (got a tuple of 2")
+        }
         "pstats_list_not_dict.prof" => Err("not a pstats dict (got list)"),
         "pstats_long_digit_out_of_range.prof" => Err("digit out of range"),
         "pstats_negative_and_nan.prof" => Err("negative"),
         "pstats_nonascii_in_a.prof" => Ok(|i| {
             assert_eq!(pstats_totals(i).0, 1);
-            assert!(i.profile.functions.iter().any(|f| f.name.contains('é') || f.file.contains('é')));
+            assert!(i
+                .profile
+                .functions
+                .iter()
+                .any(|f| f.name.contains('é') || f.file.contains('é')));
         }),
         "pstats_none_top_level.prof" => Err("not a pstats dict (got None)"),
         "pstats_nonstring_filename.prof" => Err("key file name is not a string (got int)"),
@@ -154,19 +167,28 @@ fn expectation(name: &str) -> Option<Want> {
             let p = i.profile.pstats.as_ref().unwrap();
             assert_eq!((p.total_calls, p.prim_calls, p.total_time), (1, 1, 0.5));
             assert_eq!(i.profile.functions.len(), 2);
-            assert!(p.stats[0].is_some() && p.stats[1].is_none(), "the unknown caller is external");
+            assert!(
+                p.stats[0].is_some() && p.stats[1].is_none(),
+                "the unknown caller is external"
+            );
             assert_eq!(p.edges.len(), 1);
             assert_eq!(p.edges[0].caller.0, 1);
         }),
         "pstats_unknown_type_code.prof" => Err("unknown type code 0x3f"),
-        "pstats_value_wrong_arity.prof" => Err("value is not a (cc, nc, tt, ct, callers) tuple (got a tuple of 4"),
+        "pstats_value_wrong_arity.prof" => {
+            Err("value is not a (cc, nc, tt, ct, callers) tuple (got a tuple of 4")
+        }
         "pstats_value_wrong_types.prof" => Err("is not an integer (got str)"),
         "pstats_xss_names.prof" => Ok(|i| {
             let p = i.profile.pstats.as_ref().unwrap();
             assert_eq!(i.profile.functions.len(), 5);
             assert_eq!((p.total_calls, p.prim_calls), (8, 8));
             assert_eq!(p.total_time, 0.4575);
-            assert!(i.profile.functions.iter().any(|f| f.name.contains('<') || f.file.contains('<')));
+            assert!(i
+                .profile
+                .functions
+                .iter()
+                .any(|f| f.name.contains('<') || f.file.contains('<')));
         }),
         "random_4096_bytes.bin" => Err("format not recognised"),
         "random_bytes_starting_with_dict_code.prof" => Err("bad marshal data"),
@@ -193,7 +215,10 @@ fn every_bad_file_behaves_as_documented() {
                 Ok(_) => panic!("{name}: accepted, expected an error containing {text:?}"),
                 Err(e) => {
                     let msg = e.to_string();
-                    assert!(msg.contains(text), "{name}: error {msg:?} does not contain {text:?}");
+                    assert!(
+                        msg.contains(text),
+                        "{name}: error {msg:?} does not contain {text:?}"
+                    );
                 }
             },
             Some(Want::Ok(check)) => {
@@ -203,7 +228,10 @@ fn every_bad_file_behaves_as_documented() {
             }
         }
     }
-    assert!(unknown.is_empty(), "no expectation for {unknown:?}: add them to tests/bad.rs");
+    assert!(
+        unknown.is_empty(),
+        "no expectation for {unknown:?}: add them to tests/bad.rs"
+    );
 }
 
 #[test]
@@ -211,7 +239,10 @@ fn binary_errors_name_the_byte_offset() {
     let bytes = read(&bad().join("pstats_unknown_type_code.prof"));
     let e = import("x.prof", &bytes, &Limits::default()).unwrap_err();
     assert!(matches!(e, ImportError::Marshal { .. }));
-    assert!(e.to_string().starts_with("bad marshal data at byte "), "{e}");
+    assert!(
+        e.to_string().starts_with("bad marshal data at byte "),
+        "{e}"
+    );
     let bytes = read(&bad().join("pstats_truncated_at_100_of_2067.prof"));
     let e = import("x.prof", &bytes, &Limits::default()).unwrap_err();
     assert!(e.to_string().contains("at byte"), "{e}");
@@ -221,7 +252,11 @@ fn binary_errors_name_the_byte_offset() {
 fn folded_warnings_name_the_line() {
     let i = folded::parse(b"a;b 1\nno count here\na 2\n", &Limits::default()).unwrap();
     assert_eq!(i.warnings.len(), 1);
-    assert!(i.warnings[0].message.contains("first on line 2"), "{}", i.warnings[0]);
+    assert!(
+        i.warnings[0].message.contains("first on line 2"),
+        "{}",
+        i.warnings[0]
+    );
     let e = folded::parse(b"", &Limits::default()).unwrap_err();
     assert_eq!(e, ImportError::NoSamples);
 }

@@ -34,14 +34,25 @@ fn truth_key(k: &Value) -> (String, i64, String) {
         }
         other => panic!("unexpected key name {other}"),
     };
-    (a[0].as_str().unwrap().to_owned(), a[1].as_i64().unwrap(), name)
+    (
+        a[0].as_str().unwrap().to_owned(),
+        a[1].as_i64().unwrap(),
+        name,
+    )
 }
 
 fn check_pstats(truth_path: &std::path::Path) -> usize {
     let truth: Value = serde_json::from_slice(&read(truth_path)).unwrap();
-    let data_path = truth_path.to_string_lossy().trim_end_matches(".truth.json").to_owned();
+    let data_path = truth_path
+        .to_string_lossy()
+        .trim_end_matches(".truth.json")
+        .to_owned();
     let bytes = read(std::path::Path::new(&data_path));
-    let name = std::path::Path::new(&data_path).file_name().unwrap().to_string_lossy().into_owned();
+    let name = std::path::Path::new(&data_path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let out = import(&name, &bytes, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
     let p = &out.profile;
     let ps = p.pstats.as_ref().unwrap();
@@ -60,9 +71,24 @@ fn check_pstats(truth_path: &std::path::Path) -> usize {
     assert_eq!(p.unit, Unit::Seconds);
 
     // Totals: exact, total_tt bit for bit.
-    assert_eq!(ps.total_calls, as_u64(&truth["total_calls"]), "{}", ctx("total_calls"));
-    assert_eq!(ps.prim_calls, as_u64(&truth["prim_calls"]), "{}", ctx("prim_calls"));
-    assert_eq!(ps.total_time.to_bits(), as_f64(&truth["total_tt"]).to_bits(), "{}", ctx("total_tt"));
+    assert_eq!(
+        ps.total_calls,
+        as_u64(&truth["total_calls"]),
+        "{}",
+        ctx("total_calls")
+    );
+    assert_eq!(
+        ps.prim_calls,
+        as_u64(&truth["prim_calls"]),
+        "{}",
+        ctx("prim_calls")
+    );
+    assert_eq!(
+        ps.total_time.to_bits(),
+        as_f64(&truth["total_tt"]).to_bits(),
+        "{}",
+        ctx("total_tt")
+    );
 
     let funcs = truth["functions"].as_array().unwrap();
     assert_eq!(funcs.len() as u64, as_u64(&truth["function_count"]));
@@ -71,16 +97,35 @@ fn check_pstats(truth_path: &std::path::Path) -> usize {
     for (i, f) in funcs.iter().enumerate() {
         let (file, line, fname) = truth_key(&f[0]);
         let ours = &p.functions[i];
-        assert_eq!((&ours.file, ours.line, &ours.name), (&file, line, &fname), "{}", ctx(&format!("key of function {i}")));
+        assert_eq!(
+            (&ours.file, ours.line, &ours.name),
+            (&file, line, &fname),
+            "{}",
+            ctx(&format!("key of function {i}"))
+        );
         let s = ps.stats[i].unwrap();
         assert_eq!(s.primcalls, as_u64(&f[1]), "{}", ctx(&format!("cc of {i}")));
         assert_eq!(s.ncalls, as_u64(&f[2]), "{}", ctx(&format!("nc of {i}")));
-        assert_eq!(s.tottime.to_bits(), as_f64(&f[3]).to_bits(), "{}", ctx(&format!("tt of {i}")));
-        assert_eq!(s.cumtime.to_bits(), as_f64(&f[4]).to_bits(), "{}", ctx(&format!("ct of {i}")));
+        assert_eq!(
+            s.tottime.to_bits(),
+            as_f64(&f[3]).to_bits(),
+            "{}",
+            ctx(&format!("tt of {i}"))
+        );
+        assert_eq!(
+            s.cumtime.to_bits(),
+            as_f64(&f[4]).to_bits(),
+            "{}",
+            ctx(&format!("ct of {i}"))
+        );
     }
     // Functions beyond n are callers that are not top-level keys: stats None.
     for i in n..p.functions.len() {
-        assert!(ps.stats[i].is_none(), "{}", ctx("external caller has stats"));
+        assert!(
+            ps.stats[i].is_none(),
+            "{}",
+            ctx("external caller has stats")
+        );
     }
     // Caller edges: grouped by callee in file order, each in callers-dict order.
     let mut by_callee: HashMap<FuncId, Vec<&profview_model::CallEdge>> = HashMap::new();
@@ -92,16 +137,35 @@ fn check_pstats(truth_path: &std::path::Path) -> usize {
     for (i, f) in funcs.iter().enumerate() {
         let callers = f[5].as_array().unwrap();
         let ours = by_callee.remove(&FuncId(i as u32)).unwrap_or_default();
-        assert_eq!(ours.len(), callers.len(), "{}", ctx(&format!("caller count of {i}")));
+        assert_eq!(
+            ours.len(),
+            callers.len(),
+            "{}",
+            ctx(&format!("caller count of {i}"))
+        );
         for (c, e) in callers.iter().zip(&ours) {
             let c = c.as_array().unwrap();
             match &c[0] {
-                Value::Number(r) => assert_eq!(e.caller.0 as u64, r.as_u64().unwrap(), "{}", ctx("caller ref")),
+                Value::Number(r) => assert_eq!(
+                    e.caller.0 as u64,
+                    r.as_u64().unwrap(),
+                    "{}",
+                    ctx("caller ref")
+                ),
                 key => {
                     let (file, line, fname) = truth_key(key);
                     let f = p.func(e.caller);
-                    assert!(e.caller.idx() >= n, "{}", ctx("external caller inside the top-level range"));
-                    assert_eq!((&f.file, f.line, &f.name), (&file, line, &fname), "{}", ctx("external caller key"));
+                    assert!(
+                        e.caller.idx() >= n,
+                        "{}",
+                        ctx("external caller inside the top-level range")
+                    );
+                    assert_eq!(
+                        (&f.file, f.line, &f.name),
+                        (&file, line, &fname),
+                        "{}",
+                        ctx("external caller key")
+                    );
                 }
             }
             assert_eq!(e.ncalls, as_u64(&c[1]), "{}", ctx("edge nc"));
@@ -110,14 +174,28 @@ fn check_pstats(truth_path: &std::path::Path) -> usize {
                 assert!(e.primcalls.is_none() && e.tottime.is_none() && e.cumtime.is_none());
             } else {
                 assert_eq!(e.primcalls, Some(as_u64(&c[2])), "{}", ctx("edge cc"));
-                assert_eq!(e.tottime.map(f64::to_bits), Some(as_f64(&c[3]).to_bits()), "{}", ctx("edge tt"));
-                assert_eq!(e.cumtime.map(f64::to_bits), Some(as_f64(&c[4]).to_bits()), "{}", ctx("edge ct"));
+                assert_eq!(
+                    e.tottime.map(f64::to_bits),
+                    Some(as_f64(&c[3]).to_bits()),
+                    "{}",
+                    ctx("edge tt")
+                );
+                assert_eq!(
+                    e.cumtime.map(f64::to_bits),
+                    Some(as_f64(&c[4]).to_bits()),
+                    "{}",
+                    ctx("edge ct")
+                );
             }
             expected_order.push(i);
             edge_count += 1;
         }
     }
-    assert!(by_callee.is_empty(), "{}", ctx("edges for callees that are not top-level"));
+    assert!(
+        by_callee.is_empty(),
+        "{}",
+        ctx("edges for callees that are not top-level")
+    );
     assert_eq!(edge_count as u64, as_u64(&truth["caller_edge_count"]));
     // Grouped by callee in file order.
     let got_order: Vec<usize> = ps.edges.iter().map(|e| e.callee.idx()).collect();
@@ -128,16 +206,27 @@ fn check_pstats(truth_path: &std::path::Path) -> usize {
 #[test]
 fn pstats_corpus_exact() {
     let files = truth_files("pstats");
-    assert!(files.len() >= 10, "expected the pstats corpus, found {}", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected the pstats corpus, found {}",
+        files.len()
+    );
     let checked: usize = files.iter().map(|f| check_pstats(f)).sum();
     assert_eq!(checked, files.len());
 }
 
 fn check_folded(truth_path: &std::path::Path, chunked: bool) {
     let truth: Value = serde_json::from_slice(&read(truth_path)).unwrap();
-    let data_path = truth_path.to_string_lossy().trim_end_matches(".truth.json").to_owned();
+    let data_path = truth_path
+        .to_string_lossy()
+        .trim_end_matches(".truth.json")
+        .to_owned();
     let bytes = read(std::path::Path::new(&data_path));
-    let name = std::path::Path::new(&data_path).file_name().unwrap().to_string_lossy().into_owned();
+    let name = std::path::Path::new(&data_path)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let out = if chunked {
         // Odd chunk sizes so lines (and UTF-8 characters) are split across chunks.
         let mut p = FoldedParser::new(Limits::default());
@@ -158,12 +247,25 @@ fn check_folded(truth_path: &std::path::Path, chunked: bool) {
         "austin" => {
             assert_eq!(p.dialect, Dialect::Austin, "{}", ctx("dialect"));
             let mode = truth["austin_header"]["mode"].as_str().unwrap();
-            let unit = if mode == "memory" { Unit::Bytes } else { Unit::Microseconds };
+            let unit = if mode == "memory" {
+                Unit::Bytes
+            } else {
+                Unit::Microseconds
+            };
             assert_eq!(p.unit, unit, "{}", ctx("unit"));
         }
-        "py-spy raw" => assert_eq!((p.dialect, p.unit), (Dialect::PySpy, Unit::Samples), "{}", ctx("dialect")),
+        "py-spy raw" => assert_eq!(
+            (p.dialect, p.unit),
+            (Dialect::PySpy, Unit::Samples),
+            "{}",
+            ctx("dialect")
+        ),
         "inferno-collapse-perf" => {
-            assert!(matches!(p.dialect, Dialect::Perf | Dialect::Gregg), "{}", ctx("dialect"));
+            assert!(
+                matches!(p.dialect, Dialect::Perf | Dialect::Gregg),
+                "{}",
+                ctx("dialect")
+            );
             assert_eq!(p.unit, Unit::Samples);
         }
         "tachyon" => assert_eq!(p.dialect, Dialect::Tachyon, "{}", ctx("dialect")),
@@ -188,7 +290,9 @@ fn check_folded(truth_path: &std::path::Path, chunked: bool) {
     // Threads.
     let mut thread_totals: HashMap<String, f64> = HashMap::new();
     for smp in &s.samples {
-        *thread_totals.entry(p.threads[smp.thread.idx()].id.clone()).or_default() += smp.weight;
+        *thread_totals
+            .entry(p.threads[smp.thread.idx()].id.clone())
+            .or_default() += smp.weight;
     }
     let mut pseudo: Vec<String> = Vec::new();
     match &truth["threads"] {
@@ -206,13 +310,21 @@ fn check_folded(truth_path: &std::path::Path, chunked: bool) {
             }
             assert_eq!(thread_totals, want, "{}", ctx("per-thread totals"));
             for t in ts {
-                if let (Some(id), Some(nm)) = (t.get("id").and_then(Value::as_str), t.get("name").and_then(Value::as_str)) {
+                if let (Some(id), Some(nm)) = (
+                    t.get("id").and_then(Value::as_str),
+                    t.get("name").and_then(Value::as_str),
+                ) {
                     let th = p.threads.iter().find(|x| x.id == id).unwrap();
                     assert_eq!(th.name.as_deref(), Some(nm), "{}", ctx("thread name"));
                 }
             }
         }
-        Value::Null => assert_eq!(p.threads.len(), 1, "{}", ctx("a file without threads has one thread")),
+        Value::Null => assert_eq!(
+            p.threads.len(),
+            1,
+            "{}",
+            ctx("a file without threads has one thread")
+        ),
         other => panic!("threads: {other}"),
     }
     if let Value::Array(ps) = &truth["processes"] {
@@ -238,27 +350,50 @@ fn check_folded(truth_path: &std::path::Path, chunked: bool) {
     missing.sort();
     let mut extra: Vec<&String> = ours.keys().filter(|k| !want.contains_key(*k)).collect();
     extra.sort();
-    assert!(missing.is_empty() && extra.is_empty(), "{}", ctx(&format!("frames missing {missing:?}, extra {extra:?}")));
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{}",
+        ctx(&format!("frames missing {missing:?}, extra {extra:?}"))
+    );
     for (k, v) in &want {
-        assert_eq!(ours[k], *v, "{}", ctx(&format!("self/total of frame {k:?}")));
+        assert_eq!(
+            ours[k],
+            *v,
+            "{}",
+            ctx(&format!("self/total of frame {k:?}"))
+        );
     }
     // Distinct stacks: where thread pseudo-frames are recovered exactly, one sample per
     // distinct raw stack.
     if p.dialect != Dialect::PySpy || truth["threads"].is_null() {
-        assert_eq!(s.samples.len() as u64, as_u64(&truth["distinct_stacks"]), "{}", ctx("distinct stacks"));
+        assert_eq!(
+            s.samples.len() as u64,
+            as_u64(&truth["distinct_stacks"]),
+            "{}",
+            ctx("distinct stacks")
+        );
     }
     // Depth.
     let max_depth = s.stacks.depth.iter().max().map_or(0, |d| d + 1) as u64;
     let pseudo_depth = if p.dialect == Dialect::Austin { 2 } else { 0 };
     if p.dialect != Dialect::PySpy || truth["threads"].is_null() {
-        assert_eq!(max_depth + pseudo_depth, as_u64(&truth["max_depth"]), "{}", ctx("max depth"));
+        assert_eq!(
+            max_depth + pseudo_depth,
+            as_u64(&truth["max_depth"]),
+            "{}",
+            ctx("max depth")
+        );
     }
 }
 
 #[test]
 fn folded_corpus_exact() {
     let files = truth_files("folded");
-    assert!(files.len() >= 10, "expected the folded corpus, found {}", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected the folded corpus, found {}",
+        files.len()
+    );
     for f in &files {
         check_folded(f, false);
     }

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use profview_import::{detect, folded, import, import_many, marshal, pstats, FoldedParser, ImportError, Kind, Limits};
+use profview_import::{
+    detect, folded, import, import_many, marshal, pstats, FoldedParser, ImportError, Kind, Limits,
+};
 use profview_model::Dialect;
 
 // ---- tiny marshal writer -------------------------------------------------------------
@@ -76,13 +78,19 @@ fn huge_declared_lengths_fail_before_allocating() {
                 continue;
             }
             let e = e.unwrap_err().to_string();
-            assert!(e.contains("truncated") || e.contains("out of range"), "{code} {n}: {e}");
+            assert!(
+                e.contains("truncated") || e.contains("out of range"),
+                "{code} {n}: {e}"
+            );
         }
     }
     // Long with a huge digit count.
     let mut b = vec![b'l'];
     b.extend_from_slice(&i32::MAX.to_le_bytes());
-    assert!(marshal::read(&b, 2000).unwrap_err().to_string().contains("truncated"));
+    assert!(marshal::read(&b, 2000)
+        .unwrap_err()
+        .to_string()
+        .contains("truncated"));
     let mut b = vec![b'l'];
     b.extend_from_slice(&i32::MIN.to_le_bytes());
     assert!(marshal::read(&b, 2000).is_err());
@@ -103,7 +111,9 @@ fn nesting_is_capped_at_the_depth_limit() {
     let e = marshal::read(&nest(2001), 2000).unwrap_err().to_string();
     assert!(e.contains("recursion limit exceeded"), "{e}");
     // A million levels: an error, quickly, without native recursion.
-    let e = marshal::read(&nest(1_000_000), 2000).unwrap_err().to_string();
+    let e = marshal::read(&nest(1_000_000), 2000)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("recursion limit exceeded"), "{e}");
     // The limit is configurable.
     assert!(marshal::read(&nest(50), 10).is_err());
@@ -135,7 +145,7 @@ fn self_references_and_cycles_are_rejected() {
 fn reference_bombs_stay_linear() {
     // t0 = (1,)*200 flagged; t1 = (r t0)*200 flagged; ... 8 levels: 200^8 leaves if copied.
     let mut b = Vec::new();
-    let levels = 8;
+    let levels: i32 = 8;
     for lvl in 0..levels {
         b.push(b')' | 0x80);
         b.push(200);
@@ -144,7 +154,7 @@ fn reference_bombs_stay_linear() {
                 w_int(&mut b, 1);
             } else {
                 b.push(b'r');
-                b.extend_from_slice(&((lvl - 1) as i32).to_le_bytes());
+                b.extend_from_slice(&(lvl - 1).to_le_bytes());
             }
         }
     }
@@ -207,7 +217,10 @@ fn overflowing_counts_are_errors_not_wraps() {
     // Folded: a count over 2^64 skips the line with a warning; the rest is kept.
     let i = folded::parse(b"a;b 99999999999999999999999\na 5\n", &lim()).unwrap();
     assert_eq!(i.profile.samples.as_ref().unwrap().total(), 5.0);
-    assert!(i.warnings.iter().any(|w| w.message.contains("out of range")));
+    assert!(i
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("out of range")));
     // Many near-max counts: no wrap (f64 sum), and a warning about precision.
     let line = format!("a {}\n", u64::MAX);
     let i = folded::parse(line.repeat(3).as_bytes(), &lim()).unwrap();
@@ -228,7 +241,11 @@ fn concatenated_dumps_read_the_first_with_a_warning() {
 
 #[test]
 fn truncation_at_every_offset_is_an_error() {
-    for f in ["pstats/cprofile_recursion.prof", "pstats/profile_recursion.prof", "pstats/cprofile_tiny.prof"] {
+    for f in [
+        "pstats/cprofile_recursion.prof",
+        "pstats/profile_recursion.prof",
+        "pstats/cprofile_tiny.prof",
+    ] {
         let b = read(&corpus().join(f));
         assert!(pstats::parse(&b, &lim()).is_ok());
         for cut in 0..b.len() {
@@ -247,9 +264,18 @@ fn truncation_at_every_offset_is_an_error() {
 
 #[test]
 fn code_object_keys_are_labelled() {
-    let i = import("p.prof", &read(&corpus().join("pstats/profile_recursion.prof")), &lim()).unwrap();
+    let i = import(
+        "p.prof",
+        &read(&corpus().join("pstats/profile_recursion.prof")),
+        &lim(),
+    )
+    .unwrap();
     assert_eq!(i.profile.dialect, Dialect::Profile);
-    assert!(i.profile.functions.iter().any(|f| f.name == "<code object <module>, file \"recursion_work.py\", line 1>"));
+    assert!(i
+        .profile
+        .functions
+        .iter()
+        .any(|f| f.name == "<code object <module>, file \"recursion_work.py\", line 1>"));
 }
 
 #[test]
@@ -283,7 +309,10 @@ fn python2_string_table_and_old_tuples() {
     let i = pstats::parse(&o, &lim()).unwrap();
     let p = &i.profile;
     assert_eq!(p.functions.len(), 2);
-    assert!(p.functions.iter().all(|f| f.name == "f" && f.file == "a.py"));
+    assert!(p
+        .functions
+        .iter()
+        .all(|f| f.name == "f" && f.file == "a.py"));
     assert_eq!(p.pstats.as_ref().unwrap().total_calls, 4);
 }
 
@@ -303,7 +332,10 @@ fn merging_pstats_sums_like_stats_add() {
     // f's callers: g (summed: nc 2+1), then h (new).
     let fe: Vec<_> = ps.edges.iter().filter(|e| e.callee.0 == 0).collect();
     assert_eq!(fe.len(), 2);
-    assert_eq!((fe[0].caller.0, fe[0].ncalls, fe[0].primcalls), (1, 3, Some(2)));
+    assert_eq!(
+        (fe[0].caller.0, fe[0].ncalls, fe[0].primcalls),
+        (1, 3, Some(2))
+    );
     assert_eq!(fe[1].caller.0, 2);
 
     // The same corpus file twice doubles every count.
@@ -361,29 +393,73 @@ fn streaming_in_any_chunk_size_gives_the_same_profile() {
 
 #[test]
 fn folded_dialects_recover_threads_files_and_lines() {
-    let i = folded::parse(b"thread (7): Main;f (a.py:3);thread (8);g (b.py) 2\n", &lim()).unwrap();
+    let i = folded::parse(
+        b"thread (7): Main;f (a.py:3);thread (8);g (b.py) 2\n",
+        &lim(),
+    )
+    .unwrap();
     let p = &i.profile;
     assert_eq!(p.dialect, Dialect::PySpy);
-    assert_eq!((p.threads[0].id.as_str(), p.threads[0].name.as_deref()), ("7", Some("Main")));
-    assert_eq!((p.functions[0].name.as_str(), p.functions[0].file.as_str(), p.functions[0].line), ("f", "a.py", 3));
+    assert_eq!(
+        (p.threads[0].id.as_str(), p.threads[0].name.as_deref()),
+        ("7", Some("Main"))
+    );
+    assert_eq!(
+        (
+            p.functions[0].name.as_str(),
+            p.functions[0].file.as_str(),
+            p.functions[0].line
+        ),
+        ("f", "a.py", 3)
+    );
     // Only *leading* pseudo-frames are threads; later ones are ordinary frames.
-    assert_eq!((p.functions[1].name.as_str(), p.functions[1].file.as_str()), ("thread", "8"));
-    assert_eq!((p.functions[2].name.as_str(), p.functions[2].file.as_str(), p.functions[2].line), ("g", "b.py", 0));
+    assert_eq!(
+        (p.functions[1].name.as_str(), p.functions[1].file.as_str()),
+        ("thread", "8")
+    );
+    assert_eq!(
+        (
+            p.functions[2].name.as_str(),
+            p.functions[2].file.as_str(),
+            p.functions[2].line
+        ),
+        ("g", "b.py", 0)
+    );
 
-    let i = folded::parse(b"process 10:\"python x.py\";thread (7);f (a.py:3) 2\n", &lim()).unwrap();
+    let i = folded::parse(
+        b"process 10:\"python x.py\";thread (7);f (a.py:3) 2\n",
+        &lim(),
+    )
+    .unwrap();
     assert_eq!(i.profile.threads[0].id, "10/7");
     assert_eq!(i.profile.threads[0].name.as_deref(), Some("python x.py"));
 
     let i = folded::parse(b"tid:42;app.py:main:1;app.py:work:5 3\n", &lim()).unwrap();
     let p = &i.profile;
-    assert_eq!((p.dialect, p.threads[0].id.as_str()), (Dialect::Tachyon, "42"));
-    assert_eq!((p.functions[1].name.as_str(), p.functions[1].file.as_str(), p.functions[1].line), ("work", "app.py", 5));
+    assert_eq!(
+        (p.dialect, p.threads[0].id.as_str()),
+        (Dialect::Tachyon, "42")
+    );
+    assert_eq!(
+        (
+            p.functions[1].name.as_str(),
+            p.functions[1].file.as_str(),
+            p.functions[1].line
+        ),
+        ("work", "app.py", 5)
+    );
 
     let i = folded::parse(b"python-12/34;main;sys_read_[k] 5\n", &lim()).unwrap();
     let p = &i.profile;
     assert_eq!(p.dialect, Dialect::Perf);
-    assert_eq!((p.threads[0].id.as_str(), p.threads[0].name.as_deref()), ("python-12/34", Some("python")));
-    assert_eq!((p.functions[1].name.as_str(), p.functions[1].file.as_str()), ("sys_read", "[kernel]"));
+    assert_eq!(
+        (p.threads[0].id.as_str(), p.threads[0].name.as_deref()),
+        ("python-12/34", Some("python"))
+    );
+    assert_eq!(
+        (p.functions[1].name.as_str(), p.functions[1].file.as_str()),
+        ("sys_read", "[kernel]")
+    );
 
     let i = folded::parse(
         b"# austin: 3.7.0\n# mode: memory\n\nP1;T0:1;<frozen x>:f:3;a.py:g:9 -4096\nP1;T0:1 100\nP1;T0:1;:GC: 5\n",
@@ -391,16 +467,32 @@ fn folded_dialects_recover_threads_files_and_lines() {
     )
     .unwrap();
     let p = &i.profile;
-    assert_eq!((p.dialect, p.unit), (Dialect::Austin, profview_model::Unit::Bytes));
+    assert_eq!(
+        (p.dialect, p.unit),
+        (Dialect::Austin, profview_model::Unit::Bytes)
+    );
     assert_eq!(p.samples.as_ref().unwrap().total(), -3991.0);
-    assert_eq!((p.functions[0].name.as_str(), p.functions[0].file.as_str(), p.functions[0].line), ("f", "<frozen x>", 3));
-    assert!(p.functions.iter().any(|f| f.name == ":GC:" && f.file.is_empty()));
+    assert_eq!(
+        (
+            p.functions[0].name.as_str(),
+            p.functions[0].file.as_str(),
+            p.functions[0].line
+        ),
+        ("f", "<frozen x>", 3)
+    );
+    assert!(p
+        .functions
+        .iter()
+        .any(|f| f.name == ":GC:" && f.file.is_empty()));
 
     // Fractional counts, invalid UTF-8 (lossy + warning), lines without a count.
     let i = folded::parse(b"a;b 1.5\na\xff;c 2\nno-count\n", &lim()).unwrap();
     assert_eq!(i.profile.samples.as_ref().unwrap().total(), 3.5);
     assert!(i.warnings.iter().any(|w| w.message.contains("UTF-8")));
-    assert!(i.warnings.iter().any(|w| w.message.contains("first on line 3")));
+    assert!(i
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("first on line 3")));
     // Negative counts outside austin are skipped.
     let i = folded::parse(b"a -1\nb 1\n", &lim()).unwrap();
     assert_eq!(i.profile.samples.as_ref().unwrap().total(), 1.0);
@@ -419,7 +511,10 @@ fn detection_uses_content_first_then_the_name() {
 #[test]
 fn gzip_is_capped() {
     let gz = read(&bad().join("pstats_gzip_of_valid.prof.gz"));
-    let small = Limits { max_decompressed_bytes: 1000, ..Limits::default() };
+    let small = Limits {
+        max_decompressed_bytes: 1000,
+        ..Limits::default()
+    };
     let e = import("x.prof.gz", &gz, &small).unwrap_err();
     assert_eq!(e, ImportError::DecompressedTooLarge { limit: 1000 });
     assert!(e.to_string().contains("exceeds the limit"));
@@ -435,8 +530,16 @@ fn raw_perf_script_is_collapsed_like_inferno() {
     let i = import("perf6.1_xz.perf-script.txt", &raw, &lim()).unwrap();
     let p = &i.profile;
     assert_eq!(p.dialect, Dialect::Perf);
-    let folded = import("x.folded", &read(&corpus().join("folded/inferno_perf_xz_all.folded")), &lim()).unwrap();
-    assert_eq!(p.samples.as_ref().unwrap().total(), folded.profile.samples.as_ref().unwrap().total());
+    let folded = import(
+        "x.folded",
+        &read(&corpus().join("folded/inferno_perf_xz_all.folded")),
+        &lim(),
+    )
+    .unwrap();
+    assert_eq!(
+        p.samples.as_ref().unwrap().total(),
+        folded.profile.samples.as_ref().unwrap().total()
+    );
     // The comm-pid/tid root became the thread.
     assert!(p.threads.iter().all(|t| t.name.as_deref() == Some("xz")));
 }

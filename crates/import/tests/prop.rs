@@ -22,10 +22,14 @@ fn seeds() -> &'static [Vec<u8>] {
 }
 
 fn load_seeds() -> Vec<Vec<u8>> {
-    ["pstats/cprofile_tiny.prof", "pstats/cprofile_recursion.prof", "pstats/profile_recursion.prof"]
-        .iter()
-        .map(|f| read(&corpus().join(f)))
-        .collect()
+    [
+        "pstats/cprofile_tiny.prof",
+        "pstats/cprofile_recursion.prof",
+        "pstats/profile_recursion.prof",
+    ]
+    .iter()
+    .map(|f| read(&corpus().join(f)))
+    .collect()
 }
 
 fn folded_text() -> impl Strategy<Value = String> {

@@ -8,7 +8,11 @@ use profview_model::{Dialect, Function, Profile, Thread};
 /// `shared/` beside the repository clone (`/work/main` ↔ `/work/shared`; same in CI).
 pub fn shared() -> PathBuf {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    assert!(p.join("corpus").is_dir(), "corpus not found at {}", p.display());
+    assert!(
+        p.join("corpus").is_dir(),
+        "corpus not found at {}",
+        p.display()
+    );
     p
 }
 
@@ -88,7 +92,11 @@ pub fn render_thread(d: Dialect, t: &Thread) -> Option<Vec<String>> {
 /// containing it at least once). Thread pseudo-frames that cannot be rendered are left out.
 pub fn raw_frame_view(p: &Profile) -> std::collections::HashMap<String, (f64, f64)> {
     let s = p.samples.as_ref().unwrap();
-    let names: Vec<String> = p.functions.iter().map(|f| render_frame(p.dialect, f)).collect();
+    let names: Vec<String> = p
+        .functions
+        .iter()
+        .map(|f| render_frame(p.dialect, f))
+        .collect();
     let mut out: std::collections::HashMap<String, (f64, f64)> = Default::default();
     for smp in &s.samples {
         let mut frames: Vec<String> = Vec::new();
@@ -96,7 +104,12 @@ pub fn raw_frame_view(p: &Profile) -> std::collections::HashMap<String, (f64, f6
         let hidden_thread = th.is_none();
         frames.extend(th.unwrap_or_default());
         if let Some(st) = smp.stack {
-            frames.extend(s.stacks.frames(st).into_iter().map(|f| names[f.idx()].clone()));
+            frames.extend(
+                s.stacks
+                    .frames(st)
+                    .into_iter()
+                    .map(|f| names[f.idx()].clone()),
+            );
         }
         if frames.is_empty() {
             if hidden_thread {
