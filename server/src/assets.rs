@@ -11,7 +11,7 @@ use rust_embed::RustEmbed;
 use crate::error::AppError;
 
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist"]
+#[folder = "../dist"]
 #[allow_missing = true]
 struct Dist;
 
