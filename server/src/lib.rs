@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod error;
+pub mod report;
 pub mod routes;
 pub mod state;
 

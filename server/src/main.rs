@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use profview_server::{router, AppState};
+use profview_server::{report, router, AppState};
 
 /// Explore Python performance profiles (cProfile, profile, yappi, py-spy, austin, perf) in the browser.
 #[derive(Debug, Parser)]
@@ -32,6 +32,23 @@ enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Print the numbers of one or more profiles, like `pstats` `print_stats` (several files are
+    /// summed like `pstats.Stats.add`).
+    Stats {
+        /// Profiles to read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the stable JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Sort column: cumtime|cumulative, tottime|time, ncalls|calls, primcalls, percall_tottime,
+        /// percall_cumtime, name, file, line, self, total. Default: file order.
+        #[arg(long)]
+        sort: Option<String>,
+        /// Print at most N functions.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { files, host, port, no_browser } => serve(files, host, port, no_browser),
+        Command::Stats { files, json, sort, limit } => stats(&files, json, sort.as_deref(), limit),
     };
     match result {
         Ok(code) => code,
@@ -52,6 +70,52 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads and imports files, naming the file in any error; several files are merged.
+fn import_files(files: &[PathBuf]) -> anyhow::Result<profview_import::Imported> {
+    let limits = profview_import::Limits::default();
+    let mut blobs = Vec::with_capacity(files.len());
+    for path in files {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        blobs.push(bytes);
+    }
+    // One by one first, so an error names its file.
+    let mut single = None;
+    for (path, bytes) in files.iter().zip(&blobs) {
+        let name = path.display().to_string();
+        let imported = profview_import::import(&name, bytes, &limits).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        single = Some(imported);
+    }
+    if files.len() == 1 {
+        return single.ok_or_else(|| anyhow::anyhow!("no input files"));
+    }
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let inputs: Vec<(&str, &[u8])> = names.iter().map(String::as_str).zip(blobs.iter().map(Vec::as_slice)).collect();
+    profview_import::import_many(&inputs, &limits).map_err(|e| anyhow::anyhow!("{}: {e}", names.join(", ")))
+}
+
+fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>) -> anyhow::Result<ExitCode> {
+    let sort = match sort {
+        None => None,
+        Some(s) => Some(report::parse_sort(s).ok_or_else(|| anyhow::anyhow!("unknown sort column {s:?}"))?),
+    };
+    let imported = import_files(files)?;
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    let index = profview_index::ProfileIndex::build(imported.profile);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    use std::io::Write;
+    if json {
+        serde_json::to_writer(&mut out, &report::json_report(&index, sort, limit))?;
+        writeln!(out)?;
+    } else {
+        let label: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        out.write_all(report::text_report(&index, &label.join(", "), sort, limit).as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_files(state: &AppState, files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
