@@ -1,27 +1,253 @@
 //! Index and queries over a [`Profile`]: built once, then answers every view with a small slice.
 //!
-//! Pure code: no I/O, builds for `wasm32-unknown-unknown`. Queries cannot fail; an unknown id
-//! gives `None`.
+//! Pure code: no I/O, builds for `wasm32-unknown-unknown`. Lookups of an unknown id give `None`;
+//! queries that take user input return [`QueryError`].
+//!
+//! Every query runs on a [`View`]: the profile under one thread selection and one transform
+//! string (`docs/transforms.md`). Views are built on demand and cached (a small LRU keyed by
+//! `(thread, tf)`); the default view (all threads, no transform) is built with the index.
+//!
+//! ```
+//! use profview_index::*;
+//! use profview_model::*;
+//! let mut b = SampleBuilder::new();
+//! let t = b.thread("1", None);
+//! let (main, work) = (b.function("main", "app.py", 1), b.function("work", "app.py", 5));
+//! b.add_sample(&[main, work], t, 3.0);
+//! b.add_sample(&[main], t, 1.0);
+//! let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+//! let v = idx.view(&Selection::default()).unwrap();
+//! let tree = idx.tree(&v, &TreeQuery::default()).unwrap();
+//! assert_eq!(tree.nodes[0].total, 4.0);
+//! assert_eq!(idx.callees(&v, main).unwrap()[0].weight, Some(3.0));
+//! ```
 #![deny(missing_docs)]
 
-use profview_model::{FuncId, Profile};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
+use profview_model::{FuncId, Function, Profile, ThreadId, NO_PARENT};
+
+mod classify;
+mod csr;
+mod pgraph;
+mod samples;
+mod slice;
 mod table;
+mod transform;
+mod trees;
 
+pub(crate) use csr::Csr;
+
+pub use classify::{classify, classify_function, site_package_name, Package};
+pub use slice::{Exactness, Lod, Slice, SliceNode};
 pub use table::{FunctionQuery, FunctionStats, SortKey, SortOrder, TextFilter};
+pub use transform::{is_idle_name, parse as parse_transforms, GroupBy, Matcher, Op, Transforms, IDLE_NAMES};
+
+use pgraph::PstatsView;
+use samples::{Funcs, SampleView};
+use slice::Cand;
+use trees::{InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, TdState};
+
+/// Views kept in the cache besides the default one.
+pub const VIEW_CACHE_ENTRIES: usize = 8;
+
+/// A query that cannot be answered: the caller's input names something that does not exist, or
+/// asks for something that cannot be computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryError {
+    /// An id, path or thread that does not exist (HTTP 404).
+    NotFound(String),
+    /// A malformed or inapplicable request (HTTP 400).
+    BadRequest(String),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::NotFound(m) | QueryError::BadRequest(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// Which part of a profile a query looks at.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Selection {
+    /// One thread (index into `Profile::threads`); `None` = all threads merged.
+    pub thread: Option<u32>,
+    /// Transform string (`docs/transforms.md`); empty = none.
+    pub tf: String,
+}
+
+/// Tree orientation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TreeMode {
+    /// Callers above callees (icicle / flame graph).
+    #[default]
+    TopDown,
+    /// Leaves (own cost) at the top, their callers below.
+    Inverted,
+}
+
+impl TreeMode {
+    /// `top-down` or `inverted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreeMode::TopDown => "top-down",
+            TreeMode::Inverted => "inverted",
+        }
+    }
+    /// Parses the wire name (`topdown`, `bottom-up` accepted).
+    pub fn parse(s: &str) -> Option<TreeMode> {
+        match s {
+            "top-down" | "topdown" | "top_down" => Some(TreeMode::TopDown),
+            "inverted" | "bottom-up" | "bottomup" => Some(TreeMode::Inverted),
+            _ => None,
+        }
+    }
+}
+
+/// A tree-slice request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeQuery {
+    /// Orientation.
+    pub mode: TreeMode,
+    /// Path of the slice root from the tree root (empty = the synthetic root `all`).
+    pub root: Vec<FuncId>,
+    /// Level of detail.
+    pub lod: Lod,
+}
+
+/// One caller or callee of a function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeInfo {
+    /// The neighbour.
+    pub func: FuncId,
+    /// pstats: calls along the edge.
+    pub ncalls: Option<u64>,
+    /// pstats: primitive calls along the edge.
+    pub primcalls: Option<u64>,
+    /// pstats: the callee's own time under this caller.
+    pub tottime: Option<f64>,
+    /// pstats: the callee's cumulative time under this caller.
+    pub cumtime: Option<f64>,
+    /// Samples: weight of stacks where caller is directly above callee (once per stack).
+    pub weight: Option<f64>,
+}
+
+/// A function reached transitively.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reach {
+    /// The function.
+    pub func: FuncId,
+    /// Fewest call edges from the start.
+    pub distance: u32,
+}
+
+/// One thread with its total.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadInfo {
+    /// Index to select it with.
+    pub index: u32,
+    /// Producer's id.
+    pub id: String,
+    /// Name, when known.
+    pub name: Option<String>,
+    /// Σ of the thread's sample weights.
+    pub total: f64,
+}
+
+enum Kind {
+    Samples(SampleView),
+    Pstats(PstatsView),
+}
+
+/// The profile under one thread selection and transform list, with everything queries need.
+pub struct View {
+    kind: Kind,
+    stats: Vec<FunctionStats>,
+    extra: Vec<Function>,
+    extra_pkg: Vec<Package>,
+    /// pstats focus: functions reachable from the focus.
+    visible: Option<Vec<bool>>,
+    approx_bytes: usize,
+}
+
+impl fmt::Debug for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("View").field("functions", &self.stats.len()).field("approx_bytes", &self.approx_bytes).finish()
+    }
+}
+
+impl View {
+    /// Aggregates per function under this view (indexed by id, including synthetic functions).
+    pub fn function_stats(&self) -> &[FunctionStats] {
+        &self.stats
+    }
+    /// Number of function ids in this view (profile functions plus synthetic group functions).
+    pub fn function_count(&self) -> usize {
+        self.stats.len()
+    }
+    fn is_visible(&self, f: u32) -> bool {
+        self.visible.as_ref().is_none_or(|v| v.get(f as usize).copied().unwrap_or(false))
+    }
+    /// True when this view is derived from pstats edges.
+    pub fn is_pstats(&self) -> bool {
+        matches!(self.kind, Kind::Pstats(_))
+    }
+}
 
 /// An immutable index over one profile.
-#[derive(Debug)]
 pub struct ProfileIndex {
     profile: Profile,
-    funcs: Vec<FunctionStats>,
+    pkg: Vec<Package>,
+    base: Arc<View>,
+    cache: Mutex<VecDeque<(Selection, Arc<View>)>>,
+    thread_totals: Vec<f64>,
+}
+
+impl fmt::Debug for ProfileIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfileIndex").field("functions", &self.profile.functions.len()).finish()
+    }
+}
+
+/// Parses a tree path: function ids joined by `.` (empty string = the root).
+pub fn parse_path(s: &str) -> Result<Vec<FuncId>, String> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    if s.len() > 65_536 {
+        return Err("path too long".into());
+    }
+    s.split('.').map(|p| p.parse::<u32>().map(FuncId).map_err(|_| format!("bad path element {p:?} (function ids joined by '.')"))).collect()
+}
+
+fn path_u32(p: &[FuncId]) -> Vec<u32> {
+    p.iter().map(|f| f.0).collect()
 }
 
 impl ProfileIndex {
     /// Builds the index. Takes ownership so that queries can borrow the profile freely.
     pub fn build(profile: Profile) -> Self {
-        let funcs = table::function_stats(&profile);
-        ProfileIndex { profile, funcs }
+        let pkg: Vec<Package> = profile.functions.iter().map(|f| classify_function(&f.name, &f.file)).collect();
+        let mut thread_totals = vec![0.0; profile.threads.len()];
+        if let Some(sd) = &profile.samples {
+            for s in &sd.samples {
+                if let Some(t) = thread_totals.get_mut(s.thread.idx()) {
+                    *t += s.weight;
+                }
+            }
+        }
+        let base = match make_view(&profile, &pkg, &Selection::default(), &Transforms::default()) {
+            Ok(v) => v,
+            // The default view has no user input and cannot fail; keep an empty one just in case.
+            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0 },
+        };
+        ProfileIndex { profile, pkg, base: Arc::new(base), cache: Mutex::new(VecDeque::new()), thread_totals }
     }
 
     /// The indexed profile.
@@ -29,19 +255,433 @@ impl ProfileIndex {
         &self.profile
     }
 
-    /// Aggregates for every function, indexed by [`FuncId`].
+    /// Aggregates for every function, indexed by [`FuncId`] (default view).
     pub fn function_stats(&self) -> &[FunctionStats] {
-        &self.funcs
+        &self.base.stats[..self.profile.functions.len().min(self.base.stats.len())]
     }
 
-    /// Aggregates of one function.
+    /// Aggregates of one function (default view).
     pub fn function(&self, id: FuncId) -> Option<&FunctionStats> {
-        self.funcs.get(id.idx())
+        self.function_stats().get(id.idx())
     }
 
-    /// The function table: filter, sort, then page. Returns the number of matching rows and the
-    /// ids of the requested page.
+    /// Package class of a profile function.
+    pub fn package(&self, id: FuncId) -> Option<Package> {
+        self.pkg.get(id.idx()).copied()
+    }
+
+    /// The function table (default view): filter, sort, then page. Returns the number of
+    /// matching rows and the ids of the requested page.
     pub fn query_functions(&self, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
-        table::query(&self.profile, &self.funcs, q)
+        self.query_functions_in(&self.base, q)
+    }
+
+    /// The default view.
+    pub fn default_view(&self) -> Arc<View> {
+        self.base.clone()
+    }
+
+    /// The view for a selection: cached, built on a miss.
+    pub fn view(&self, sel: &Selection) -> Result<Arc<View>, QueryError> {
+        let tf = transform::parse(&sel.tf).map_err(QueryError::BadRequest)?;
+        if let Some(t) = sel.thread {
+            if self.profile.samples.is_none() {
+                return Err(QueryError::BadRequest("this profile has no threads (pstats); omit thread".into()));
+            }
+            if t as usize >= self.profile.threads.len() {
+                return Err(QueryError::NotFound(format!("no thread {t} (the profile has {})", self.profile.threads.len())));
+            }
+        }
+        if sel.thread.is_none() && tf.is_empty() {
+            return Ok(self.base.clone());
+        }
+        {
+            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(pos) = c.iter().position(|(k, _)| k == sel) {
+                if let Some(e) = c.remove(pos) {
+                    let v = e.1.clone();
+                    c.push_front(e);
+                    return Ok(v);
+                }
+            }
+        }
+        let v = Arc::new(make_view(&self.profile, &self.pkg, sel, &tf).map_err(QueryError::BadRequest)?);
+        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.push_front((sel.clone(), v.clone()));
+        // Keep at most N entries and roughly 1 GiB.
+        while c.len() > VIEW_CACHE_ENTRIES || (c.len() > 1 && c.iter().map(|(_, v)| v.approx_bytes).sum::<usize>() > 1 << 30) {
+            c.pop_back();
+        }
+        Ok(v)
+    }
+
+    /// A function of a view (profile functions and synthetic group functions).
+    pub fn function_in<'a>(&'a self, v: &'a View, id: FuncId) -> Option<&'a Function> {
+        let n = self.profile.functions.len();
+        if id.idx() < n {
+            Some(&self.profile.functions[id.idx()])
+        } else {
+            v.extra.get(id.idx() - n)
+        }
+    }
+
+    /// Package class of a function of a view.
+    pub fn package_in(&self, v: &View, id: FuncId) -> Package {
+        let n = self.pkg.len();
+        if id.idx() < n {
+            self.pkg[id.idx()]
+        } else {
+            v.extra_pkg.get(id.idx() - n).copied().unwrap_or(Package::User)
+        }
+    }
+
+    /// Aggregates of a function present in a view (`None` when absent, hidden or out of focus).
+    pub fn stats_in(&self, v: &View, id: FuncId) -> Option<FunctionStats> {
+        v.stats.get(id.idx()).copied().filter(|s| s.listed && v.is_visible(id.0))
+    }
+
+    /// The function table of a view.
+    pub fn query_functions_in(&self, v: &View, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
+        let n = self.profile.functions.len();
+        let empty = Function { name: String::new(), file: String::new(), line: 0 };
+        let func = |i: u32| -> &Function {
+            let i = i as usize;
+            if i < n {
+                &self.profile.functions[i]
+            } else {
+                v.extra.get(i - n).unwrap_or(&empty)
+            }
+        };
+        let pkg = |i: u32| self.package_in(v, FuncId(i));
+        let vis = |i: u32| v.is_visible(i);
+        table::query_with(&func, &pkg, &vis, v.is_pstats(), &v.stats, q)
+    }
+
+    fn check_func(&self, v: &View, id: FuncId) -> Result<(), QueryError> {
+        if self.stats_in(v, id).is_none() && !self.is_caller_only(v, id) {
+            return Err(QueryError::NotFound(format!("no function {} in this view", id.0)));
+        }
+        Ok(())
+    }
+
+    fn is_caller_only(&self, v: &View, id: FuncId) -> bool {
+        match &v.kind {
+            Kind::Pstats(pv) => v.is_visible(id.0) && !pv.callees.slice(id.idx()).is_empty(),
+            Kind::Samples(_) => false,
+        }
+    }
+
+    fn neighbours(&self, v: &View, id: FuncId, callers: bool) -> Result<Vec<EdgeInfo>, QueryError> {
+        self.check_func(v, id)?;
+        let mut out: Vec<EdgeInfo> = Vec::new();
+        match &v.kind {
+            Kind::Samples(sv) => {
+                let row = if callers { sv.callers.slice(id.idx()) } else { sv.callees.slice(id.idx()) };
+                for &(o, w) in row {
+                    if v.is_visible(o) {
+                        out.push(EdgeInfo { func: FuncId(o), ncalls: None, primcalls: None, tottime: None, cumtime: None, weight: Some(w) });
+                    }
+                }
+            }
+            Kind::Pstats(pv) => {
+                let d = pv.data(&self.profile);
+                let row = if callers { pv.callers.slice(id.idx()) } else { pv.callees.slice(id.idx()) };
+                for &k in row {
+                    let e = &d.edges[k as usize];
+                    let o = if callers { e.caller } else { e.callee };
+                    if !v.is_visible(o.0) {
+                        continue;
+                    }
+                    if let Some(last) = out.last_mut().filter(|l| l.func == o) {
+                        // Parallel edges (merged files): sum.
+                        last.ncalls = Some(last.ncalls.unwrap_or(0) + e.ncalls);
+                        last.primcalls = match (last.primcalls, e.primcalls) {
+                            (Some(a), Some(b)) => Some(a + b),
+                            _ => None,
+                        };
+                        last.tottime = last.tottime.zip(e.tottime).map(|(a, b)| a + b);
+                        last.cumtime = last.cumtime.zip(e.cumtime).map(|(a, b)| a + b);
+                        continue;
+                    }
+                    out.push(EdgeInfo {
+                        func: o,
+                        ncalls: Some(e.ncalls),
+                        primcalls: e.primcalls,
+                        tottime: e.tottime,
+                        cumtime: e.cumtime,
+                        weight: None,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Direct callers of a function, by caller id.
+    pub fn callers(&self, v: &View, id: FuncId) -> Result<Vec<EdgeInfo>, QueryError> {
+        self.neighbours(v, id, true)
+    }
+
+    /// Direct callees of a function, by callee id.
+    pub fn callees(&self, v: &View, id: FuncId) -> Result<Vec<EdgeInfo>, QueryError> {
+        self.neighbours(v, id, false)
+    }
+
+    fn reach(&self, v: &View, id: FuncId, callers: bool) -> Result<Vec<Reach>, QueryError> {
+        self.check_func(v, id)?;
+        let n = v.stats.len().max(self.profile.functions.len());
+        let mut dist = vec![u32::MAX; n];
+        let mut queue = VecDeque::new();
+        dist[id.idx()] = 0;
+        queue.push_back(id.0);
+        let mut out = Vec::new();
+        while let Some(f) = queue.pop_front() {
+            let d = dist[f as usize];
+            let mut visit = |o: u32| {
+                if (o as usize) < n && dist[o as usize] == u32::MAX && v.is_visible(o) {
+                    dist[o as usize] = d + 1;
+                    out.push(Reach { func: FuncId(o), distance: d + 1 });
+                    queue.push_back(o);
+                }
+            };
+            match &v.kind {
+                Kind::Samples(sv) => {
+                    let row = if callers { sv.callers.slice(f as usize) } else { sv.callees.slice(f as usize) };
+                    for &(o, _) in row {
+                        visit(o);
+                    }
+                }
+                Kind::Pstats(pv) => {
+                    let d = pv.data(&self.profile);
+                    let row = if callers { pv.callers.slice(f as usize) } else { pv.callees.slice(f as usize) };
+                    for &k in row {
+                        let e = &d.edges[k as usize];
+                        visit(if callers { e.caller.0 } else { e.callee.0 });
+                    }
+                }
+            }
+        }
+        let incl = |f: FuncId| v.stats.get(f.idx()).map_or(0.0, |s| s.inclusive());
+        out.sort_by(|a, b| a.distance.cmp(&b.distance).then(incl(b.func).total_cmp(&incl(a.func))).then(a.func.cmp(&b.func)));
+        Ok(out)
+    }
+
+    /// Every function that calls `id` directly or indirectly, nearest first (the start itself
+    /// is left out even when it is recursive).
+    pub fn all_callers(&self, v: &View, id: FuncId) -> Result<Vec<Reach>, QueryError> {
+        self.reach(v, id, true)
+    }
+
+    /// Every function called by `id` directly or indirectly, nearest first.
+    pub fn all_callees(&self, v: &View, id: FuncId) -> Result<Vec<Reach>, QueryError> {
+        self.reach(v, id, false)
+    }
+
+    /// A tree slice.
+    pub fn tree(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {
+        let root_path = path_u32(&q.root);
+        match &v.kind {
+            Kind::Samples(sv) => {
+                let t = sv.table(&self.profile);
+                let nodes = match q.mode {
+                    TreeMode::TopDown => {
+                        let mut src = SampleTopDown { v: sv, t };
+                        let root = if root_path.is_empty() {
+                            Cand { func: None, ..Cand::exact(0, sv.total, sv.root_self, Some(TdState::Roots)) }
+                        } else {
+                            let n = trees::sample_node_at(sv, t, &root_path)
+                                .ok_or_else(|| QueryError::NotFound(format!("no tree node at path {:?}", join(&root_path))))?;
+                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at[n as usize], Some(TdState::Nodes(vec![n])))
+                        };
+                        slice::slice(&mut src, root, &root_path, &q.lod)
+                    }
+                    TreeMode::Inverted => {
+                        let mut src = SampleInverted { v: sv, t, stats: &v.stats };
+                        let root = if root_path.is_empty() {
+                            Cand { func: None, ..Cand::exact(0, sv.total, sv.root_self, Some(InvState::AllLeaves)) }
+                        } else {
+                            let mut seeds = src.leaf_seeds(root_path[0]);
+                            for &c in &root_path[1..] {
+                                seeds = seeds
+                                    .into_iter()
+                                    .filter_map(|(cur, w)| {
+                                        let p = t.parent[cur as usize];
+                                        (p != NO_PARENT && t.func[p as usize].0 == c).then_some((p, w))
+                                    })
+                                    .collect();
+                            }
+                            if seeds.is_empty() {
+                                return Err(QueryError::NotFound(format!("no inverted tree node at path {:?}", join(&root_path))));
+                            }
+                            let total = seeds.iter().map(|s| s.1).sum();
+                            let own = seeds.iter().filter(|s| t.parent[s.0 as usize] == NO_PARENT).map(|s| s.1).sum();
+                            let f = root_path[root_path.len() - 1];
+                            Cand::exact(f, total, own, Some(InvState::Seeds(seeds)))
+                        };
+                        slice::slice(&mut src, root, &root_path, &q.lod)
+                    }
+                };
+                Ok(Slice { grand_total: sv.total, estimated: false, nodes })
+            }
+            Kind::Pstats(pv) => {
+                let d = pv.data(&self.profile);
+                let inverted = q.mode == TreeMode::Inverted;
+                let mut src = PstatsTree { v: pv, d, grand_total: 0.0, inverted, metric: InvMetric::SelfTime, path_offset: 0 };
+                let tops: Vec<Cand<trees::PState>> = src.top_level().into_iter().map(|f| src.top(f)).collect();
+                let top_sum: f64 = tops.iter().map(|c| c.total).sum();
+                let grand = if pv.focus.is_some() { top_sum } else { d.total_time.max(top_sum) };
+                src.grand_total = grand;
+                let root = if root_path.is_empty() {
+                    Cand {
+                        func: None,
+                        total: grand,
+                        self_value: (grand - top_sum).max(0.0),
+                        calls: None,
+                        exactness: Exactness::Exact,
+                        min: Some(grand),
+                        max: Some(grand),
+                        merged: 0,
+                        state: Some(PNode::Root),
+                    }
+                } else {
+                    let c = src.resolve(&root_path).map_err(QueryError::NotFound)?;
+                    wrap(c)
+                };
+                let nodes = slice::slice(&mut src, root, &root_path, &q.lod);
+                Ok(Slice { grand_total: grand, estimated: true, nodes })
+            }
+        }
+    }
+
+    /// Sandwich of one function: the callers tree above it (inverted, rooted at `id`) and the
+    /// callees tree below it (top-down, rooted at `id`, merged over all its occurrences).
+    pub fn sandwich(&self, v: &View, id: FuncId, lod: &Lod) -> Result<(Slice, Slice), QueryError> {
+        let f = id.0;
+        match &v.kind {
+            Kind::Samples(sv) => {
+                let t = sv.table(&self.profile);
+                let outer: Vec<u32> = sv.by_func.slice(id.idx()).iter().copied().filter(|&n| sv.outer[n as usize]).collect();
+                if outer.is_empty() {
+                    return Err(QueryError::NotFound(format!("function {f} has no samples in this view")));
+                }
+                let total: f64 = outer.iter().map(|&n| sv.incl[n as usize]).sum();
+                let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl[n as usize]).sum();
+                let own: f64 = outer.iter().map(|&n| sv.at[n as usize]).sum();
+                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl[n as usize])).collect();
+                let mut up = SampleInverted { v: sv, t, stats: &v.stats };
+                let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
+                let mut down = SampleTopDown { v: sv, t };
+                let callees = slice::slice(&mut down, Cand::exact(f, total, own, Some(TdState::Nodes(outer))), &[f], lod);
+                Ok((
+                    Slice { grand_total: sv.total, estimated: false, nodes: callers },
+                    Slice { grand_total: sv.total, estimated: false, nodes: callees },
+                ))
+            }
+            Kind::Pstats(pv) => {
+                let d = pv.data(&self.profile);
+                if pgraph::stats_of(d, f).is_none() || !v.is_visible(f) {
+                    return Err(QueryError::NotFound(format!("no function {f} in this view")));
+                }
+                let grand = d.total_time;
+                let mut up = PstatsTree { v: pv, d, grand_total: grand, inverted: true, metric: InvMetric::CumTime, path_offset: 0 };
+                let top = wrap(up.top(f));
+                let callers = slice::slice(&mut up, top, &[f], lod);
+                let mut down = PstatsTree { v: pv, d, grand_total: grand, inverted: false, metric: InvMetric::SelfTime, path_offset: 0 };
+                let top = wrap(down.top(f));
+                let callees = slice::slice(&mut down, top, &[f], lod);
+                Ok((
+                    Slice { grand_total: grand, estimated: true, nodes: callers },
+                    Slice { grand_total: grand, estimated: true, nodes: callees },
+                ))
+            }
+        }
+    }
+
+    /// Threads with their totals, in first-seen order (empty for pstats).
+    pub fn threads(&self) -> Vec<ThreadInfo> {
+        self.profile
+            .threads
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ThreadInfo {
+                index: i as u32,
+                id: t.id.clone(),
+                name: t.name.clone(),
+                total: self.thread_totals.get(i).copied().unwrap_or(0.0),
+            })
+            .collect()
+    }
+}
+
+fn join(p: &[u32]) -> String {
+    p.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(".")
+}
+
+fn wrap(c: Cand<trees::PState>) -> Cand<PNode> {
+    let expandable = c.state.is_some();
+    Cand {
+        func: c.func,
+        total: c.total,
+        self_value: c.self_value,
+        calls: c.calls,
+        exactness: c.exactness,
+        min: c.min,
+        max: c.max,
+        merged: 0,
+        state: expandable.then(|| PNode::Node(Box::new(c))),
+    }
+}
+
+/// An empty pstats view (only used if the default view could not be built, which it cannot).
+fn unreachable_view() -> PstatsView {
+    PstatsView {
+        data: Some(Default::default()),
+        callers: Csr::default(),
+        callees: Csr::default(),
+        ncallers: Vec::new(),
+        caller_ct: Vec::new(),
+        caller_tt: Vec::new(),
+        caller_nc: Vec::new(),
+        roots: Vec::new(),
+        focus: None,
+        depth_limit: None,
+        threshold: None,
+    }
+}
+
+fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> Result<View, String> {
+    let mut funcs = Funcs { base: &p.functions, base_pkg: pkg, extra: Vec::new(), extra_pkg: Vec::new() };
+    if p.samples.is_some() {
+        let thread = sel.thread.map(ThreadId);
+        let (sv, mut stats) = samples::build_view(p, thread, &tf.ops, &mut funcs)?;
+        if let Some(ps) = &p.pstats {
+            table::fill_pstats(&mut stats, ps);
+        }
+        let t = sv.table(p);
+        let approx_bytes = t.len() * 60 + sv.children.heap_bytes() + sv.by_func.heap_bytes() + stats.len() * 80;
+        let Funcs { extra, extra_pkg, .. } = funcs;
+        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes })
+    } else {
+        let pv = pgraph::build_view(p, &tf.ops, &funcs)?;
+        let d = pv.data(p);
+        let mut stats = vec![FunctionStats::default(); p.functions.len()];
+        table::fill_pstats(&mut stats, d);
+        let visible = pv.focus.map(|f| {
+            let mut vis = vec![false; p.functions.len()];
+            let mut stack = vec![f];
+            vis[f as usize] = true;
+            while let Some(g) = stack.pop() {
+                for &k in pv.callees.slice(g as usize) {
+                    let h = d.edges[k as usize].callee.idx();
+                    if !vis[h] {
+                        vis[h] = true;
+                        stack.push(h as u32);
+                    }
+                }
+            }
+            vis
+        });
+        let approx_bytes = d.edges.len() * 60 + stats.len() * 100;
+        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes })
     }
 }

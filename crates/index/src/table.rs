@@ -2,8 +2,10 @@
 
 use std::cmp::Ordering;
 
-use profview_model::{FuncId, Profile, NO_PARENT};
+use profview_model::{FuncId, Function, Profile, NO_PARENT};
 use regex::Regex;
+
+use crate::classify::Package;
 
 /// Aggregates of one function. pstats fields are `None` for sampled profiles and vice versa.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -49,19 +51,26 @@ impl FunctionStats {
     }
 }
 
-/// Computes the aggregates of every function.
+/// Copies the pstats numbers of every listed function into `out`.
+pub(crate) fn fill_pstats(out: &mut [FunctionStats], ps: &profview_model::PstatsData) {
+    for (o, s) in out.iter_mut().zip(&ps.stats) {
+        if let Some(s) = s {
+            o.ncalls = Some(s.ncalls);
+            o.primcalls = Some(s.primcalls);
+            o.tottime = Some(s.tottime);
+            o.cumtime = Some(s.cumtime);
+            o.listed = true;
+        }
+    }
+}
+
+/// Computes the aggregates of every function directly from the profile (the reference the
+/// view-based aggregates are tested against).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn function_stats(p: &Profile) -> Vec<FunctionStats> {
     let mut out = vec![FunctionStats::default(); p.functions.len()];
     if let Some(ps) = &p.pstats {
-        for (o, s) in out.iter_mut().zip(&ps.stats) {
-            if let Some(s) = s {
-                o.ncalls = Some(s.ncalls);
-                o.primcalls = Some(s.primcalls);
-                o.tottime = Some(s.tottime);
-                o.cumtime = Some(s.cumtime);
-                o.listed = true;
-            }
-        }
+        fill_pstats(&mut out, ps);
     }
     if let Some(sd) = &p.samples {
         let t = &sd.stacks;
@@ -211,6 +220,8 @@ pub struct FunctionQuery {
     pub order: Option<SortOrder>,
     /// Optional filter.
     pub filter: Option<TextFilter>,
+    /// Keep only functions of this package class.
+    pub package: Option<Package>,
     /// First row of the page.
     pub offset: usize,
     /// Page size.
@@ -219,7 +230,7 @@ pub struct FunctionQuery {
 
 impl Default for FunctionQuery {
     fn default() -> Self {
-        FunctionQuery { sort: None, order: None, filter: None, offset: 0, limit: 100 }
+        FunctionQuery { sort: None, order: None, filter: None, package: None, offset: 0, limit: 100 }
     }
 }
 
@@ -232,21 +243,49 @@ fn cmp_opt_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn query(p: &Profile, stats: &[FunctionStats], q: &FunctionQuery) -> (usize, Vec<FuncId>) {
-    let default_sort = if p.pstats.is_some() { SortKey::Cumtime } else { SortKey::TotalWeight };
+    let pkg: Vec<Package> = if q.package.is_some() {
+        p.functions.iter().map(|f| crate::classify::classify_function(&f.name, &f.file)).collect()
+    } else {
+        Vec::new()
+    };
+    query_with(
+        &|i| &p.functions[i as usize],
+        &|i| pkg.get(i as usize).copied().unwrap_or(Package::User),
+        &|_| true,
+        p.pstats.is_some(),
+        stats,
+        q,
+    )
+}
+
+/// The table over any function list: `func`/`pkg`/`visible` look functions up by id.
+pub(crate) fn query_with<'f>(
+    func: &dyn Fn(u32) -> &'f Function,
+    pkg: &dyn Fn(u32) -> Package,
+    visible: &dyn Fn(u32) -> bool,
+    pstats: bool,
+    stats: &[FunctionStats],
+    q: &FunctionQuery,
+) -> (usize, Vec<FuncId>) {
+    let default_sort = if pstats { SortKey::Cumtime } else { SortKey::TotalWeight };
     let key = q.sort.unwrap_or(default_sort);
     let textual = matches!(key, SortKey::Name | SortKey::File);
     let order = q.order.unwrap_or(if textual { SortOrder::Asc } else { SortOrder::Desc });
     let mut ids: Vec<u32> = (0..stats.len() as u32)
         .filter(|&i| {
             let s = &stats[i as usize];
-            if !s.listed {
+            if !s.listed || !visible(i) {
+                return false;
+            }
+            if q.package.is_some_and(|want| pkg(i) != want) {
                 return false;
             }
             match &q.filter {
                 None => true,
                 Some(f) => {
-                    let func = &p.functions[i as usize];
+                    let func = func(i);
                     f.matches(&func.name, &func.file)
                 }
             }
@@ -254,7 +293,7 @@ pub(crate) fn query(p: &Profile, stats: &[FunctionStats], q: &FunctionQuery) -> 
         .collect();
     let total = ids.len();
     let cmp = |a: &u32, b: &u32| -> Ordering {
-        let (fa, fb) = (&p.functions[*a as usize], &p.functions[*b as usize]);
+        let (fa, fb) = (func(*a), func(*b));
         let (sa, sb) = (&stats[*a as usize], &stats[*b as usize]);
         let o = match key {
             SortKey::Name => fa.name.cmp(&fb.name),

@@ -1,0 +1,337 @@
+//! pstats profiles: the caller→callee edge graph, edge-graph transforms (merge/hide a function
+//! into its callers, drop self-recursion edges, focus) and the per-view data the trees use.
+
+use profview_model::{CallEdge, FuncId, Profile, PstatsData, PstatsStats};
+use rustc_hash::FxHashMap;
+
+use crate::samples::Funcs;
+use crate::transform::Op;
+use crate::Csr;
+
+/// Most edges a merge may create before it is refused.
+pub const MAX_MERGED_EDGES: usize = 8_000_000;
+
+/// A pstats profile under one transform list.
+#[derive(Debug)]
+pub(crate) struct PstatsView {
+    /// Rewritten data; `None` = the profile's own.
+    pub data: Option<PstatsData>,
+    /// Edge indices per callee, sorted by caller id.
+    pub callers: Csr<u32>,
+    /// Edge indices per caller, sorted by callee id.
+    pub callees: Csr<u32>,
+    /// Number of distinct callers other than the function itself.
+    pub ncallers: Vec<u32>,
+    /// Σ of the callers' edge cumtime (measured or estimated) per function, excluding self edges.
+    pub caller_ct: Vec<f64>,
+    /// Σ of the callers' edge tottime (measured or estimated) per function, excluding self edges.
+    pub caller_tt: Vec<f64>,
+    /// Σ of edge ncalls per callee (for the `profile` module's time-less edges).
+    pub caller_nc: Vec<u64>,
+    /// Listed functions without callers (other than themselves): the tree's top level.
+    pub roots: Vec<u32>,
+    /// `f:` focus: the tree's single top-level function.
+    pub focus: Option<u32>,
+    /// `d:` depth limit for trees.
+    pub depth_limit: Option<u32>,
+    /// `t:` threshold (percent of the grand total) for trees.
+    pub threshold: Option<f64>,
+}
+
+impl PstatsView {
+    pub fn data<'a>(&'a self, p: &'a Profile) -> &'a PstatsData {
+        match &self.data {
+            Some(d) => d,
+            None => p.pstats.as_ref().unwrap_or(&EMPTY.0),
+        }
+    }
+}
+
+struct Empty(PstatsData);
+static EMPTY: Empty = Empty(PstatsData { stats: Vec::new(), edges: Vec::new(), total_calls: 0, prim_calls: 0, total_time: 0.0 });
+
+/// Edge cumtime: measured, or (for the `profile` module) the callee's cumtime split by calls.
+pub(crate) fn edge_ct(d: &PstatsData, caller_nc: &[u64], e: &CallEdge) -> (f64, bool) {
+    match e.cumtime {
+        Some(t) => (t, true),
+        None => {
+            let ct = d.stats[e.callee.idx()].map_or(0.0, |s| s.cumtime);
+            let n = caller_nc[e.callee.idx()];
+            (if n > 0 { ct * e.ncalls as f64 / n as f64 } else { 0.0 }, false)
+        }
+    }
+}
+
+/// Edge tottime: measured, or the callee's tottime split by calls.
+pub(crate) fn edge_tt(d: &PstatsData, caller_nc: &[u64], e: &CallEdge) -> (f64, bool) {
+    match e.tottime {
+        Some(t) => (t, true),
+        None => {
+            let tt = d.stats[e.callee.idx()].map_or(0.0, |s| s.tottime);
+            let n = caller_nc[e.callee.idx()];
+            (if n > 0 { tt * e.ncalls as f64 / n as f64 } else { 0.0 }, false)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    nc: f64,
+    cc: Option<f64>,
+    tt: Option<f64>,
+    ct: Option<f64>,
+    order: u64,
+}
+
+fn add_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, None) => None,
+        (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
+    }
+}
+
+/// Merges every masked function into its callers (see `docs/transforms.md`): a caller's tottime
+/// grows by the merged function's tottime in proportion to the caller edges' tottime; the merged
+/// function's callees become callees of each caller, scaled by the caller's share of its cumtime.
+/// Functions without callers cannot be merged and stay.
+pub(crate) fn merge_into_callers(d: &PstatsData, mask: &[bool]) -> Result<PstatsData, String> {
+    let nf = d.stats.len();
+    let mut stats = d.stats.clone();
+    let mut map: FxHashMap<(u32, u32), Acc> = FxHashMap::default();
+    let mut callers_of: Vec<Vec<u32>> = vec![Vec::new(); nf];
+    let mut callees_of: Vec<Vec<u32>> = vec![Vec::new(); nf];
+    for (k, e) in d.edges.iter().enumerate() {
+        let key = (e.caller.0, e.callee.0);
+        let a = map.entry(key).or_insert(Acc { order: k as u64, ..Default::default() });
+        a.nc += e.ncalls as f64;
+        a.cc = add_opt(a.cc, e.primcalls.map(|x| x as f64));
+        a.tt = add_opt(a.tt, e.tottime);
+        a.ct = add_opt(a.ct, e.cumtime);
+        callers_of[e.callee.idx()].push(e.caller.0);
+        callees_of[e.caller.idx()].push(e.callee.0);
+    }
+    let mut next_order = d.edges.len() as u64;
+    for m in 0..nf as u32 {
+        if !mask.get(m as usize).copied().unwrap_or(false) {
+            continue;
+        }
+        let mut callers: Vec<u32> = callers_of[m as usize].clone();
+        callers.sort_unstable();
+        callers.dedup();
+        callers.retain(|&c| c != m && map.contains_key(&(c, m)));
+        if callers.is_empty() {
+            continue;
+        }
+        let ce: Vec<Acc> = callers.iter().filter_map(|&c| map.get(&(c, m)).copied()).collect();
+        // Own time goes to the callers by edge tottime (then cumtime, calls, equal shares).
+        let pick = |f: &dyn Fn(&Acc) -> f64| -> Option<Vec<f64>> {
+            let w: Vec<f64> = ce.iter().map(|a| f(a).max(0.0)).collect();
+            let s: f64 = w.iter().sum();
+            (s > 0.0 && s.is_finite()).then(|| w.iter().map(|x| x / s).collect())
+        };
+        let equal = vec![1.0 / ce.len() as f64; ce.len()];
+        let tt_share = pick(&|a| a.tt.unwrap_or(0.0))
+            .or_else(|| pick(&|a| a.ct.unwrap_or(0.0)))
+            .or_else(|| pick(&|a| a.nc))
+            .unwrap_or_else(|| equal.clone());
+        let ct_share = pick(&|a| a.ct.unwrap_or(0.0)).or_else(|| pick(&|a| a.nc)).unwrap_or(equal);
+        let m_tt = stats[m as usize].map_or(0.0, |s| s.tottime);
+        for (k, &c) in callers.iter().enumerate() {
+            if let Some(s) = stats[c as usize].as_mut() {
+                s.tottime += m_tt * tt_share[k];
+            }
+        }
+        let mut callees: Vec<u32> = callees_of[m as usize].clone();
+        callees.sort_unstable();
+        callees.dedup();
+        callees.retain(|&x| x != m && map.contains_key(&(m, x)));
+        for &x in &callees {
+            let Some(e) = map.get(&(m, x)).copied() else { continue };
+            for (k, &c) in callers.iter().enumerate() {
+                let s = ct_share[k];
+                let a = map.entry((c, x)).or_insert_with(|| {
+                    next_order += 1;
+                    Acc { order: next_order, ..Default::default() }
+                });
+                a.nc += e.nc * s;
+                a.cc = add_opt(a.cc, e.cc.map(|v| v * s));
+                a.tt = add_opt(a.tt, e.tt.map(|v| v * s));
+                a.ct = add_opt(a.ct, e.ct.map(|v| v * s));
+                callees_of[c as usize].push(x);
+                callers_of[x as usize].push(c);
+            }
+            if map.len() > MAX_MERGED_EDGES {
+                return Err(format!("merging would create more than {MAX_MERGED_EDGES} call edges; narrow the pattern"));
+            }
+        }
+        for &c in &callers {
+            map.remove(&(c, m));
+        }
+        for &x in &callees {
+            map.remove(&(m, x));
+        }
+        map.remove(&(m, m));
+        stats[m as usize] = None;
+        callers_of[m as usize].clear();
+        callees_of[m as usize].clear();
+    }
+    let mut entries: Vec<((u32, u32), Acc)> = map.into_iter().collect();
+    entries.sort_unstable_by_key(|(_, a)| a.order);
+    let edges = entries
+        .into_iter()
+        .map(|((c, x), a)| CallEdge {
+            caller: FuncId(c),
+            callee: FuncId(x),
+            ncalls: a.nc.round().max(0.0) as u64,
+            primcalls: a.cc.map(|v| v.round().max(0.0) as u64),
+            tottime: a.tt,
+            cumtime: a.ct,
+        })
+        .collect();
+    Ok(PstatsData { stats, edges, total_calls: d.total_calls, prim_calls: d.prim_calls, total_time: d.total_time })
+}
+
+/// Builds a pstats view. Operations that need stacks are refused with a message.
+pub(crate) fn build_view(p: &Profile, ops: &[Op], funcs: &Funcs<'_>) -> Result<PstatsView, String> {
+    let base = p.pstats.as_ref().unwrap_or(&EMPTY.0);
+    let mut data: Option<PstatsData> = None;
+    let mut focus = None;
+    let mut depth_limit = None;
+    let mut threshold = None;
+    for op in ops {
+        let cur = data.as_ref().unwrap_or(base);
+        match op {
+            Op::Focus(f) => {
+                if cur.stats.get(f.idx()).is_none_or(|s| s.is_none()) {
+                    return Err(format!("focus: no function {} in this profile", f.0));
+                }
+                focus = Some(f.0);
+            }
+            Op::Hide(m) => {
+                let mask = funcs.mask(m);
+                data = Some(merge_into_callers(cur, &mask)?);
+            }
+            Op::CollapseDirectRecursion => {
+                let mut d = cur.clone();
+                d.edges.retain(|e| e.caller != e.callee);
+                data = Some(d);
+            }
+            Op::Depth(n) => depth_limit = Some(*n),
+            Op::Threshold(t) => threshold = Some(*t),
+            other => {
+                return Err(format!(
+                    "transform {:?} needs sampled stacks; a pstats profile only has caller→callee edges \
+                     (pstats supports f, h, m, rec, d, t)",
+                    other.keyword()
+                ))
+            }
+        }
+    }
+    if let (Some(f), Some(d)) = (focus, &data) {
+        if d.stats.get(f as usize).is_none_or(|s| s.is_none()) {
+            return Err(format!("focus: function {f} was merged away by an earlier transform"));
+        }
+    }
+    Ok(derive(p, data, focus, depth_limit, threshold))
+}
+
+fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit: Option<u32>, threshold: Option<f64>) -> PstatsView {
+    let base = p.pstats.as_ref().unwrap_or(&EMPTY.0);
+    let d = data.as_ref().unwrap_or(base);
+    let nf = d.stats.len();
+    let mut cc = vec![0u32; nf];
+    let mut ce = vec![0u32; nf];
+    let mut caller_nc = vec![0u64; nf];
+    for e in &d.edges {
+        cc[e.callee.idx()] += 1;
+        ce[e.caller.idx()] += 1;
+        caller_nc[e.callee.idx()] = caller_nc[e.callee.idx()].saturating_add(e.ncalls);
+    }
+    let mut callers = Csr::from_counts(&cc, d.edges.iter().enumerate().map(|(k, e)| (e.callee.idx(), k as u32)));
+    let mut callees = Csr::from_counts(&ce, d.edges.iter().enumerate().map(|(k, e)| (e.caller.idx(), k as u32)));
+    let mut ncallers = vec![0u32; nf];
+    let mut caller_ct = vec![0.0f64; nf];
+    let mut caller_tt = vec![0.0f64; nf];
+    for f in 0..nf {
+        let row = callers.slice_mut(f);
+        row.sort_unstable_by_key(|&k| (d.edges[k as usize].caller, k));
+        let mut last = None;
+        for &k in row.iter() {
+            let e = &d.edges[k as usize];
+            if e.caller.idx() == f {
+                continue;
+            }
+            if last != Some(e.caller) {
+                ncallers[f] += 1;
+                last = Some(e.caller);
+            }
+            caller_ct[f] += edge_ct(d, &caller_nc, e).0;
+            caller_tt[f] += edge_tt(d, &caller_nc, e).0;
+        }
+        callees.slice_mut(f).sort_unstable_by_key(|&k| (d.edges[k as usize].callee, k));
+    }
+    let roots = (0..nf as u32)
+        .filter(|&f| {
+            d.stats[f as usize].is_some()
+                && callers.slice(f as usize).iter().all(|&k| {
+                    let c = d.edges[k as usize].caller;
+                    c.0 == f || d.stats[c.idx()].is_none()
+                })
+        })
+        .collect();
+    PstatsView { data, callers, callees, ncallers, caller_ct, caller_tt, caller_nc, roots, focus, depth_limit, threshold }
+}
+
+/// The stats of a function in a view's data.
+pub(crate) fn stats_of(d: &PstatsData, f: u32) -> Option<PstatsStats> {
+    d.stats.get(f as usize).copied().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use profview_model::{Dialect, Format, Function, Unit};
+
+    fn st(tt: f64, ct: f64, n: u64) -> Option<PstatsStats> {
+        Some(PstatsStats { primcalls: n, ncalls: n, tottime: tt, cumtime: ct })
+    }
+    fn edge(a: u32, b: u32, n: u64, tt: f64, ct: f64) -> CallEdge {
+        CallEdge { caller: FuncId(a), callee: FuncId(b), ncalls: n, primcalls: Some(n), tottime: Some(tt), cumtime: Some(ct) }
+    }
+
+    #[test]
+    fn merge_conserves_total_tottime() {
+        // main -> {a, b} -> m -> x
+        let d = PstatsData {
+            stats: vec![st(1.0, 10.0, 1), st(1.0, 4.0, 1), st(1.0, 5.0, 1), st(3.0, 7.0, 2), st(4.0, 4.0, 2)],
+            edges: vec![
+                edge(0, 1, 1, 1.0, 4.0),
+                edge(0, 2, 1, 1.0, 5.0),
+                edge(1, 3, 1, 1.0, 3.0),
+                edge(2, 3, 1, 2.0, 4.0),
+                edge(3, 4, 2, 4.0, 4.0),
+            ],
+            total_calls: 7,
+            prim_calls: 7,
+            total_time: 10.0,
+        };
+        let mask = vec![false, false, false, true, false];
+        let out = merge_into_callers(&d, &mask).unwrap();
+        assert!(out.stats[3].is_none());
+        let tt: f64 = out.stats.iter().flatten().map(|s| s.tottime).sum();
+        assert!((tt - 10.0).abs() < 1e-12);
+        assert!((out.stats[1].unwrap().tottime - 2.0).abs() < 1e-12);
+        assert!((out.stats[2].unwrap().tottime - 3.0).abs() < 1e-12);
+        let ax = out.edges.iter().find(|e| e.caller.0 == 1 && e.callee.0 == 4).unwrap();
+        assert!((ax.cumtime.unwrap() - 4.0 * 3.0 / 7.0).abs() < 1e-12);
+        let _ = Profile {
+            format: Format::Pstats,
+            dialect: Dialect::Cprofile,
+            unit: Unit::Seconds,
+            functions: vec![Function { name: "x".into(), file: "x".into(), line: 0 }],
+            threads: vec![],
+            pstats: None,
+            samples: None,
+        };
+    }
+}

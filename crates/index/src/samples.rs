@@ -1,0 +1,606 @@
+//! Sampled profiles: thread selection and stack-rewriting transforms, then the derived data every
+//! query uses (inclusive weights, children, per-function totals, caller→callee weights).
+
+use profview_model::{Function, Profile, StackTable, ThreadId, NO_PARENT};
+use rustc_hash::FxHashMap;
+
+use crate::classify::{site_package_name, Package};
+use crate::table::FunctionStats;
+use crate::transform::{is_idle_name, GroupBy, Matcher, Op};
+use crate::Csr;
+
+/// Sample goes to the root (empty stack).
+const MROOT: u32 = u32::MAX;
+/// Sample is dropped; children are dropped too.
+const MDROP: u32 = u32::MAX - 1;
+/// Focus not reached yet: samples are dropped, children may still match.
+const MWAIT: u32 = u32::MAX - 2;
+
+/// The function table of a view: the profile's functions plus synthetic ones (groups).
+pub(crate) struct Funcs<'a> {
+    pub base: &'a [Function],
+    pub base_pkg: &'a [Package],
+    pub extra: Vec<Function>,
+    pub extra_pkg: Vec<Package>,
+}
+
+impl Funcs<'_> {
+    pub fn len(&self) -> usize {
+        self.base.len() + self.extra.len()
+    }
+    pub fn get(&self, i: u32) -> &Function {
+        let i = i as usize;
+        if i < self.base.len() {
+            &self.base[i]
+        } else {
+            &self.extra[i - self.base.len()]
+        }
+    }
+    pub fn pkg(&self, i: u32) -> Package {
+        let i = i as usize;
+        if i < self.base.len() {
+            self.base_pkg[i]
+        } else {
+            self.extra_pkg[i - self.base.len()]
+        }
+    }
+    pub fn mask(&self, m: &Matcher) -> Vec<bool> {
+        (0..self.len() as u32)
+            .map(|i| {
+                let f = self.get(i);
+                m.matches(i, &f.name, &f.file)
+            })
+            .collect()
+    }
+    /// Interns a synthetic function by (name, file).
+    fn synthetic(&mut self, name: String, file: String, pkg: Package, cache: &mut FxHashMap<(String, String), u32>) -> u32 {
+        if let Some(&id) = cache.get(&(name.clone(), file.clone())) {
+            return id;
+        }
+        let id = (self.base.len() + self.extra.len()) as u32;
+        self.extra.push(Function { name: name.clone(), file: file.clone(), line: 0 });
+        self.extra_pkg.push(pkg);
+        cache.insert((name, file), id);
+        id
+    }
+}
+
+/// A stack table with per-node weights, the unit every transform rewrites.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Stacks {
+    pub t: StackTable,
+    /// Weight of samples ending at the node.
+    pub at: Vec<f64>,
+    /// A sample ends at the node (weights may sum to 0).
+    pub hit: Vec<bool>,
+    /// Weight of samples with an empty stack.
+    pub root_self: f64,
+    pub root_hit: bool,
+}
+
+/// Weights per node of the profile's table for one thread (or all).
+pub(crate) fn initial_weights(p: &Profile, thread: Option<ThreadId>) -> (Vec<f64>, Vec<bool>, f64, bool) {
+    let Some(sd) = &p.samples else { return (Vec::new(), Vec::new(), 0.0, false) };
+    let n = sd.stacks.len();
+    let mut at = vec![0.0; n];
+    let mut hit = vec![false; n];
+    let (mut rs, mut rh) = (0.0, false);
+    for s in &sd.samples {
+        if thread.is_some_and(|t| t != s.thread) {
+            continue;
+        }
+        match s.stack {
+            Some(st) => {
+                at[st.idx()] += s.weight;
+                hit[st.idx()] = true;
+            }
+            None => {
+                rs += s.weight;
+                rh = true;
+            }
+        }
+    }
+    (at, hit, rs, rh)
+}
+
+struct Rebuild {
+    out: StackTable,
+    intern: FxHashMap<(u32, u32), u32>,
+}
+
+impl Rebuild {
+    fn new(cap: usize) -> Self {
+        Rebuild {
+            out: StackTable {
+                parent: Vec::with_capacity(cap),
+                func: Vec::with_capacity(cap),
+                depth: Vec::with_capacity(cap),
+            },
+            intern: FxHashMap::with_capacity_and_hasher(cap, Default::default()),
+        }
+    }
+    /// The node `func` under `parent` (`MROOT` = a root frame).
+    fn child(&mut self, parent: u32, func: u32) -> u32 {
+        let p = if parent == MROOT { NO_PARENT } else { parent };
+        if let Some(&c) = self.intern.get(&(p, func)) {
+            return c;
+        }
+        let id = self.out.func.len() as u32;
+        let depth = if p == NO_PARENT { 0 } else { self.out.depth[p as usize] + 1 };
+        self.out.parent.push(p);
+        self.out.func.push(profview_model::FuncId(func));
+        self.out.depth.push(depth);
+        self.intern.insert((p, func), id);
+        id
+    }
+    fn func_of(&self, node: u32) -> Option<u32> {
+        (node < MWAIT).then(|| self.out.func[node as usize].0)
+    }
+    /// Moves the weights along `map` and returns the new stacks.
+    fn finish(self, s: &Stacks, map: &[u32]) -> Stacks {
+        let n = self.out.len();
+        let mut at = vec![0.0; n];
+        let mut hit = vec![false; n];
+        let (mut rs, mut rh) = (s.root_self, s.root_hit);
+        for (i, &m) in map.iter().enumerate() {
+            if !s.hit[i] {
+                continue;
+            }
+            if m == MROOT {
+                rs += s.at[i];
+                rh = true;
+            } else if m < MWAIT {
+                at[m as usize] += s.at[i];
+                hit[m as usize] = true;
+            }
+        }
+        Stacks { t: self.out, at, hit, root_self: rs, root_hit: rh }
+    }
+}
+
+fn parent_map(map: &[u32], t: &StackTable, i: usize) -> u32 {
+    let p = t.parent[i];
+    if p == NO_PARENT {
+        MROOT
+    } else {
+        map[p as usize]
+    }
+}
+
+/// Applies one stack-rewriting operation.
+pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks, String> {
+    let t = &s.t;
+    let n = t.len();
+    let mut rb = Rebuild::new(n);
+    let mut map = vec![MDROP; n];
+    match op {
+        Op::Hide(m) => {
+            let mask = funcs.mask(m);
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                let f = t.func[i].0;
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if mask[f as usize] {
+                    pm
+                } else {
+                    rb.child(pm, f)
+                };
+            }
+        }
+        Op::Drop(m) => {
+            let mask = funcs.mask(m);
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                let f = t.func[i].0;
+                map[i] = if pm == MDROP || mask[f as usize] { MDROP } else { rb.child(pm, f) };
+            }
+        }
+        Op::Focus(g) => {
+            for i in 0..n {
+                let f = t.func[i].0;
+                let pm = if t.parent[i] == NO_PARENT { MWAIT } else { map[t.parent[i] as usize] };
+                map[i] = if pm == MWAIT {
+                    if f == g.0 {
+                        rb.child(MROOT, f)
+                    } else {
+                        MWAIT
+                    }
+                } else if pm == MDROP {
+                    MDROP
+                } else {
+                    rb.child(pm, f)
+                };
+            }
+            // Samples that never reach the focus are dropped (MWAIT is not moved by `finish`).
+        }
+        Op::FocusPath(path) => {
+            let last = path.len() - 1;
+            for i in 0..n {
+                let f = t.func[i].0;
+                let d = t.depth[i] as usize;
+                let pm = if t.parent[i] == NO_PARENT { MWAIT } else { map[t.parent[i] as usize] };
+                map[i] = if pm == MWAIT {
+                    if d <= last && path[d].0 == f {
+                        if d == last {
+                            rb.child(MROOT, f)
+                        } else {
+                            MWAIT
+                        }
+                    } else {
+                        MDROP
+                    }
+                } else if pm == MDROP {
+                    MDROP
+                } else {
+                    rb.child(pm, f)
+                };
+            }
+        }
+        Op::CollapseDirectRecursion => {
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                let f = t.func[i].0;
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if rb.func_of(pm) == Some(f) {
+                    pm
+                } else {
+                    rb.child(pm, f)
+                };
+            }
+        }
+        Op::CollapseRecursionOf(g) => {
+            // anc[i]: the new node of the nearest `g` on the rewritten path of input node i.
+            let mut anc = vec![MDROP; n];
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                let pa = if t.parent[i] == NO_PARENT { MDROP } else { anc[t.parent[i] as usize] };
+                let f = t.func[i].0;
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if f == g.0 && pa != MDROP {
+                    pa
+                } else {
+                    rb.child(pm, f)
+                };
+                anc[i] = if f == g.0 && map[i] != MDROP { map[i] } else { pa };
+            }
+        }
+        Op::Group(by) => {
+            let mut cache = FxHashMap::default();
+            let nf = funcs.len();
+            let mut gmap: Vec<u32> = Vec::with_capacity(nf);
+            let mut synth: Vec<bool> = Vec::with_capacity(nf);
+            for i in 0..nf as u32 {
+                let pkg = funcs.pkg(i);
+                let f = funcs.get(i);
+                let (name, file) = (f.name.clone(), f.file.clone());
+                let target = match (by, pkg) {
+                    (GroupBy::Package, Package::User) => None,
+                    (GroupBy::Package, Package::Stdlib) => Some(("[stdlib]".to_owned(), String::new(), pkg)),
+                    (GroupBy::Package, Package::Builtin) => Some(("[builtin]".to_owned(), String::new(), pkg)),
+                    (GroupBy::Package, Package::SitePackages) => {
+                        let dist = site_package_name(&file).unwrap_or("site-packages");
+                        Some((format!("[{dist}]"), String::new(), pkg))
+                    }
+                    (GroupBy::Module, Package::Builtin) => Some(("[builtin]".to_owned(), String::new(), pkg)),
+                    (GroupBy::Module, _) if file.is_empty() => None,
+                    (GroupBy::Module, _) => Some((file.clone(), file.clone(), pkg)),
+                };
+                match target {
+                    None => {
+                        gmap.push(i);
+                        synth.push(false);
+                    }
+                    Some((gname, gfile, gpkg)) => {
+                        let _ = name;
+                        gmap.push(funcs.synthetic(gname, gfile, gpkg, &mut cache));
+                        synth.push(true);
+                    }
+                }
+            }
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                let fo = t.func[i].0 as usize;
+                let gf = gmap[fo];
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if synth[fo] && rb.func_of(pm) == Some(gf) {
+                    pm
+                } else {
+                    rb.child(pm, gf)
+                };
+            }
+        }
+        Op::DropIdle => {
+            let idle: Vec<bool> = (0..funcs.len() as u32).map(|i| is_idle_name(&funcs.get(i).name)).collect();
+            let mut out = s.clone();
+            for i in 0..n {
+                if idle[t.func[i].idx()] {
+                    out.at[i] = 0.0;
+                    out.hit[i] = false;
+                }
+            }
+            return Ok(out);
+        }
+        Op::Depth(d) => {
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if t.depth[i] >= *d {
+                    pm
+                } else {
+                    rb.child(pm, t.func[i].0)
+                };
+            }
+        }
+        Op::Threshold(pct) => {
+            let incl = inclusive(t, &s.at);
+            let total: f64 = s.at.iter().sum::<f64>() + s.root_self;
+            let cut = total.abs() * pct / 100.0;
+            for i in 0..n {
+                let pm = parent_map(&map, t, i);
+                map[i] = if pm == MDROP {
+                    MDROP
+                } else if incl[i].abs() < cut {
+                    pm
+                } else {
+                    rb.child(pm, t.func[i].0)
+                };
+            }
+        }
+    }
+    Ok(rb.finish(s, &map))
+}
+
+/// Inclusive weight per node.
+pub(crate) fn inclusive(t: &StackTable, at: &[f64]) -> Vec<f64> {
+    let mut incl = at.to_vec();
+    for i in (0..t.len()).rev() {
+        let p = t.parent[i];
+        if p != NO_PARENT {
+            incl[p as usize] += incl[i];
+        }
+    }
+    incl
+}
+
+/// Keeps only nodes with a sample in their subtree. `None` when every node is live.
+pub(crate) fn compact(t: &StackTable, at: &[f64], hit: &[bool]) -> Option<(StackTable, Vec<f64>)> {
+    let n = t.len();
+    let mut live = hit.to_vec();
+    for i in (0..n).rev() {
+        if live[i] {
+            let p = t.parent[i];
+            if p != NO_PARENT {
+                live[p as usize] = true;
+            }
+        }
+    }
+    if live.iter().all(|&l| l) {
+        return None;
+    }
+    let mut newid = vec![u32::MAX; n];
+    let mut out = StackTable::default();
+    let mut nat = Vec::new();
+    for i in 0..n {
+        if !live[i] {
+            continue;
+        }
+        newid[i] = out.func.len() as u32;
+        let p = t.parent[i];
+        out.parent.push(if p == NO_PARENT { NO_PARENT } else { newid[p as usize] });
+        out.func.push(t.func[i]);
+        out.depth.push(t.depth[i]);
+        nat.push(at[i]);
+    }
+    Some((out, nat))
+}
+
+/// A sampled profile under one thread selection and one transform list.
+#[derive(Debug)]
+pub(crate) struct SampleView {
+    /// The rewritten table; `None` = the profile's own table.
+    pub table: Option<StackTable>,
+    pub at: Vec<f64>,
+    pub incl: Vec<f64>,
+    pub root_self: f64,
+    /// Σ of every selected sample (including empty stacks).
+    pub total: f64,
+    /// Children per node, sorted by function id.
+    pub children: Csr<u32>,
+    /// Root nodes, sorted by function id.
+    pub roots: Vec<u32>,
+    /// Nodes per function.
+    pub by_func: Csr<u32>,
+    /// `outer[i]`: no ancestor of node i has the same function.
+    pub outer: Vec<bool>,
+    /// Per callee: (caller, weight); per caller: (callee, weight). Sorted by the other id.
+    pub callers: Csr<(u32, f64)>,
+    pub callees: Csr<(u32, f64)>,
+}
+
+impl SampleView {
+    pub fn table<'a>(&'a self, p: &'a Profile) -> &'a StackTable {
+        match &self.table {
+            Some(t) => t,
+            None => &p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0),
+        }
+    }
+}
+
+struct EmptyTable(StackTable);
+static EMPTY_TABLE_REF: EmptyTable = EmptyTable(StackTable { parent: Vec::new(), func: Vec::new(), depth: Vec::new() });
+
+/// Builds the view data; returns the view and the per-function stats (len = `nfuncs`).
+pub(crate) fn build_view(
+    p: &Profile,
+    thread: Option<ThreadId>,
+    ops: &[Op],
+    funcs: &mut Funcs<'_>,
+) -> Result<(SampleView, Vec<FunctionStats>), String> {
+    let (at, hit, rs, rh) = initial_weights(p, thread);
+    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
+    let (table, at): (Option<StackTable>, Vec<f64>) = if ops.is_empty() {
+        match compact(base_table, &at, &hit) {
+            None => (None, at),
+            Some((t, a)) => (Some(t), a),
+        }
+    } else {
+        let mut s = Stacks { t: base_table.clone(), at, hit, root_self: rs, root_hit: rh };
+        for op in ops {
+            s = apply(op, &s, funcs)?;
+        }
+        let (t, a) = match compact(&s.t, &s.at, &s.hit) {
+            None => (s.t, s.at),
+            Some(x) => x,
+        };
+        return Ok(derive(p, Some(t), a, s.root_self, funcs.len()));
+    };
+    Ok(derive(p, table, at, rs, funcs.len()))
+}
+
+fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
+    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
+    let t = table.as_ref().unwrap_or(base_table);
+    let n = t.len();
+    let incl = inclusive(t, &at);
+    let total = at.iter().sum::<f64>() + root_self;
+
+    // Children CSR sorted by function id.
+    let mut roots = Vec::new();
+    let mut counts = vec![0u32; n + 1];
+    for i in 0..n {
+        let par = t.parent[i];
+        if par == NO_PARENT {
+            roots.push(i as u32);
+        } else {
+            counts[par as usize] += 1;
+        }
+    }
+    let children = Csr::from_counts(&counts[..n], (0..n).filter_map(|i| {
+        let par = t.parent[i];
+        (par != NO_PARENT).then_some((par as usize, i as u32))
+    }));
+    let mut children = children;
+    for k in 0..n {
+        children.slice_mut(k).sort_unstable_by_key(|&c| t.func[c as usize]);
+    }
+    roots.sort_unstable_by_key(|&c| t.func[c as usize]);
+
+    // Nodes per function.
+    let mut fcount = vec![0u32; nfuncs];
+    for f in &t.func {
+        fcount[f.idx()] += 1;
+    }
+    let by_func = Csr::from_counts(&fcount, (0..n).map(|i| (t.func[i].idx(), i as u32)));
+
+    // Depth-first walk: outermost occurrence per function and per (caller, callee) pair.
+    let mut outer = vec![true; n];
+    let mut on_path = vec![0u32; nfuncs];
+    let mut pair_on_path: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    let mut edge_w: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
+    while let Some((node, leaving)) = stack.pop() {
+        let i = node as usize;
+        let f = t.func[i].0;
+        let par = t.parent[i];
+        let pf = (par != NO_PARENT).then(|| t.func[par as usize].0);
+        if leaving {
+            on_path[f as usize] -= 1;
+            if let Some(pf) = pf {
+                if let Some(c) = pair_on_path.get_mut(&(pf, f)) {
+                    *c -= 1;
+                    if *c == 0 {
+                        pair_on_path.remove(&(pf, f));
+                    }
+                }
+            }
+            continue;
+        }
+        let recursive = on_path[f as usize] > 0;
+        outer[i] = !recursive;
+        if let Some(pf) = pf {
+            // A pair can only repeat on the path if the callee is already on it.
+            let first_pair = !recursive || !pair_on_path.contains_key(&(pf, f));
+            if first_pair {
+                *edge_w.entry((pf, f)).or_insert(0.0) += incl[i];
+            }
+            if recursive {
+                *pair_on_path.entry((pf, f)).or_insert(0) += 1;
+            }
+        }
+        on_path[f as usize] += 1;
+        stack.push((node, true));
+        for &c in children.slice(i).iter().rev() {
+            stack.push((c, false));
+        }
+    }
+
+    let mut stats = vec![FunctionStats::default(); nfuncs];
+    for i in 0..n {
+        let o = &mut stats[t.func[i].idx()];
+        o.listed = true;
+        *o.self_weight.get_or_insert(0.0) += at[i];
+        let tot = o.total_weight.get_or_insert(0.0);
+        if outer[i] {
+            *tot += incl[i];
+        }
+    }
+
+    let mut edges: Vec<(u32, u32, f64)> = edge_w.into_iter().map(|((a, b), w)| (a, b, w)).collect();
+    edges.sort_unstable_by_key(|e| (e.0, e.1));
+    let mut cc = vec![0u32; nfuncs];
+    let mut ce = vec![0u32; nfuncs];
+    for e in &edges {
+        cc[e.1 as usize] += 1;
+        ce[e.0 as usize] += 1;
+    }
+    let callers = Csr::from_counts(&cc, edges.iter().map(|e| (e.1 as usize, (e.0, e.2))));
+    let callees = Csr::from_counts(&ce, edges.iter().map(|e| (e.0 as usize, (e.1, e.2))));
+
+    (
+        SampleView { table, at, incl, root_self, total, children, roots, by_func, outer, callers, callees },
+        stats,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::parse;
+    use profview_model::{Dialect, SampleBuilder, Unit};
+
+    fn frames_of(s: &Stacks, i: usize) -> Vec<u32> {
+        s.t.frames(profview_model::StackId(i as u32)).iter().map(|f| f.0).collect()
+    }
+
+    #[test]
+    fn hide_and_recursion() {
+        let mut b = SampleBuilder::new();
+        let t = b.thread("1", None);
+        let a = b.function("a", "x.py", 1);
+        let r = b.function("r", "x.py", 2);
+        let g = b.function("g", "x.py", 3);
+        b.add_sample(&[a, r, r, g, r], t, 5.0);
+        let p = b.finish(Dialect::Gregg, Unit::Samples);
+        let pkg = vec![Package::User; 3];
+        let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
+        let (at, hit, rs, rh) = initial_weights(&p, None);
+        let s0 = Stacks { t: p.samples.as_ref().unwrap().stacks.clone(), at, hit, root_self: rs, root_hit: rh };
+        let leaf = |s: &Stacks| s.hit.iter().position(|&h| h).unwrap();
+        let s1 = apply(&parse("rec").unwrap().ops[0], &s0, &mut funcs).unwrap();
+        assert_eq!(frames_of(&s1, leaf(&s1)), vec![a.0, r.0, g.0, r.0]);
+        let s2 = apply(&parse(&format!("rec:{}", r.0)).unwrap().ops[0], &s0, &mut funcs).unwrap();
+        assert_eq!(frames_of(&s2, leaf(&s2)), vec![a.0, r.0]);
+        let s3 = apply(&parse(&format!("h:{}", r.0)).unwrap().ops[0], &s0, &mut funcs).unwrap();
+        assert_eq!(frames_of(&s3, leaf(&s3)), vec![a.0, g.0]);
+        let s4 = apply(&parse(&format!("f:{}", r.0)).unwrap().ops[0], &s0, &mut funcs).unwrap();
+        assert_eq!(frames_of(&s4, leaf(&s4)), vec![r.0, r.0, g.0, r.0]);
+        let s5 = apply(&parse("d:2").unwrap().ops[0], &s0, &mut funcs).unwrap();
+        assert_eq!(frames_of(&s5, leaf(&s5)), vec![a.0, r.0]);
+        assert_eq!(s5.at.iter().sum::<f64>(), 5.0);
+    }
+}
