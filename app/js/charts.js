@@ -326,3 +326,374 @@ export class Icicle {
     return worst;
   }
 }
+
+/** Builds a d3 hierarchy from a TreeSlice: each node's value is its own `total` exactly. */
+function hierarchyOf(slice) {
+  const nodes = slice.nodes.map((n) => ({ ...n, children: [] }));
+  for (const n of nodes) if (n.parent != null) nodes[n.parent].children.push(n);
+  const root = nodes[0];
+  const h = d3().hierarchy(root, (d) => (d.children.length ? d.children : null));
+  // Own remainder = total minus the children's totals (self time plus anything cut away).
+  h.sum((d) => Math.max(0, d.total - d.children.reduce((a, c) => a + c.total, 0)));
+  return h;
+}
+
+/**
+ * Circle packing (d3.pack) or RunSnakeRun's squaremap (d3.treemap, squarified, nested with a
+ * header band per parent), drawn on canvas. Click selects the function and drills down.
+ */
+export class TreeChart {
+  constructor(container, kind, onSelect, onZoom) {
+    this.container = container;
+    this.kind = kind; // 'pack' | 'treemap'
+    this.onSelect = onSelect;
+    this.onZoom = onZoom;
+    this.canvas = el('canvas', 'tree-canvas');
+    this.tip = el('div', 'tooltip');
+    this.tip.style.display = 'none';
+    container.replaceChildren(this.canvas, this.tip);
+    this.ctx = this.canvas.getContext('2d');
+    this.items = [];
+    this.selected = null;
+    this.search = '';
+    this.colorer = makeColorer();
+    this.canvas.addEventListener('mousemove', (ev) => this.onMove(ev));
+    this.canvas.addEventListener('mouseleave', () => { this.tip.style.display = 'none'; });
+    this.canvas.addEventListener('click', (ev) => this.onClick(ev));
+    this.resizeObserver = new ResizeObserver(() => { if (this.slice) this.layout(); });
+    this.resizeObserver.observe(container);
+  }
+
+  destroy() { this.resizeObserver.disconnect(); this.container.replaceChildren(); }
+
+  setData(json) {
+    this.slice = JSON.parse(json);
+    this.unit = this.slice.unit;
+    this.grandTotal = this.slice.grand_total;
+    this.layout();
+  }
+
+  setSelected(func) { this.selected = func; this.draw(); }
+  setSearch(text) { this.search = (text || '').toLowerCase(); this.draw(); }
+
+  layout() {
+    const W = Math.max(100, this.container.clientWidth);
+    const H = Math.max(100, this.container.clientHeight);
+    this.W = W; this.H = H;
+    const root = hierarchyOf(this.slice);
+    if (this.kind === 'pack') {
+      d3().pack().size([W, H]).padding(2)(root);
+    } else {
+      d3().treemap().size([W, H]).tile(d3().treemapSquarify).paddingOuter(2).paddingTop((d) => (d.depth < 12 && d.y1 - d.y0 > 30 ? 15 : 2)).round(true)(root);
+    }
+    this.items = root.descendants().filter((d) => d.data.total > 0);
+    this.container.dataset.nodes = String(this.items.length);
+    this.draw();
+  }
+
+  draw() {
+    const t0 = performance.now();
+    const { W, H } = this;
+    if (!W) return 0;
+    const dpr = window.devicePixelRatio || 1;
+    if (this.canvas.width !== Math.round(W * dpr) || this.canvas.height !== Math.round(H * dpr)) {
+      this.canvas.width = Math.round(W * dpr); this.canvas.height = Math.round(H * dpr);
+      this.canvas.style.width = `${W}px`; this.canvas.style.height = `${H}px`;
+    }
+    const ctx = this.ctx;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    const charW = ctx.measureText('M').width;
+    const dim = cssVar('--bg3', '#eee');
+    const accent = cssVar('--accent', '#36f');
+    const search = this.search;
+    for (const d of this.items) {
+      const n = d.data;
+      const match = !search || n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search);
+      const color = match ? this.colorer(n.name, n.file, n.func == null && n.parent != null) : dim;
+      const isSel = n.func != null && n.func === this.selected;
+      if (this.kind === 'pack') {
+        if (d.r < 0.5) continue;
+        ctx.beginPath();
+        ctx.arc(d.x, d.y, d.r, 0, 2 * Math.PI);
+        ctx.fillStyle = color;
+        ctx.globalAlpha = d.children ? 0.35 : 0.9;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = isSel ? 3 : 0.5;
+        ctx.strokeStyle = isSel ? accent : 'rgba(0,0,0,0.25)';
+        ctx.stroke();
+        if (!d.children && d.r * 2 > charW * 5) {
+          const max = Math.floor((d.r * 2 - 4) / charW);
+          const label = n.name.length > max ? n.name.slice(0, Math.max(1, max - 1)) + '…' : n.name;
+          ctx.fillStyle = '#111';
+          ctx.textAlign = 'center';
+          ctx.fillText(label, d.x, d.y);
+          ctx.textAlign = 'start';
+        }
+      } else {
+        const w = d.x1 - d.x0, h = d.y1 - d.y0;
+        if (w < 0.5 || h < 0.5) continue;
+        ctx.fillStyle = color;
+        ctx.globalAlpha = d.children ? 0.55 : 0.95;
+        ctx.fillRect(d.x0, d.y0, w, h);
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = isSel ? 3 : 0.5;
+        ctx.strokeStyle = isSel ? accent : 'rgba(0,0,0,0.35)';
+        ctx.strokeRect(d.x0 + 0.25, d.y0 + 0.25, w - 0.5, h - 0.5);
+        const header = d.children && h > 30 && d.depth < 12;
+        if (w > charW * 4 && h > 13 && (header || !d.children)) {
+          const max = Math.floor((w - 6) / charW);
+          const label = n.name.length > max ? n.name.slice(0, Math.max(1, max - 1)) + '…' : n.name;
+          ctx.fillStyle = '#111';
+          ctx.fillText(label, d.x0 + 3, header ? d.y0 + 8 : d.y0 + Math.min(h / 2, 9));
+        }
+      }
+    }
+    this.lastFrameMs = performance.now() - t0;
+    return this.lastFrameMs;
+  }
+
+  hit(ev) {
+    const r = this.canvas.getBoundingClientRect();
+    const x = ev.clientX - r.left, y = ev.clientY - r.top;
+    let best = null;
+    for (const d of this.items) {
+      const inside = this.kind === 'pack'
+        ? (x - d.x) ** 2 + (y - d.y) ** 2 <= d.r * d.r
+        : x >= d.x0 && x < d.x1 && y >= d.y0 && y < d.y1;
+      if (inside && (!best || d.depth > best.depth)) best = d;
+    }
+    return best;
+  }
+
+  onMove(ev) {
+    const d = this.hit(ev);
+    if (!d) { this.tip.style.display = 'none'; return; }
+    const n = d.data;
+    const pct = this.grandTotal ? `${(100 * n.total / this.grandTotal).toFixed(2)} %` : '';
+    const rows = [['total', `${fmt(n.total, this.unit)}  (${pct})`], ['self', fmt(n.self_value, this.unit)]];
+    if (n.calls != null) rows.push(['calls', `${n.exactness === 'exact' ? '' : '≈ '}${Math.round(n.calls).toLocaleString()}`]);
+    const note = n.exactness === 'estimated' ? 'Estimated from pstats caller→callee edges.' : n.exactness === 'cut' ? 'Recursion cycle cut here.' : null;
+    fillTooltip(this.tip, n.name, n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file), rows, note);
+    placeTooltip(this.tip, this.container, ev);
+  }
+
+  onClick(ev) {
+    const d = this.hit(ev);
+    if (!d) return;
+    const n = d.data;
+    if (n.func != null) this.onSelect(n.func);
+    // Drill down into the clicked node (its parent for a leaf, so the leaf stays in view).
+    const target = d.children ? d : d.parent;
+    if (target && target.depth > 0 && target.data.func != null) this.onZoom(target.data.path);
+  }
+}
+
+/**
+ * plop's bubble call graph: one circle per function (area ∝ own cost), an edge per caller→callee
+ * (width ∝ inclusive cost), laid out by d3-force from a seeded start so a link shows the same picture.
+ */
+export class BubbleGraph {
+  constructor(container, onSelect) {
+    this.container = container;
+    this.onSelect = onSelect;
+    this.canvas = el('canvas', 'bubble-canvas');
+    this.tip = el('div', 'tooltip');
+    this.tip.style.display = 'none';
+    this.notice = el('div', 'chart-notice');
+    container.replaceChildren(this.canvas, this.tip, this.notice);
+    this.ctx = this.canvas.getContext('2d');
+    this.selected = null;
+    this.search = '';
+    this.transform = d3().zoomIdentity;
+    this.colorer = makeColorer();
+    this.dragging = null;
+    const sel = d3().select(this.canvas);
+    this.zoom = d3().zoom().scaleExtent([0.1, 12])
+      .filter((ev) => !this.dragging && (ev.type === 'wheel' || !this.hitNode(ev)))
+      .on('zoom', (ev) => { this.transform = ev.transform; this.draw(); });
+    sel.call(this.zoom);
+    this.canvas.addEventListener('mousedown', (ev) => this.onDown(ev));
+    window.addEventListener('mousemove', this.moveHandler = (ev) => this.onDrag(ev));
+    window.addEventListener('mouseup', this.upHandler = () => { this.dragging = null; });
+    this.canvas.addEventListener('mousemove', (ev) => this.onMove(ev));
+    this.canvas.addEventListener('mouseleave', () => { this.tip.style.display = 'none'; });
+    this.canvas.addEventListener('click', (ev) => { const n = this.hitNode(ev); if (n && !this.moved) this.onSelect(n.id); });
+    this.resizeObserver = new ResizeObserver(() => { this.resize(); this.draw(); });
+    this.resizeObserver.observe(container);
+  }
+
+  destroy() {
+    this.resizeObserver.disconnect();
+    window.removeEventListener('mousemove', this.moveHandler);
+    window.removeEventListener('mouseup', this.upHandler);
+    if (this.sim) this.sim.stop();
+    this.container.replaceChildren();
+  }
+
+  resize() {
+    this.W = Math.max(100, this.container.clientWidth);
+    this.H = Math.max(100, this.container.clientHeight);
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(this.W * dpr); this.canvas.height = Math.round(this.H * dpr);
+    this.canvas.style.width = `${this.W}px`; this.canvas.style.height = `${this.H}px`;
+  }
+
+  /** Takes a graph `{unit, nodes:[{id,name,file,line,self_value,total}], edges:[{source,target,weight}], capped}`. */
+  setData(json) {
+    const g = JSON.parse(json);
+    this.unit = g.unit;
+    this.resize();
+    const W = this.W, H = this.H;
+    const nodes = g.nodes.map((n) => ({ ...n }));
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const edges = g.edges.filter((e) => byId.has(e.source) && byId.has(e.target) && e.source !== e.target)
+      .map((e) => ({ ...e }));
+    const maxSelf = d3().max(nodes, (n) => n.self_value) || 1;
+    const maxW = d3().max(edges, (e) => e.weight) || 1;
+    const rMax = Math.max(14, Math.min(W, H) / Math.max(6, Math.sqrt(nodes.length) * 1.6));
+    const r = d3().scaleSqrt().domain([0, maxSelf]).range([2.5, rMax]);
+    this.width = d3().scaleLinear().domain([0, maxW]).range([0.4, 7]);
+    // Seeded start positions: a deterministic phyllotaxis spiral, then a fixed number of ticks.
+    nodes.forEach((n, i) => {
+      n.r = r(Math.max(0, n.self_value));
+      const a = i * 2.399963229728653, rad = 8 * Math.sqrt(i + 0.5);
+      n.x = W / 2 + rad * Math.cos(a); n.y = H / 2 + rad * Math.sin(a);
+    });
+    this.nodes = nodes;
+    this.edges = edges;
+    this.container.dataset.nodes = String(nodes.length);
+    this.notice.textContent = g.capped ? `Showing the top ${nodes.length} of ${g.available} functions by own cost.` : '';
+    if (this.sim) this.sim.stop();
+    this.sim = d3().forceSimulation(nodes)
+      .randomSource(d3().randomLcg(42))
+      .force('link', d3().forceLink(edges).id((n) => n.id).distance((e) => e.source.r + e.target.r + 30).strength(0.25))
+      .force('charge', d3().forceManyBody().strength((n) => -30 - n.r * 3).theta(0.9))
+      .force('collide', d3().forceCollide((n) => n.r + 2).iterations(2))
+      .force('x', d3().forceX(W / 2).strength(0.04))
+      .force('y', d3().forceY(H / 2).strength(0.06))
+      .stop();
+    const ticks = nodes.length > 800 ? 120 : 300;
+    for (let i = 0; i < ticks; i++) this.sim.tick();
+    this.fit();
+    this.draw();
+  }
+
+  fit() {
+    if (!this.nodes.length) return;
+    const x0 = d3().min(this.nodes, (n) => n.x - n.r), x1 = d3().max(this.nodes, (n) => n.x + n.r);
+    const y0 = d3().min(this.nodes, (n) => n.y - n.r), y1 = d3().max(this.nodes, (n) => n.y + n.r);
+    const k = Math.min(4, 0.95 * Math.min(this.W / (x1 - x0 || 1), this.H / (y1 - y0 || 1)));
+    const t = d3().zoomIdentity.translate(this.W / 2, this.H / 2).scale(k).translate(-(x0 + x1) / 2, -(y0 + y1) / 2);
+    d3().select(this.canvas).call(this.zoom.transform, t);
+  }
+
+  setSelected(func) { this.selected = func; this.draw(); }
+  setSearch(text) { this.search = (text || '').toLowerCase(); this.draw(); }
+
+  draw() {
+    if (!this.nodes) return 0;
+    const t0 = performance.now();
+    const ctx = this.ctx, dpr = window.devicePixelRatio || 1, t = this.transform;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.W, this.H);
+    ctx.translate(t.x, t.y);
+    ctx.scale(t.k, t.k);
+    const sel = this.selected;
+    const accent = cssVar('--accent', '#36f');
+    ctx.strokeStyle = cssVar('--muted', '#999');
+    for (const e of this.edges) {
+      const hot = sel != null && (e.source.id === sel || e.target.id === sel);
+      ctx.globalAlpha = hot ? 0.9 : 0.35;
+      ctx.strokeStyle = hot ? accent : cssVar('--muted', '#999');
+      ctx.lineWidth = this.width(e.weight) / Math.sqrt(t.k);
+      ctx.beginPath();
+      ctx.moveTo(e.source.x, e.source.y);
+      ctx.lineTo(e.target.x, e.target.y);
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    const dim = cssVar('--bg3', '#eee');
+    const search = this.search;
+    for (const n of this.nodes) {
+      const match = !search || n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search);
+      ctx.beginPath();
+      ctx.arc(n.x, n.y, n.r, 0, 2 * Math.PI);
+      ctx.fillStyle = match ? this.colorer(n.name, n.file, false) : dim;
+      ctx.fill();
+      ctx.lineWidth = (n.id === sel ? 3 : 0.6) / t.k;
+      ctx.strokeStyle = n.id === sel ? accent : 'rgba(0,0,0,0.4)';
+      ctx.stroke();
+    }
+    // Labels: largest circles first, skipping any that would overlap a label already drawn.
+    ctx.font = FONT;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    const placed = [];
+    const order = this.nodes.slice().sort((a, b) => b.r - a.r);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = cssVar('--fg', '#111');
+    for (const n of order) {
+      const sx = t.applyX(n.x), sy = t.applyY(n.y), sr = n.r * t.k;
+      if (sr < 9 && n.id !== sel) continue;
+      const label = n.name.length > 28 ? n.name.slice(0, 27) + '…' : n.name;
+      const w = ctx.measureText(label).width;
+      const box = [sx - w / 2 - 2, sy - 7, sx + w / 2 + 2, sy + 7];
+      if (placed.some((b) => box[0] < b[2] && box[2] > b[0] && box[1] < b[3] && box[3] > b[1])) continue;
+      placed.push(box);
+      ctx.fillText(label, sx, sy);
+    }
+    ctx.textAlign = 'start';
+    this.lastFrameMs = performance.now() - t0;
+    return this.lastFrameMs;
+  }
+
+  hitNode(ev) {
+    if (!this.nodes) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const [x, y] = this.transform.invert([ev.clientX - r.left, ev.clientY - r.top]);
+    let best = null;
+    for (const n of this.nodes) if ((x - n.x) ** 2 + (y - n.y) ** 2 <= n.r * n.r) best = n;
+    return best;
+  }
+
+  onDown(ev) {
+    const n = this.hitNode(ev);
+    this.moved = false;
+    if (n) { this.dragging = n; ev.stopPropagation(); }
+  }
+
+  onDrag(ev) {
+    if (!this.dragging) return;
+    const r = this.canvas.getBoundingClientRect();
+    const [x, y] = this.transform.invert([ev.clientX - r.left, ev.clientY - r.top]);
+    this.dragging.x = x; this.dragging.y = y;
+    this.moved = true;
+    this.draw();
+  }
+
+  onMove(ev) {
+    const n = this.hitNode(ev);
+    if (!n) { this.tip.style.display = 'none'; return; }
+    const ins = this.edges.filter((e) => e.target === n).length;
+    const outs = this.edges.filter((e) => e.source === n).length;
+    fillTooltip(this.tip, n.name, n.line ? `${n.file}:${n.line}` : n.file,
+      [['self', fmt(n.self_value, this.unit)], ['total', fmt(n.total, this.unit)], ['edges', `${ins} in · ${outs} out`]], null);
+    placeTooltip(this.tip, this.container, ev);
+  }
+}
+
+/** The one entry point the Rust wrapper uses: mounts a chart of `kind` in `container`. */
+export function mountChart(kind, container, onSelect, onZoom) {
+  switch (kind) {
+    case 'icicle': return new Icicle(container, false, onSelect, onZoom);
+    case 'flame': return new Icicle(container, true, onSelect, onZoom);
+    case 'circle-pack': return new TreeChart(container, 'pack', onSelect, onZoom);
+    case 'squaremap': return new TreeChart(container, 'treemap', onSelect, onZoom);
+    case 'bubble-graph': return new BubbleGraph(container, onSelect);
+    default: throw new Error(`unknown chart kind ${kind}`);
+  }
+}

@@ -1,7 +1,7 @@
 //! The API client: the only place the app makes HTTP requests.
 
 use gloo_net::http::Request;
-use profview_api::{ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, ThreadList, TreeSlice};
+use profview_api::{CallGraph, ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, ThreadList, TreeSlice};
 use serde::de::DeserializeOwned;
 
 /// A failed request, with a message fit for the page.
@@ -157,4 +157,11 @@ pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<S
 /// `GET /api/profiles/{id}/threads`.
 pub async fn threads(id: &str) -> Result<ThreadList, ApiError> {
     get_json(&format!("/api/profiles/{}/threads", enc(id))).await
+}
+
+/// `GET /api/profiles/{id}/graph`.
+pub async fn graph(id: &str, n: usize, thread: &Option<String>, tf: &Option<String>) -> Result<CallGraph, ApiError> {
+    let mut url = format!("/api/profiles/{}/graph?n={n}", enc(id));
+    push_common(&mut url, thread, tf);
+    get_json(&url).await
 }

@@ -6,27 +6,27 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/charts.js")]
 extern "C" {
-    type Icicle;
+    type JsChart;
 
-    #[wasm_bindgen(constructor, catch)]
-    fn new(
+    #[wasm_bindgen(catch, js_name = mountChart)]
+    fn mount_chart(
+        kind: &str,
         container: &web_sys::HtmlElement,
-        inverted: bool,
         on_select: &js_sys::Function,
         on_zoom: &js_sys::Function,
-    ) -> Result<Icicle, JsValue>;
+    ) -> Result<JsChart, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = setData)]
-    fn set_data(this: &Icicle, json: &str) -> Result<(), JsValue>;
+    fn set_data(this: &JsChart, json: &str) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = setSelected)]
-    fn set_selected(this: &Icicle, func: Option<u32>) -> Result<(), JsValue>;
+    fn set_selected(this: &JsChart, func: Option<u32>) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = setSearch)]
-    fn set_search(this: &Icicle, text: &str) -> Result<(), JsValue>;
+    fn set_search(this: &JsChart, text: &str) -> Result<(), JsValue>;
 
     #[wasm_bindgen(method)]
-    fn destroy(this: &Icicle);
+    fn destroy(this: &JsChart);
 }
 
 fn js_err(e: JsValue) -> String {
@@ -35,46 +35,81 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| "chart error".to_owned())
 }
 
-/// An icicle (top-down) or flame (inverted) chart mounted in a container element.
-pub struct IcicleChart {
-    inner: Icicle,
+/// The kinds of chart, by the name used in `view=` and in `data-testid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartKind {
+    /// Top-down tree, root on top.
+    Icicle,
+    /// Inverted tree, root at the bottom.
+    Flame,
+    /// Circle packing of the call tree.
+    CirclePack,
+    /// RunSnakeRun's squaremap of the call tree.
+    Squaremap,
+    /// plop's force-laid call graph.
+    BubbleGraph,
+}
+
+impl ChartKind {
+    /// The view name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChartKind::Icicle => "icicle",
+            ChartKind::Flame => "flame",
+            ChartKind::CirclePack => "circle-pack",
+            ChartKind::Squaremap => "squaremap",
+            ChartKind::BubbleGraph => "bubble-graph",
+        }
+    }
+    /// Parses a view name.
+    pub fn parse(s: &str) -> Option<ChartKind> {
+        [ChartKind::Icicle, ChartKind::Flame, ChartKind::CirclePack, ChartKind::Squaremap, ChartKind::BubbleGraph]
+            .into_iter()
+            .find(|k| k.name() == s)
+    }
+}
+
+/// A chart mounted in a container element.
+pub struct Chart {
+    inner: JsChart,
     _on_select: Closure<dyn FnMut(u32)>,
     _on_zoom: Closure<dyn FnMut(String)>,
 }
 
-impl IcicleChart {
-    /// Mounts a chart. `on_select(func)` fires on a click on a function's node; `on_zoom(path)`
-    /// after the zoom transition to a node ends.
+impl Chart {
+    /// Mounts a chart. `on_select(func)` fires on a click on a function; `on_zoom(path)` when the
+    /// user drills into a tree node.
     pub fn mount(
+        kind: ChartKind,
         container: &web_sys::HtmlElement,
-        inverted: bool,
         on_select: impl FnMut(u32) + 'static,
         on_zoom: impl FnMut(String) + 'static,
     ) -> Result<Self, String> {
         let on_select = Closure::<dyn FnMut(u32)>::new(on_select);
         let on_zoom = Closure::<dyn FnMut(String)>::new(on_zoom);
-        let inner = Icicle::new(container, inverted, on_select.as_ref().unchecked_ref(), on_zoom.as_ref().unchecked_ref())
-            .map_err(js_err)?;
-        Ok(IcicleChart { inner, _on_select: on_select, _on_zoom: on_zoom })
+        let inner =
+            mount_chart(kind.name(), container, on_select.as_ref().unchecked_ref(), on_zoom.as_ref().unchecked_ref())
+                .map_err(js_err)?;
+        Ok(Chart { inner, _on_select: on_select, _on_zoom: on_zoom })
     }
 
-    /// Shows a tree slice (its JSON, as the server sent it).
+    /// Shows data (a tree slice, or a call graph for the bubble chart), as JSON text.
     pub fn set_data(&self, json: &str) -> Result<(), String> {
         self.inner.set_data(json).map_err(js_err)
     }
 
-    /// Outlines every node of the selected function.
+    /// Marks the selected function.
     pub fn set_selected(&self, func: Option<u32>) -> Result<(), String> {
         self.inner.set_selected(func).map_err(js_err)
     }
 
-    /// Highlights nodes whose name or file contains the text.
+    /// Highlights functions whose name or file contains the text.
     pub fn set_search(&self, text: &str) -> Result<(), String> {
         self.inner.set_search(text).map_err(js_err)
     }
 }
 
-impl Drop for IcicleChart {
+impl Drop for Chart {
     fn drop(&mut self) {
         self.inner.destroy();
     }

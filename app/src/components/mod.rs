@@ -1,6 +1,6 @@
 //! The views.
 pub mod breadcrumb;
+pub mod chart_view;
 pub mod detail;
 pub mod function_table;
-pub mod icicle;
 pub mod thread_select;

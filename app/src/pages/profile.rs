@@ -10,12 +10,19 @@ use crate::api;
 use crate::components::breadcrumb::Breadcrumb;
 use crate::components::detail::FunctionDetailPanel;
 use crate::components::function_table::FunctionTable;
-use crate::components::icicle::IcicleView;
+use crate::components::chart_view::ChartView;
+use crate::charts::ChartKind;
 use crate::components::thread_select::ThreadSelect;
 use crate::url_state;
 
 /// The chart views, by the name used in `view=` and `data-testid="view-<name>"`.
-const VIEWS: &[(&str, &str)] = &[("icicle", "Icicle"), ("flame", "Flame (inverted)")];
+const VIEWS: &[(&str, &str)] = &[
+    ("icicle", "Icicle"),
+    ("flame", "Flame (inverted)"),
+    ("bubble-graph", "Bubble graph"),
+    ("circle-pack", "Circle packing"),
+    ("squaremap", "Squaremap"),
+];
 
 /// The dashboard of one profile.
 #[component]
@@ -104,9 +111,9 @@ pub fn ProfilePage() -> impl IntoView {
                             <div class="chart-area">
                                 {
                                     let pid = pid.clone();
-                                    move || match view_name.get().as_deref().unwrap_or("icicle") {
-                                        "flame" => view! { <IcicleView id=pid.clone() inverted=true/> }.into_any(),
-                                        _ => view! { <IcicleView id=pid.clone() inverted=false/> }.into_any(),
+                                    move || {
+                                        let kind = view_name.get().as_deref().and_then(ChartKind::parse).unwrap_or(ChartKind::Icicle);
+                                        view! { <ChartView id=pid.clone() kind=kind/> }
                                     }
                                 }
                             </div>

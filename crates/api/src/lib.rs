@@ -219,3 +219,47 @@ pub struct ThreadList {
     /// Threads in first-seen order; empty for pstats.
     pub threads: Vec<ThreadRow>,
 }
+
+/// One function of the bubble call graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphNode {
+    /// Function id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// Line.
+    pub line: i64,
+    /// Own cost (tottime or self weight): the circle's area.
+    pub self_value: f64,
+    /// Inclusive cost (cumtime or total weight).
+    pub total: f64,
+}
+
+/// One caller→callee edge of the bubble call graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    /// Caller function id.
+    pub source: u32,
+    /// Callee function id.
+    pub target: u32,
+    /// Inclusive cost along the edge (pstats edge cumtime, or sampled weight under the pair).
+    pub weight: f64,
+}
+
+/// `GET /api/profiles/{id}/graph?n=&thread=&tf=`: the top `n` functions by own cost and the
+/// edges among them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallGraph {
+    /// Unit of the values.
+    pub unit: String,
+    /// Nodes, largest own cost first.
+    pub nodes: Vec<GraphNode>,
+    /// Edges among the nodes.
+    pub edges: Vec<GraphEdge>,
+    /// True when more functions exist than were returned.
+    pub capped: bool,
+    /// Number of functions with a non-zero cost.
+    pub available: u64,
+}

@@ -1,0 +1,149 @@
+//! The chart views: icicle (top-down), flame (inverted), circle packing, squaremap and the bubble
+//! call graph. Data comes from the server (tree slices or the call graph); drawing goes through
+//! the one d3 wrapper (`crate::charts`). Zoom root, selection, search and thread come from the URL.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::api::{self, TreeRequest};
+use crate::charts::{Chart, ChartKind};
+use crate::url_state;
+
+/// Level of detail and node budget per chart kind: `(min_frac, max_nodes)`.
+fn budget(kind: ChartKind) -> (f64, usize) {
+    match kind {
+        ChartKind::Icicle | ChartKind::Flame => (0.0005, 20_000),
+        ChartKind::CirclePack | ChartKind::Squaremap => (0.002, 2_500),
+        ChartKind::BubbleGraph => (0.0, 0),
+    }
+}
+
+/// Default number of functions in the bubble graph.
+pub const DEFAULT_BUBBLES: usize = 150;
+
+/// One chart view.
+#[component]
+pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
+    let root = url_state::param("root");
+    let sel = url_state::param("sel");
+    let q = url_state::param("q");
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
+    let n_param = url_state::param("n");
+    let set = url_state::setter();
+    let container = NodeRef::<Div>::new();
+    let chart = StoredValue::new_local(None::<Chart>);
+    let error = RwSignal::new(None::<String>);
+    let estimated = RwSignal::new(false);
+    let loading = RwSignal::new(false);
+
+    let data = LocalResource::new(move || {
+        let id = id.clone();
+        let (root, thread, tf) = (root.get(), thread.get(), tf.get());
+        let n = n_param.get().and_then(|n| n.parse::<usize>().ok()).unwrap_or(DEFAULT_BUBBLES);
+        loading.set(true);
+        async move {
+            if kind == ChartKind::BubbleGraph {
+                let g = api::graph(&id, n, &thread, &tf).await?;
+                Ok::<_, api::ApiError>((serde_json::to_string(&g).unwrap_or_default(), false))
+            } else {
+                let (min_frac, max_nodes) = budget(kind);
+                let req = TreeRequest {
+                    mode: if kind == ChartKind::Flame { "inverted" } else { "top-down" },
+                    root,
+                    thread,
+                    tf,
+                    min_frac,
+                    max_nodes,
+                };
+                let s = api::tree(&id, &req).await?;
+                Ok((serde_json::to_string(&s).unwrap_or_default(), s.estimated))
+            }
+        }
+    });
+
+    let set_sel = set.clone();
+    let set_root = set.clone();
+    Effect::new(move |_| {
+        let Some(el) = container.get() else { return };
+        if chart.with_value(|c| c.is_some()) {
+            return;
+        }
+        let set_sel = set_sel.clone();
+        let set_root = set_root.clone();
+        match Chart::mount(
+            kind,
+            &el,
+            move |func| set_sel(&[("sel", Some(func.to_string()))]),
+            move |path: String| set_root(&[("root", (!path.is_empty()).then_some(path))]),
+        ) {
+            Ok(c) => chart.set_value(Some(c)),
+            Err(e) => error.set(Some(format!("cannot draw the chart: {e}"))),
+        }
+    });
+    Effect::new(move |_| {
+        let d = data.get();
+        container.track();
+        match d {
+            Some(Ok((json, est))) => {
+                loading.set(false);
+                estimated.set(est);
+                error.set(None);
+                chart.with_value(|c| {
+                    if let Some(Err(e)) = c.as_ref().map(|c| c.set_data(&json)) {
+                        error.set(Some(e));
+                    }
+                });
+            }
+            Some(Err(e)) => {
+                loading.set(false);
+                error.set(Some(e.to_string()));
+            }
+            None => {}
+        }
+    });
+    Effect::new(move |_| {
+        let s = sel.get().and_then(|s| s.parse::<u32>().ok());
+        data.track();
+        container.track();
+        chart.with_value(|c| c.as_ref().map(|c| c.set_selected(s)));
+    });
+    Effect::new(move |_| {
+        let text = q.get().unwrap_or_default();
+        data.track();
+        container.track();
+        chart.with_value(|c| c.as_ref().map(|c| c.set_search(&text)));
+    });
+
+    let set_n = set.clone();
+    view! {
+        {move || estimated.get().then(|| view! {
+            <div class="estimate-banner" data-testid="estimate-banner">
+                "Estimated tree: pstats stores caller→callee edges, not stacks. Nodes marked ≈ split a function's time across its callers in proportion to the edge data; hover for bounds."
+            </div>
+        })}
+        {(kind == ChartKind::BubbleGraph).then(|| {
+            let set_n = set_n.clone();
+            view! {
+                <div class="chart-controls">
+                    <label>"Functions "
+                        <select data-testid="bubble-count" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set_n(&[("n", Some(v))]);
+                        }>
+                            {[50usize, 150, 300, 1000, 2000].into_iter().map(|n| {
+                                let cur = n_param.get_untracked().and_then(|v| v.parse::<usize>().ok()).unwrap_or(DEFAULT_BUBBLES);
+                                view! { <option value=n.to_string() selected=cur == n>{n.to_string()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <span class="muted">" circle area ∝ own cost · edge width ∝ inclusive cost · drag, wheel to zoom"</span>
+                </div>
+            }
+        })}
+        {move || error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
+        {move || loading.get().then(|| view! { <div class="loading chart-loading" data-testid="loading">"Loading…"</div> })}
+        <div class="chart" class:tall=kind != ChartKind::Icicle && kind != ChartKind::Flame
+            data-testid=kind.name() data-mode=if kind == ChartKind::Flame { "inverted" } else { "top-down" } node_ref=container></div>
+    }
+}
