@@ -45,7 +45,7 @@ pub fn ordered(index: &ProfileIndex, sort: Option<SortKey>, limit: Option<usize>
         }
         Some(key) => {
             let order = if matches!(key, SortKey::Name | SortKey::File | SortKey::Line) { SortOrder::Asc } else { SortOrder::Desc };
-            let q = FunctionQuery { sort: Some(key), order: Some(order), filter: None, offset: 0, limit: limit.unwrap_or(usize::MAX) };
+            let q = FunctionQuery { sort: Some(key), order: Some(order), offset: 0, limit: limit.unwrap_or(usize::MAX), ..Default::default() };
             index.query_functions(&q).1
         }
     }
