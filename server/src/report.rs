@@ -141,6 +141,25 @@ fn f8(x: f64) -> String {
     format!("{x:8.3}")
 }
 
+/// How pstats names a sort order.
+fn sort_label(k: SortKey) -> &'static str {
+    match k {
+        SortKey::Name => "function name",
+        SortKey::File => "file name",
+        SortKey::Line => "line number",
+        SortKey::Ncalls => "call count",
+        SortKey::Primcalls => "primitive call count",
+        SortKey::Tottime => "internal time",
+        SortKey::Cumtime => "cumulative time",
+        SortKey::PercallTottime => "internal time per call",
+        SortKey::PercallCumtime => "cumulative time per call",
+        SortKey::SelfWeight => "self",
+        SortKey::TotalWeight => "total",
+        #[allow(unreachable_patterns)]
+        _ => "column",
+    }
+}
+
 /// Text like `pstats.Stats.print_stats`.
 pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>, limit: Option<usize>) -> String {
     let p = index.profile();
@@ -150,7 +169,7 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
     let _ = writeln!(out, "{file_label}\n");
     let order_line = |out: &mut String| {
         if let Some(k) = sort {
-            let _ = writeln!(out, "   Ordered by: {k:?}\n");
+            let _ = writeln!(out, "   Ordered by: {}\n", sort_label(k));
         }
         if ids.len() < listed {
             let _ = writeln!(out, "   List reduced from {listed} to {} due to restriction <{}>\n", ids.len(), ids.len());
@@ -186,7 +205,7 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             let (sw, tw) = (s.self_weight.unwrap_or(0.0), s.total_weight.unwrap_or(0.0));
             let pct = |v: f64| if total != 0.0 { format!("{:6.2}%", 100.0 * v / total) } else { "      -".into() };
             let loc = if f.file.is_empty() { String::new() } else { format!(" ({}:{})", f.file, f.line) };
-            let _ = writeln!(out, "{:>14} {} {:>14} {} {}{loc}", num(sw), pct(sw), num(tw), pct(tw), f.name);
+            let _ = writeln!(out, "{:>14} {} {:>14} {} {}{loc}", num(sw).to_string(), pct(sw), num(tw).to_string(), pct(tw), f.name);
         }
     }
     out
