@@ -158,7 +158,7 @@ test('thread selector lists the threads and selecting one narrows the table', as
   const select = page.locator(find.threadSelect);
   await select.waitFor();
   const options = await select.locator('option').count();
-  assert.equal(options, t.threads.length + 1);
+  assert.equal(options, new Set(t.threads.map((x) => x.id)).size + 1);
   const before = await page.locator(find.rowCount).textContent();
   await select.selectOption({ index: 1 });
   await page.waitForURL(/thread=0/);
