@@ -1,6 +1,7 @@
 //! API routes, one module per group.
 
-mod profiles;
+mod graph;
+pub(crate) mod profiles;
 
 use axum::routing::get;
 use axum::Router;
@@ -13,6 +14,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/profiles", get(profiles::list))
         .route("/profiles/{id}", get(profiles::summary))
         .route("/profiles/{id}/functions", get(profiles::functions))
+        .route("/profiles/{id}/graph", get(graph::graph))
         .fallback(|uri: axum::http::Uri| async move {
             crate::error::AppError::NotFound(format!("no API route {}", uri.path()))
         })
