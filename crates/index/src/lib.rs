@@ -48,7 +48,7 @@ pub use transform::{is_idle_name, parse as parse_transforms, GroupBy, Matcher, O
 use pgraph::PstatsView;
 use samples::{Funcs, SampleView};
 use slice::Cand;
-use trees::{InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, TdState};
+use trees::{wrap, Groups, InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, TdState};
 
 /// Views kept in the cache besides the default one.
 pub const VIEW_CACHE_ENTRIES: usize = 8;
@@ -174,6 +174,8 @@ pub struct View {
     /// pstats focus: functions reachable from the focus.
     visible: Option<Vec<bool>>,
     approx_bytes: usize,
+    /// Full table orders per (column, direction), built on first use.
+    orders: Mutex<Vec<((SortKey, SortOrder), Arc<Vec<u32>>)>>,
 }
 
 impl fmt::Debug for View {
@@ -245,9 +247,12 @@ impl ProfileIndex {
         let base = match make_view(&profile, &pkg, &Selection::default(), &Transforms::default()) {
             Ok(v) => v,
             // The default view has no user input and cannot fail; keep an empty one just in case.
-            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0 },
+            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()) },
         };
-        ProfileIndex { profile, pkg, base: Arc::new(base), cache: Mutex::new(VecDeque::new()), thread_totals }
+        let idx = ProfileIndex { profile, pkg, base: Arc::new(base), cache: Mutex::new(VecDeque::new()), thread_totals };
+        // The first table page is the default order: build it with the index.
+        let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });
+        idx
     }
 
     /// The indexed profile.
@@ -340,7 +345,8 @@ impl ProfileIndex {
         v.stats.get(id.idx()).copied().filter(|s| s.listed && v.is_visible(id.0))
     }
 
-    /// The function table of a view.
+    /// The function table of a view. The full order per column is built once per view and
+    /// cached; a page is then cut from it.
     pub fn query_functions_in(&self, v: &View, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
         let n = self.profile.functions.len();
         let empty = Function { name: String::new(), file: String::new(), line: 0 };
@@ -354,7 +360,24 @@ impl ProfileIndex {
         };
         let pkg = |i: u32| self.package_in(v, FuncId(i));
         let vis = |i: u32| v.is_visible(i);
-        table::query_with(&func, &pkg, &vis, v.is_pstats(), &v.stats, q)
+        let key = table::effective_sort(v.is_pstats(), q);
+        let cached = {
+            let o = v.orders.lock().unwrap_or_else(|p| p.into_inner());
+            o.iter().find(|(k, _)| *k == key).map(|(_, ids)| ids.clone())
+        };
+        let ordered = match cached {
+            Some(ids) => ids,
+            None => {
+                let ids = Arc::new(table::full_order(&func, &vis, &v.stats, key.0, key.1));
+                let mut o = v.orders.lock().unwrap_or_else(|p| p.into_inner());
+                if o.len() >= 12 {
+                    o.remove(0);
+                }
+                o.push((key, ids.clone()));
+                ids
+            }
+        };
+        table::page_from_order(&ordered, &func, &pkg, q)
     }
 
     fn check_func(&self, v: &View, id: FuncId) -> Result<(), QueryError> {
@@ -485,7 +508,7 @@ impl ProfileIndex {
                 let t = sv.table(&self.profile);
                 let nodes = match q.mode {
                     TreeMode::TopDown => {
-                        let mut src = SampleTopDown { v: sv, t };
+                        let mut src = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };
                         let root = if root_path.is_empty() {
                             Cand { func: None, ..Cand::exact(0, sv.total, sv.root_self, Some(TdState::Roots)) }
                         } else {
@@ -496,7 +519,7 @@ impl ProfileIndex {
                         slice::slice(&mut src, root, &root_path, &q.lod)
                     }
                     TreeMode::Inverted => {
-                        let mut src = SampleInverted { v: sv, t, stats: &v.stats };
+                        let mut src = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
                         let root = if root_path.is_empty() {
                             Cand { func: None, ..Cand::exact(0, sv.total, sv.root_self, Some(InvState::AllLeaves)) }
                         } else {
@@ -568,9 +591,9 @@ impl ProfileIndex {
                 let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl[n as usize]).sum();
                 let own: f64 = outer.iter().map(|&n| sv.at[n as usize]).sum();
                 let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl[n as usize])).collect();
-                let mut up = SampleInverted { v: sv, t, stats: &v.stats };
+                let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
                 let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
-                let mut down = SampleTopDown { v: sv, t };
+                let mut down = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };
                 let callees = slice::slice(&mut down, Cand::exact(f, total, own, Some(TdState::Nodes(outer))), &[f], lod);
                 Ok((
                     Slice { grand_total: sv.total, estimated: false, nodes: callers },
@@ -617,21 +640,6 @@ fn join(p: &[u32]) -> String {
     p.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(".")
 }
 
-fn wrap(c: Cand<trees::PState>) -> Cand<PNode> {
-    let expandable = c.state.is_some();
-    Cand {
-        func: c.func,
-        total: c.total,
-        self_value: c.self_value,
-        calls: c.calls,
-        exactness: c.exactness,
-        min: c.min,
-        max: c.max,
-        merged: 0,
-        state: expandable.then(|| PNode::Node(Box::new(c))),
-    }
-}
-
 /// An empty pstats view (only used if the default view could not be built, which it cannot).
 fn unreachable_view() -> PstatsView {
     PstatsView {
@@ -660,7 +668,7 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
         let t = sv.table(p);
         let approx_bytes = t.len() * 60 + sv.children.heap_bytes() + sv.by_func.heap_bytes() + stats.len() * 80;
         let Funcs { extra, extra_pkg, .. } = funcs;
-        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes })
+        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()) })
     } else {
         let pv = pgraph::build_view(p, &tf.ops, &funcs)?;
         let d = pv.data(p);
@@ -682,6 +690,6 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
             vis
         });
         let approx_bytes = d.edges.len() * 60 + stats.len() * 100;
-        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes })
+        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(Vec::new()) })
     }
 }

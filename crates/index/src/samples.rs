@@ -415,6 +415,11 @@ pub(crate) struct SampleView {
     pub roots: Vec<u32>,
     /// Nodes per function.
     pub by_func: Csr<u32>,
+    /// Nodes with self weight per function (the leaves of the inverted tree).
+    pub leaves: Csr<u32>,
+    /// Per node: parent node (or `NO_PARENT`) and the parent's function, with bit 31 set when
+    /// the parent is a root frame. One load per step when walking up.
+    pub up: Vec<(u32, u32)>,
     /// `outer[i]`: no ancestor of node i has the same function.
     pub outer: Vec<bool>,
     /// Per callee: (caller, weight); per caller: (callee, weight). Sorted by the other id.
@@ -496,6 +501,24 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
         fcount[f.idx()] += 1;
     }
     let by_func = Csr::from_counts(&fcount, (0..n).map(|i| (t.func[i].idx(), i as u32)));
+    let mut lcount = vec![0u32; nfuncs];
+    for i in 0..n {
+        if at[i] != 0.0 {
+            lcount[t.func[i].idx()] += 1;
+        }
+    }
+    let leaves = Csr::from_counts(&lcount, (0..n).filter(|&i| at[i] != 0.0).map(|i| (t.func[i].idx(), i as u32)));
+    let up: Vec<(u32, u32)> = (0..n)
+        .map(|i| {
+            let p = t.parent[i];
+            if p == NO_PARENT {
+                (NO_PARENT, 0)
+            } else {
+                let top = if t.parent[p as usize] == NO_PARENT { 1u32 << 31 } else { 0 };
+                (p, t.func[p as usize].0 | top)
+            }
+        })
+        .collect();
 
     // Depth-first walk: outermost occurrence per function and per (caller, callee) pair.
     let mut outer = vec![true; n];
@@ -562,7 +585,7 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
     let callees = Csr::from_counts(&ce, edges.iter().map(|e| (e.0 as usize, (e.1, e.2))));
 
     (
-        SampleView { table, at, incl, root_self, total, children, roots, by_func, outer, callers, callees },
+        SampleView { table, at, incl, root_self, total, children, roots, by_func, leaves, up, outer, callers, callees },
         stats,
     )
 }

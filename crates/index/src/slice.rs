@@ -95,9 +95,10 @@ impl<S> Cand<S> {
 /// A tree: expands a node into its children.
 pub(crate) trait Source {
     type S;
-    /// Children of a node whose path (tree root first, this node last; synthetic root = empty)
-    /// is `path`. Returns extra own value of the node (children folded by a transform).
-    fn children(&mut self, state: &Self::S, path: &[u32], out: &mut Vec<Cand<Self::S>>) -> f64;
+    /// Children of `node` whose path (tree root first, this node last; synthetic root = empty)
+    /// is `path`. Children narrower than `cutoff` will be merged into "other", so their state
+    /// need not be built. Returns extra own value of the node (children folded by a transform).
+    fn children(&mut self, node: &Cand<Self::S>, state: &Self::S, path: &[u32], cutoff: f64, out: &mut Vec<Cand<Self::S>>) -> f64;
 }
 
 struct Item<S> {
@@ -195,11 +196,12 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
                       heap: &mut BinaryHeap<Item<Src::S>>,
                       seq: &mut u64,
                       idx: u32,
+                      node: &Cand<Src::S>,
                       state: &Src::S,
                       budget_left: bool| {
         buf.clear();
         let path = full_path(nodes, funcs, idx);
-        let extra = src.children(state, &path, &mut buf);
+        let extra = src.children(node, state, &path, cutoff, &mut buf);
         nodes[idx as usize].self_value += extra;
         if buf.is_empty() {
             return;
@@ -253,7 +255,7 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
     };
 
     if let Some(st) = &root.state {
-        expand(&mut nodes, &funcs, &mut heap, &mut seq, root_id, st, max_nodes > 1);
+        expand(&mut nodes, &funcs, &mut heap, &mut seq, root_id, &root, st, max_nodes > 1);
     }
     while let Some(it) = heap.pop() {
         if nodes.len() >= max_nodes {
@@ -263,7 +265,7 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
         let id = emit(&mut nodes, &mut funcs, Some(it.parent), &it.cand);
         if let Some(st) = &it.cand.state {
             let left = nodes.len() < max_nodes;
-            expand(&mut nodes, &funcs, &mut heap, &mut seq, id, st, left);
+            expand(&mut nodes, &funcs, &mut heap, &mut seq, id, &it.cand, st, left);
         }
     }
     nodes

@@ -327,6 +327,100 @@ pub(crate) fn query_with<'f>(
     (total, page)
 }
 
+/// The effective sort column and direction of a query.
+pub(crate) fn effective_sort(pstats: bool, q: &FunctionQuery) -> (SortKey, SortOrder) {
+    let key = q.sort.unwrap_or(if pstats { SortKey::Cumtime } else { SortKey::TotalWeight });
+    let textual = matches!(key, SortKey::Name | SortKey::File);
+    (key, q.order.unwrap_or(if textual { SortOrder::Asc } else { SortOrder::Desc }))
+}
+
+fn numeric_key(s: &FunctionStats, f: &Function, key: SortKey) -> f64 {
+    let o = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
+    match key {
+        SortKey::Line => f.line as f64,
+        SortKey::Ncalls => o(s.ncalls.map(|v| v as f64)),
+        SortKey::Primcalls => o(s.primcalls.map(|v| v as f64)),
+        SortKey::Tottime => o(s.tottime),
+        SortKey::Cumtime => o(s.cumtime),
+        SortKey::PercallTottime => o(s.percall_tottime()),
+        SortKey::PercallCumtime => o(s.percall_cumtime()),
+        SortKey::SelfWeight => o(s.self_weight),
+        SortKey::TotalWeight => o(s.total_weight),
+        SortKey::Name | SortKey::File => 0.0,
+    }
+}
+
+/// Every listed, visible function in table order for one column and direction (ties by id, the
+/// file order). Built once per view and column, then pages are cut from it.
+pub(crate) fn full_order<'f>(
+    func: &dyn Fn(u32) -> &'f Function,
+    visible: &dyn Fn(u32) -> bool,
+    stats: &[FunctionStats],
+    key: SortKey,
+    order: SortOrder,
+) -> Vec<u32> {
+    let ids = (0..stats.len() as u32).filter(|&i| stats[i as usize].listed && visible(i));
+    match key {
+        SortKey::Name | SortKey::File => {
+            let mut v: Vec<u32> = ids.collect();
+            v.sort_unstable_by(|&a, &b| {
+                let (fa, fb) = (func(a), func(b));
+                let o = if key == SortKey::Name {
+                    fa.name.cmp(&fb.name)
+                } else {
+                    fa.file.cmp(&fb.file).then(fa.line.cmp(&fb.line))
+                };
+                match order {
+                    SortOrder::Asc => o,
+                    SortOrder::Desc => o.reverse(),
+                }
+                .then(a.cmp(&b))
+            });
+            v
+        }
+        _ => {
+            let mut v: Vec<(f64, u32)> = ids.map(|i| (numeric_key(&stats[i as usize], func(i), key), i)).collect();
+            match order {
+                SortOrder::Asc => v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))),
+                SortOrder::Desc => v.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))),
+            }
+            v.into_iter().map(|x| x.1).collect()
+        }
+    }
+}
+
+/// Cuts a page out of a full order, applying the query's filters.
+pub(crate) fn page_from_order<'f>(
+    ordered: &[u32],
+    func: &dyn Fn(u32) -> &'f Function,
+    pkg: &dyn Fn(u32) -> Package,
+    q: &FunctionQuery,
+) -> (usize, Vec<FuncId>) {
+    if q.filter.is_none() && q.package.is_none() {
+        let end = q.offset.saturating_add(q.limit).min(ordered.len());
+        let start = q.offset.min(end);
+        return (ordered.len(), ordered[start..end].iter().map(|&i| FuncId(i)).collect());
+    }
+    let mut total = 0usize;
+    let mut page = Vec::new();
+    for &i in ordered {
+        if q.package.is_some_and(|want| pkg(i) != want) {
+            continue;
+        }
+        if let Some(f) = &q.filter {
+            let func = func(i);
+            if !f.matches(&func.name, &func.file) {
+                continue;
+            }
+        }
+        if total >= q.offset && page.len() < q.limit {
+            page.push(FuncId(i));
+        }
+        total += 1;
+    }
+    (total, page)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 //! `docs/pstats-tree.md`).
 
 use profview_model::{PstatsData, StackTable, NO_PARENT};
-use rustc_hash::FxHashMap;
 
 use crate::pgraph::{edge_ct, edge_tt, stats_of, PstatsView};
 use crate::samples::SampleView;
@@ -11,6 +10,38 @@ use crate::slice::{Cand, Exactness, Source};
 use crate::table::FunctionStats;
 
 // ---------------------------------------------------------------- samples, top-down
+
+/// Dense grouping scratch: function id → group index (reset after use).
+pub(crate) struct Groups {
+    slot: Vec<u32>,
+    used: Vec<u32>,
+}
+
+impl Groups {
+    pub fn new(nfuncs: usize) -> Self {
+        Groups { slot: vec![u32::MAX; nfuncs], used: Vec::new() }
+    }
+    /// Group index of `f`, creating it (as the next index) when new.
+    fn get(&mut self, f: u32) -> (usize, bool) {
+        let s = &mut self.slot[f as usize];
+        if *s == u32::MAX {
+            *s = self.used.len() as u32;
+            self.used.push(f);
+            (*s as usize, true)
+        } else {
+            (*s as usize, false)
+        }
+    }
+    fn funcs(&self) -> &[u32] {
+        &self.used
+    }
+    fn reset(&mut self) {
+        for &f in &self.used {
+            self.slot[f as usize] = u32::MAX;
+        }
+        self.used.clear();
+    }
+}
 
 /// State: the group of stack nodes a tree node stands for (one node, or every outermost
 /// occurrence of a function for the sandwich), or the roots.
@@ -22,45 +53,78 @@ pub(crate) enum TdState {
 pub(crate) struct SampleTopDown<'a> {
     pub v: &'a SampleView,
     pub t: &'a StackTable,
+    pub groups: Groups,
 }
 
 impl SampleTopDown<'_> {
-    fn group(&self, kids: &mut dyn Iterator<Item = u32>, out: &mut Vec<Cand<TdState>>) {
-        let mut groups: FxHashMap<u32, usize> = FxHashMap::default();
-        let mut lists: Vec<(u32, Vec<u32>)> = Vec::new();
-        for c in kids {
-            let f = self.t.func[c as usize].0;
-            match groups.get(&f) {
-                Some(&g) => lists[g].1.push(c),
-                None => {
-                    groups.insert(f, lists.len());
-                    lists.push((f, vec![c]));
+    fn group(&mut self, kids: &[u32], multi: &[u32], cutoff: f64, out: &mut Vec<Cand<TdState>>) {
+        // `kids`: a flat child list; or, when `multi` is non-empty, the children of every node
+        // in `multi`.
+        let mut totals: Vec<(f64, f64)> = Vec::new();
+        let visit = |c: u32, g: &mut Groups, totals: &mut Vec<(f64, f64)>| {
+            let (k, new) = g.get(self.t.func[c as usize].0);
+            if new {
+                totals.push((0.0, 0.0));
+            }
+            totals[k].0 += self.v.incl[c as usize];
+            totals[k].1 += self.v.at[c as usize];
+        };
+        if multi.is_empty() {
+            for &c in kids {
+                visit(c, &mut self.groups, &mut totals);
+            }
+        } else {
+            for &n in multi {
+                for &c in self.v.children.slice(n as usize) {
+                    visit(c, &mut self.groups, &mut totals);
                 }
             }
         }
-        for (f, nodes) in lists {
-            let total = nodes.iter().map(|&n| self.v.incl[n as usize]).sum();
-            let own = nodes.iter().map(|&n| self.v.at[n as usize]).sum();
-            out.push(Cand::exact(f, total, own, Some(TdState::Nodes(nodes))));
+        let mut lists: Vec<Option<Vec<u32>>> =
+            totals.iter().map(|t| (t.0.abs() >= cutoff).then(Vec::new)).collect();
+        let mut fill = |c: u32, g: &mut Groups| {
+            let (k, _) = g.get(self.t.func[c as usize].0);
+            if let Some(l) = lists[k].as_mut() {
+                l.push(c);
+            }
+        };
+        if multi.is_empty() {
+            for &c in kids {
+                fill(c, &mut self.groups);
+            }
+        } else {
+            for &n in multi {
+                for &c in self.v.children.slice(n as usize) {
+                    fill(c, &mut self.groups);
+                }
+            }
         }
+        for (k, &f) in self.groups.funcs().iter().enumerate() {
+            let (total, own) = totals[k];
+            out.push(Cand::exact(f, total, own, lists[k].take().map(TdState::Nodes)));
+        }
+        self.groups.reset();
     }
 }
 
 impl Source for SampleTopDown<'_> {
     type S = TdState;
-    fn children(&mut self, state: &TdState, _path: &[u32], out: &mut Vec<Cand<TdState>>) -> f64 {
+    fn children(&mut self, _node: &Cand<TdState>, state: &TdState, _path: &[u32], cutoff: f64, out: &mut Vec<Cand<TdState>>) -> f64 {
         match state {
-            TdState::Roots => self.group(&mut self.v.roots.iter().copied(), out),
+            TdState::Roots => {
+                let roots = &self.v.roots;
+                self.group(roots, &[], cutoff, out)
+            }
             TdState::Nodes(ns) if ns.len() == 1 => {
+                // Children of one node are distinct functions already.
                 for &c in self.v.children.slice(ns[0] as usize) {
                     let f = self.t.func[c as usize].0;
-                    out.push(Cand::exact(f, self.v.incl[c as usize], self.v.at[c as usize], Some(TdState::Nodes(vec![c]))));
+                    let total = self.v.incl[c as usize];
+                    let st = (total.abs() >= cutoff).then(|| TdState::Nodes(vec![c]));
+                    out.push(Cand::exact(f, total, self.v.at[c as usize], st));
                 }
             }
-            TdState::Nodes(ns) => {
-                let mut it = ns.iter().flat_map(|&n| self.v.children.slice(n as usize).iter().copied());
-                self.group(&mut it, out)
-            }
+            TdState::Nodes(ns) => self.group(&[], ns, cutoff, out),
         }
         0.0
     }
@@ -96,47 +160,53 @@ pub(crate) struct SampleInverted<'a> {
     pub v: &'a SampleView,
     pub t: &'a StackTable,
     pub stats: &'a [FunctionStats],
+    pub groups: Groups,
 }
 
 impl SampleInverted<'_> {
     pub fn leaf_seeds(&self, f: u32) -> Vec<(u32, f64)> {
-        self.v
-            .by_func
-            .slice(f as usize)
-            .iter()
-            .filter(|&&n| self.v.at[n as usize] != 0.0)
-            .map(|&n| (n, self.v.at[n as usize]))
-            .collect()
+        self.v.leaves.slice(f as usize).iter().map(|&n| (n, self.v.at[n as usize])).collect()
     }
     /// Children of a seed set: group by the function of each cursor's parent.
-    pub fn step(&self, seeds: &[(u32, f64)], out: &mut Vec<Cand<InvState>>) {
-        let mut groups: FxHashMap<u32, usize> = FxHashMap::default();
-        let mut lists: Vec<(u32, f64, f64, Vec<(u32, f64)>)> = Vec::new();
+    pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, out: &mut Vec<Cand<InvState>>) {
+        const TOP: u32 = 1 << 31;
+        let up = &self.v.up;
+        let mut totals: Vec<(f64, f64, u32)> = Vec::new();
+        // Group index per seed (u32::MAX: the cursor is a root frame).
+        let mut gidx: Vec<u32> = Vec::with_capacity(seeds.len());
         for &(cur, w) in seeds {
-            let p = self.t.parent[cur as usize];
+            let (p, pf) = up[cur as usize];
             if p == NO_PARENT {
+                gidx.push(u32::MAX);
                 continue;
             }
-            let f = self.t.func[p as usize].0;
-            let top = self.t.parent[p as usize] == NO_PARENT;
-            let g = match groups.get(&f) {
-                Some(&g) => g,
-                None => {
-                    groups.insert(f, lists.len());
-                    lists.push((f, 0.0, 0.0, Vec::new()));
-                    lists.len() - 1
-                }
-            };
-            let e = &mut lists[g];
-            e.1 += w;
-            if top {
-                e.2 += w;
+            let (k, new) = self.groups.get(pf & !TOP);
+            if new {
+                totals.push((0.0, 0.0, 0));
             }
-            e.3.push((p, w));
+            gidx.push(k as u32);
+            let e = &mut totals[k];
+            e.0 += w;
+            e.2 += 1;
+            if pf & TOP != 0 {
+                e.1 += w;
+            }
         }
-        for (f, total, own, s) in lists {
-            out.push(Cand::exact(f, total, own, Some(InvState::Seeds(s))));
+        let mut lists: Vec<Option<Vec<(u32, f64)>>> =
+            totals.iter().map(|e| (e.0.abs() >= cutoff).then(|| Vec::with_capacity(e.2 as usize))).collect();
+        for (&(cur, w), &k) in seeds.iter().zip(&gidx) {
+            if k == u32::MAX {
+                continue;
+            }
+            if let Some(l) = lists[k as usize].as_mut() {
+                l.push((up[cur as usize].0, w));
+            }
         }
+        for (k, &f) in self.groups.funcs().iter().enumerate() {
+            let (total, own, _) = totals[k];
+            out.push(Cand::exact(f, total, own, lists[k].take().map(InvState::Seeds)));
+        }
+        self.groups.reset();
     }
     /// Self value of the leaf-level node of `f`: its self weight at root frames.
     fn leaf_root_self(&self, f: u32) -> f64 {
@@ -149,7 +219,7 @@ impl SampleInverted<'_> {
 
 impl Source for SampleInverted<'_> {
     type S = InvState;
-    fn children(&mut self, state: &InvState, _path: &[u32], out: &mut Vec<Cand<InvState>>) -> f64 {
+    fn children(&mut self, _node: &Cand<InvState>, state: &InvState, _path: &[u32], cutoff: f64, out: &mut Vec<Cand<InvState>>) -> f64 {
         match state {
             InvState::AllLeaves => {
                 for (f, s) in self.stats.iter().enumerate() {
@@ -162,9 +232,9 @@ impl Source for SampleInverted<'_> {
             }
             InvState::Leaf(f) => {
                 let seeds = self.leaf_seeds(*f);
-                self.step(&seeds, out);
+                self.step(&seeds, cutoff, out);
             }
-            InvState::Seeds(s) => self.step(s, out),
+            InvState::Seeds(s) => self.step(s, cutoff, out),
         }
         0.0
     }
@@ -445,15 +515,30 @@ impl PstatsTree<'_> {
     }
 }
 
-/// The pstats source state: the synthetic root, or a node with its own candidate numbers.
+/// The pstats source state: the synthetic root, or a node (its numbers are in the candidate).
 pub(crate) enum PNode {
     Root,
-    Node(Box<Cand<PState>>),
+    Node(PState),
+}
+
+/// Converts a pstats candidate into a slicer candidate.
+pub(crate) fn wrap(c: Cand<PState>) -> Cand<PNode> {
+    Cand {
+        func: c.func,
+        total: c.total,
+        self_value: c.self_value,
+        calls: c.calls,
+        exactness: c.exactness,
+        min: c.min,
+        max: c.max,
+        merged: c.merged,
+        state: c.state.map(PNode::Node),
+    }
 }
 
 impl Source for PstatsTree<'_> {
     type S = PNode;
-    fn children(&mut self, state: &PNode, path: &[u32], out: &mut Vec<Cand<PNode>>) -> f64 {
+    fn children(&mut self, node: &Cand<PNode>, state: &PNode, path: &[u32], _cutoff: f64, out: &mut Vec<Cand<PNode>>) -> f64 {
         let mut tmp: Vec<Cand<PState>> = Vec::new();
         let folded = match state {
             PNode::Root => {
@@ -462,17 +547,29 @@ impl Source for PstatsTree<'_> {
                 }
                 0.0
             }
-            PNode::Node(c) => match &c.state {
-                Some(st) => self.expand(c, st, path, &mut tmp),
-                None => 0.0,
-            },
+            PNode::Node(st) => {
+                let me = Cand {
+                    func: node.func,
+                    total: node.total,
+                    self_value: node.self_value,
+                    calls: node.calls,
+                    exactness: node.exactness,
+                    min: node.min,
+                    max: node.max,
+                    merged: 0,
+                    state: Some(*st),
+                };
+                self.expand(&me, st, path, &mut tmp)
+            }
         };
-        // Parallel edges (same neighbour twice) are merged into one child.
-        tmp.sort_by_key(|c| c.func);
-        let mut merged: Vec<Cand<PState>> = Vec::with_capacity(tmp.len());
+        // Parallel edges (same neighbour twice, from merged files) are merged into one child.
+        if tmp.windows(2).any(|w| w[0].func >= w[1].func) {
+            tmp.sort_by_key(|c| c.func);
+        }
+        let mut last_func = None;
         for c in tmp {
-            if let Some(last) = merged.last_mut() {
-                if last.func == c.func {
+            if last_func == c.func {
+                if let Some(last) = out.last_mut() {
                     last.total += c.total;
                     last.self_value += c.self_value;
                     last.calls = Some(last.calls.unwrap_or(0.0) + c.calls.unwrap_or(0.0));
@@ -481,23 +578,8 @@ impl Source for PstatsTree<'_> {
                     continue;
                 }
             }
-            merged.push(c);
-        }
-        for c in merged {
-            let expandable = c.state.is_some();
-            let node = Cand {
-                func: c.func,
-                total: c.total,
-                self_value: c.self_value,
-                calls: c.calls,
-                exactness: c.exactness,
-                min: c.min,
-                max: c.max,
-                merged: 0,
-                state: None,
-            };
-            let boxed = Box::new(c);
-            out.push(Cand { state: expandable.then_some(PNode::Node(boxed)), ..node });
+            last_func = c.func;
+            out.push(wrap(c));
         }
         folded
     }
