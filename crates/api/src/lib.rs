@@ -55,6 +55,9 @@ pub struct FunctionRow {
     /// Total (inclusive) samples/weight for sampled profiles.
     #[serde(default)]
     pub total_weight: Option<f64>,
+    /// Package class of the file: `user`, `stdlib`, `site-packages` or `builtin` (see [`PACKAGES`]).
+    #[serde(default)]
+    pub package: Option<String>,
 }
 
 /// `GET /api/profiles/{id}/functions` answer.
@@ -98,6 +101,9 @@ pub struct EdgeRow {
     pub cumtime: Option<f64>,
     /// Samples: weight of stacks where the two are adjacent (caller directly above callee).
     pub weight: Option<f64>,
+    /// Package class of the neighbour's file (see [`PACKAGES`]).
+    #[serde(default)]
+    pub package: Option<String>,
 }
 
 /// `GET /api/profiles/{id}/functions/{fid}`: one function with its direct callers and callees.
@@ -183,6 +189,9 @@ pub struct TreeNode {
     pub truncated: bool,
     /// Number of functions merged into this "other" node (0 otherwise).
     pub merged: u32,
+    /// Package class of the function's file (see [`PACKAGES`]); `null` for `all` and "other".
+    #[serde(default)]
+    pub package: Option<String>,
 }
 
 /// `GET /api/profiles/{id}/tree?mode=top-down|inverted&root=<path>&min_frac=&max_nodes=&thread=&tf=`.
@@ -199,6 +208,25 @@ pub struct TreeSlice {
     /// Nodes, parents first; `nodes[0]` is the slice root.
     pub nodes: Vec<TreeNode>,
 }
+
+/// `GET /api/profiles/{id}/functions/{fid}/sandwich?min_frac=&max_nodes=&thread=&tf=`: the
+/// callers tree above a function and the callees tree below it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sandwich {
+    /// Inverted tree rooted at the function (`mode` = `inverted`): `nodes[0]` is the function with
+    /// its inclusive value, its children are its callers, theirs their callers. Paths start with the
+    /// function's id.
+    pub callers: TreeSlice,
+    /// Top-down tree rooted at the function (`mode` = `top-down`), merged over all of its
+    /// occurrences: `nodes[0]` is the function, its children its callees.
+    pub callees: TreeSlice,
+}
+
+/// Package classes (`package=` filter of the function table and the `package` fields).
+pub const PACKAGES: &[&str] = &["user", "stdlib", "site-packages", "builtin"];
+
+/// Tree modes (`mode=` of the tree route).
+pub const TREE_MODES: &[&str] = &["top-down", "inverted"];
 
 /// One thread of a sampled profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 mod graph;
 pub(crate) mod profiles;
+pub(crate) mod query;
 
 use axum::routing::get;
 use axum::Router;
@@ -15,6 +16,13 @@ pub fn api_router() -> Router<AppState> {
         .route("/profiles/{id}", get(profiles::summary))
         .route("/profiles/{id}/functions", get(profiles::functions))
         .route("/profiles/{id}/graph", get(graph::graph))
+        .route("/profiles/{id}/functions/{fid}", get(query::function_detail))
+        .route("/profiles/{id}/functions/{fid}/all-callers", get(query::all_callers))
+        .route("/profiles/{id}/functions/{fid}/all-callees", get(query::all_callees))
+        .route("/profiles/{id}/functions/{fid}/sandwich", get(query::sandwich))
+        .route("/profiles/{id}/tree", get(query::tree))
+        .route("/profiles/{id}/threads", get(query::threads))
+        .route("/openapi.json", get(query::openapi))
         .fallback(|uri: axum::http::Uri| async move {
             crate::error::AppError::NotFound(format!("no API route {}", uri.path()))
         })

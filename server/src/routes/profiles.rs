@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use profview_api::{FunctionPage, FunctionRow, ProfileSummary};
 use profview_index::{FunctionQuery, SortKey, SortOrder, TextFilter};
@@ -52,6 +52,12 @@ pub struct FunctionsParams {
     q: Option<String>,
     /// `1`/`true`: `q` is a regular expression.
     regex: Option<String>,
+    /// One thread index (`all`/absent = all threads merged).
+    thread: Option<String>,
+    /// Transform string (`docs/transforms.md`).
+    tf: Option<String>,
+    /// `user`, `stdlib`, `site-packages` or `builtin`.
+    package: Option<String>,
 }
 
 fn truthy(v: &Option<String>) -> bool {
@@ -80,44 +86,39 @@ pub(crate) fn function_query(p: &FunctionsParams) -> Result<FunctionQuery, AppEr
         )),
         Some(q) => Some(TextFilter::Substring(q.to_owned())),
     };
+    let package = match p.package.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(profview_index::Package::parse(s).ok_or_else(|| {
+            AppError::BadRequest(format!("package must be user, stdlib, site-packages or builtin, not {s:?}"))
+        })?),
+    };
     Ok(FunctionQuery {
         sort,
         order,
         filter,
+        package,
         offset: p.offset.unwrap_or(0),
         limit: p.limit.unwrap_or(100).min(MAX_PAGE),
         ..Default::default()
     })
 }
 
-/// `GET /api/profiles/{id}/functions?sort=&order=&offset=&limit=&q=&regex=`.
+/// `GET /api/profiles/{id}/functions?sort=&order=&offset=&limit=&q=&regex=&package=&thread=&tf=`.
 pub async fn functions(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<FunctionsParams>,
+    super::query::Q(params): super::query::Q<FunctionsParams>,
 ) -> Result<Json<FunctionPage>, AppError> {
     let e = entry(&state, &id)?;
     let q = function_query(&params)?;
-    let (total, ids) = e.index.query_functions(&q);
-    let p = e.index.profile();
-    let rows = ids
-        .into_iter()
-        .map(|fid| {
-            let f = p.func(fid);
-            let s = e.index.function(fid).copied().unwrap_or_default();
-            FunctionRow {
-                id: fid.0,
-                name: f.name.clone(),
-                file: f.file.clone(),
-                line: f.line,
-                ncalls: s.ncalls,
-                primcalls: s.primcalls,
-                tottime: s.tottime.or(s.self_weight),
-                cumtime: s.cumtime.or(s.total_weight),
-                self_weight: s.self_weight,
-                total_weight: s.total_weight,
-            }
-        })
-        .collect();
-    Ok(Json(FunctionPage { total: total as u64, rows }))
+    let sel = super::query::selection(params.thread.as_deref(), params.tf.as_deref())?;
+    super::query::blocking(move || {
+        let v = e.index.view(&sel).map_err(super::query::query_err)?;
+        let (total, ids) = e.index.query_functions_in(&v, &q);
+        let rows: Vec<FunctionRow> =
+            ids.into_iter().filter_map(|fid| super::query::function_row(&e.index, &v, fid)).collect();
+        Ok(FunctionPage { total: total as u64, rows })
+    })
+    .await
+    .map(Json)
 }
