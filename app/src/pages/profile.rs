@@ -72,8 +72,10 @@ pub fn ProfilePage() -> impl IntoView {
 
     view! {
         <section class="page profile">
-            <Suspense fallback=|| view! { <p class="loading">"Loading profile…"</p> }>
-                {move || summary.get().map(|r| match r {
+            // No <Suspense> here: the charts' own requests must not blank the whole page.
+            {move || match summary.get() {
+                None => view! { <p class="loading">"Loading profile…"</p> }.into_any(),
+                Some(r) => match r {
                     Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
                     Ok(s) => {
                         let pid = id.get_untracked();
@@ -123,8 +125,8 @@ pub fn ProfilePage() -> impl IntoView {
                             </div>
                         }.into_any()
                     }
-                })}
-            </Suspense>
+                },
+            }}
         </section>
     }
 }
