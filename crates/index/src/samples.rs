@@ -173,6 +173,8 @@ pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks
     let n = t.len();
     let mut rb = Rebuild::new(n);
     let mut map = vec![MDROP; n];
+    // Focus drops samples with an empty stack (they never reach the focus).
+    let drop_root = matches!(op, Op::Focus(_) | Op::FocusPath(_));
     match op {
         Op::Hide(m) => {
             let mask = funcs.mask(m);
@@ -352,7 +354,12 @@ pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks
             }
         }
     }
-    Ok(rb.finish(s, &map))
+    let mut out = rb.finish(s, &map);
+    if drop_root {
+        out.root_self -= s.root_self;
+        out.root_hit = false;
+    }
+    Ok(out)
 }
 
 /// Inclusive weight per node.
@@ -523,36 +530,36 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
     // Depth-first walk: outermost occurrence per function and per (caller, callee) pair.
     let mut outer = vec![true; n];
     let mut on_path = vec![0u32; nfuncs];
-    let mut pair_on_path: FxHashMap<(u32, u32), u32> = FxHashMap::default();
     let mut edge_w: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
     while let Some((node, leaving)) = stack.pop() {
         let i = node as usize;
         let f = t.func[i].0;
-        let par = t.parent[i];
-        let pf = (par != NO_PARENT).then(|| t.func[par as usize].0);
         if leaving {
             on_path[f as usize] -= 1;
-            if let Some(pf) = pf {
-                if let Some(c) = pair_on_path.get_mut(&(pf, f)) {
-                    *c -= 1;
-                    if *c == 0 {
-                        pair_on_path.remove(&(pf, f));
-                    }
-                }
-            }
             continue;
         }
         let recursive = on_path[f as usize] > 0;
         outer[i] = !recursive;
-        if let Some(pf) = pf {
-            // A pair can only repeat on the path if the callee is already on it.
-            let first_pair = !recursive || !pair_on_path.contains_key(&(pf, f));
+        let par = t.parent[i];
+        if par != NO_PARENT {
+            let pf = t.func[par as usize].0;
+            // A (caller, callee) pair counts once per stack: only its outermost occurrence. It can
+            // only repeat when the callee is already on the path; then look for it above.
+            let mut first_pair = true;
+            if recursive {
+                let mut a = par;
+                while a != NO_PARENT {
+                    let b = t.parent[a as usize];
+                    if b != NO_PARENT && t.func[a as usize].0 == f && t.func[b as usize].0 == pf {
+                        first_pair = false;
+                        break;
+                    }
+                    a = b;
+                }
+            }
             if first_pair {
                 *edge_w.entry((pf, f)).or_insert(0.0) += incl[i];
-            }
-            if recursive {
-                *pair_on_path.entry((pf, f)).or_insert(0) += 1;
             }
         }
         on_path[f as usize] += 1;
