@@ -503,7 +503,9 @@ export class TreeChart {
   }
 
   onClick(ev) {
-    const d = this.hit(ev);
+    let d = this.hit(ev);
+    // "other" (merged small nodes) stands for its parent's remaining children: select the parent.
+    while (d && d.data.func == null && d.parent) d = d.parent;
     if (!d) return;
     const n = d.data;
     if (n.func != null) this.onSelect(n.func);
@@ -657,6 +659,9 @@ export class BubbleGraph {
     const order = this.nodes.slice().sort((a, b) => b.r - a.r);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = cssVar('--fg', '#111');
+    ctx.strokeStyle = cssVar('--bg', '#fff');
+    ctx.lineWidth = 3;
+    ctx.lineJoin = 'round';
     for (const n of order) {
       const sx = t.applyX(n.x), sy = t.applyY(n.y), sr = n.r * t.k;
       if (sr < 9 && n.id !== sel) continue;
@@ -665,6 +670,7 @@ export class BubbleGraph {
       const box = [sx - w / 2 - 2, sy - 7, sx + w / 2 + 2, sy + 7];
       if (placed.some((b) => box[0] < b[2] && box[2] > b[0] && box[1] < b[3] && box[3] > b[1])) continue;
       placed.push(box);
+      ctx.strokeText(label, sx, sy);
       ctx.fillText(label, sx, sy);
     }
     ctx.textAlign = 'start';
