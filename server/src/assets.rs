@@ -36,6 +36,49 @@ pub async fn serve_app(uri: Uri) -> Response {
     index_html()
 }
 
+/// The `Content-Security-Policy` of every response: scripts only from our origin plus the inline
+/// bootstrap `<script type="module">` Trunk writes into `index.html` (allowed by its SHA-256,
+/// computed from the embedded file at startup), WebAssembly compilation, and nothing else:
+/// no `eval`, no plugins, no framing, no foreign connections. Inline `style` attributes stay
+/// allowed (the views set widths and colours through them); they cannot run code.
+pub fn content_security_policy() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        let html = Dist::get("index.html").map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+        let hashes: String = inline_scripts(&html).iter().map(|s| format!(" 'sha256-{}'", sha256_base64(s))).collect();
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        )
+    })
+}
+
+/// The text of every `<script>` without a `src` attribute, exactly as the browser hashes it.
+pub fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else { break };
+        let tag = &after[..open_end];
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script") else { break };
+        if !tag.contains(" src=") && !tag.contains("\tsrc=") && !tag.contains("\nsrc=") {
+            out.push(&body[..close]);
+        }
+        rest = &body[close..];
+    }
+    out
+}
+
+/// Base64 of the SHA-256 of `s`, the form CSP hash sources take.
+pub fn sha256_base64(s: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
 fn index_html() -> Response {
     match Dist::get("index.html") {
         Some(file) => Response::builder()

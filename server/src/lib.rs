@@ -8,9 +8,11 @@
 
 pub mod assets;
 pub mod error;
+pub mod export;
 pub mod report;
 pub mod routes;
 pub mod state;
+pub mod store;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
@@ -27,6 +29,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(assets::content_security_policy()),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,

@@ -31,6 +31,20 @@ enum Command {
         /// Do not open a browser.
         #[arg(long)]
         no_browser: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write a profile as an SVG flame graph, folded stacks, or the `stats --json` report.
+    Export {
+        /// The profile to read.
+        file: PathBuf,
+        /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
+        /// weighted by edge tottime in µs (pstats has no stacks).
+        #[arg(long, value_parser = ["svg", "folded", "json"])]
+        format: String,
+        /// Output file; `-` or nothing writes to standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
     },
     /// Print the numbers of one or more profiles, like `pstats` `print_stats` (several files are
     /// summed like `pstats.Stats.add`).
@@ -51,6 +65,26 @@ enum Command {
     },
 }
 
+/// Where and how profiles are stored.
+#[derive(Debug, clap::Args)]
+struct StoreArgs {
+    /// Directory of the profile store (default: $XDG_DATA_HOME/profview or ~/.local/share/profview).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep uploads in memory only: nothing is written to disk, nothing survives a restart.
+    #[arg(long, conflicts_with = "data_dir")]
+    in_memory: bool,
+    /// Largest accepted upload, in bytes (larger ones are answered 413).
+    #[arg(long, value_name = "N", default_value_t = profview_server::state::DEFAULT_MAX_UPLOAD)]
+    max_upload_bytes: u64,
+    /// Largest accepted gunzipped size of a compressed profile, in bytes.
+    #[arg(long, value_name = "N", default_value_t = profview_import::Limits::default().max_decompressed_bytes)]
+    max_decompressed_bytes: u64,
+    /// How many built profile indexes to keep in memory (others are rebuilt on access).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    cache_profiles: usize,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -60,7 +94,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { files, host, port, no_browser } => serve(files, host, port, no_browser),
+        Command::Serve { files, host, port, no_browser, store } => serve(files, host, port, no_browser, store),
+        Command::Export { file, format, output } => export(&file, &format, output.as_deref()),
         Command::Stats { files, json, sort, limit } => stats(&files, json, sort.as_deref(), limit),
     };
     match result {
@@ -118,12 +153,34 @@ fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>
     Ok(ExitCode::SUCCESS)
 }
 
+fn export(file: &std::path::Path, format: &str, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let fmt = profview_server::export::ExportFormat::parse(format).ok_or_else(|| anyhow::anyhow!("unknown format {format:?}"))?;
+    let imported = import_files(std::slice::from_ref(&file.to_path_buf()))?;
+    for w in &imported.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    let index = profview_index::ProfileIndex::build(imported.profile);
+    let title = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = profview_server::export::export(&index, &title, fmt).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    match output.filter(|o| o.as_os_str() != "-") {
+        Some(out) => std::fs::write(out, &bytes).with_context(|| format!("{}: cannot write", out.display()))?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(&bytes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Registers files through the same path as an upload (staged, hashed, imported, stored).
 fn load_files(state: &AppState, files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for path in files {
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let entry = state.add_bytes(&name, &bytes).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), strip_name(&e, &name)))?;
+        let entry = state.add_file(&name, path).map_err(|e| match e {
+            profview_server::state::IngestError::Import { error, .. } => anyhow::anyhow!("{}: {error}", path.display()),
+            other => anyhow::anyhow!("{}: {other}", path.display()),
+        })?;
         for w in &entry.warnings {
             eprintln!("warning: {}: {w}", path.display());
         }
@@ -132,13 +189,30 @@ fn load_files(state: &AppState, files: &[PathBuf]) -> anyhow::Result<Vec<String>
     Ok(ids)
 }
 
-/// `add_bytes` prefixes the display name; the CLI prefixes the full path instead.
-fn strip_name<'a>(msg: &'a str, name: &str) -> &'a str {
-    msg.strip_prefix(name).and_then(|m| m.strip_prefix(": ")).unwrap_or(msg)
+fn open_state(args: &StoreArgs) -> anyhow::Result<AppState> {
+    let data_dir = if args.in_memory {
+        None
+    } else {
+        Some(args.data_dir.clone().or_else(profview_server::state::default_data_dir).ok_or_else(|| {
+            anyhow::anyhow!("no data directory: set HOME or XDG_DATA_HOME, or pass --data-dir DIR (or --in-memory)")
+        })?)
+    };
+    let limits = profview_import::Limits { max_decompressed_bytes: args.max_decompressed_bytes, ..Default::default() };
+    let cfg = profview_server::state::StoreConfig {
+        data_dir,
+        max_upload_bytes: args.max_upload_bytes,
+        limits,
+        cache_profiles: args.cache_profiles,
+    };
+    AppState::open(cfg).map_err(|e| anyhow::anyhow!(e))
 }
 
-fn serve(files: Vec<PathBuf>, host: IpAddr, port: u16, no_browser: bool) -> anyhow::Result<ExitCode> {
-    let state = AppState::new();
+fn serve(files: Vec<PathBuf>, host: IpAddr, port: u16, no_browser: bool, store: StoreArgs) -> anyhow::Result<ExitCode> {
+    let state = open_state(&store)?;
+    match state.data_dir() {
+        Some(d) => eprintln!("profiles are stored in {}", d.display()),
+        None => eprintln!("profiles are kept in memory only (--in-memory)"),
+    }
     let ids = load_files(&state, &files)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {

@@ -1,11 +1,26 @@
-//! Shared server state: the registered profiles and their indexes.
+//! Shared server state: the stored profiles (see [`crate::store`]) and a bounded cache of their
+//! built indexes.
+//!
+//! Every way in (`profview serve FILE`, `POST /api/profiles`, [`AppState::add_bytes`]) goes through
+//! one ingest path: hash → import → index → blob made durable → metadata row committed → cached.
+//! Nothing is stored for a file that does not import. Indexes are rebuilt lazily from the blob on
+//! first access after a restart or an eviction.
 
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
-use profview_import::{Imported, Limits};
+use profview_import::{ImportError, Imported, Limits};
 use profview_index::ProfileIndex;
 
-/// One registered profile.
+use crate::store::{
+    self, BlobSource, BlobStore, FsBlobStore, MemBlobStore, MemMetaStore, MetaStore, ProfileMeta, RedbMetaStore,
+};
+
+/// One registered profile, with its index built.
 #[derive(Debug)]
 pub struct Entry {
     /// Opaque id: the first 128 bits of the BLAKE3 hash of the file's bytes, in hex.
@@ -19,68 +34,458 @@ pub struct Entry {
     pub index: Arc<ProfileIndex>,
 }
 
+/// Why a file was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file is not a profile we can read; nothing was stored.
+    #[error("{name}: {error}")]
+    Import {
+        /// Display name of the file.
+        name: String,
+        /// What is wrong with it.
+        error: ImportError,
+    },
+    /// Storage failed.
+    #[error("{0}")]
+    Storage(String),
+}
+
+impl IngestError {
+    /// True when the file was refused for its size (gunzipped size over the cap).
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, IngestError::Import { error: ImportError::DecompressedTooLarge { .. }, .. })
+    }
+}
+
+/// How the state is set up.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Data directory; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Largest accepted upload body, in bytes.
+    pub max_upload_bytes: u64,
+    /// Import limits (the gunzip cap among them).
+    pub limits: Limits,
+    /// How many built indexes to keep in memory.
+    pub cache_profiles: usize,
+}
+
+/// Default `--max-upload-bytes`: 1 GiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { data_dir: None, max_upload_bytes: DEFAULT_MAX_UPLOAD, limits: Limits::default(), cache_profiles: 16 }
+    }
+}
+
+/// The default data directory: `$XDG_DATA_HOME/profview`, else `~/.local/share/profview`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("profview"));
+    }
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/share/profview"))
+}
+
+/// Built indexes, least recently used first.
+#[derive(Debug)]
+struct IndexCache {
+    cap: usize,
+    items: VecDeque<(String, Arc<ProfileIndex>)>,
+}
+
+impl IndexCache {
+    fn get(&mut self, id: &str) -> Option<Arc<ProfileIndex>> {
+        let pos = self.items.iter().position(|(k, _)| k == id)?;
+        let item = self.items.remove(pos)?;
+        let index = item.1.clone();
+        self.items.push_back(item);
+        Some(index)
+    }
+    fn insert(&mut self, id: &str, index: Arc<ProfileIndex>) {
+        self.remove(id);
+        self.items.push_back((id.to_owned(), index));
+        while self.items.len() > self.cap.max(1) {
+            self.items.pop_front();
+        }
+    }
+    fn remove(&mut self, id: &str) {
+        self.items.retain(|(k, _)| k != id);
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    blobs: Box<dyn BlobStore>,
+    metas: Box<dyn MetaStore>,
+    staging: PathBuf,
+    data_dir: Option<PathBuf>,
+    limits: Limits,
+    max_upload_bytes: u64,
+    cache: Mutex<IndexCache>,
+    /// One lock per id being built, so concurrent first requests build once.
+    building: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Serialises "blob put + row insert" against "row delete + blob delete" in this process.
+    commit: Mutex<()>,
+}
+
 /// State shared by every handler.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AppState {
-    profiles: Arc<RwLock<Vec<Arc<Entry>>>>,
-    limits: Arc<Limits>,
+    inner: Arc<Inner>,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The id of some content.
 pub fn content_id(bytes: &[u8]) -> String {
-    let h = blake3::hash(bytes);
-    h.to_hex()[..32].to_owned()
+    id_of(&blake3::hash(bytes))
+}
+
+/// The id for a BLAKE3 hash.
+pub fn id_of(h: &blake3::Hash) -> String {
+    h.to_hex()[..store::ID_LEN].to_owned()
+}
+
+/// Milliseconds since the epoch, strictly increasing within the process (so files registered
+/// together list in registration order).
+fn now_ms() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let prev = LAST.fetch_max(now, Ordering::Relaxed);
+    if prev >= now {
+        LAST.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        now
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs blocking work from sync code that may be on an async worker thread.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// A file staged on disk with the hash and size of its bytes.
+#[derive(Debug)]
+pub struct Staged {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its BLAKE3 hash.
+    pub hash: blake3::Hash,
+    /// Its size.
+    pub size: u64,
+}
+
+/// Removes a staged file when dropped (a failed or cancelled upload leaves nothing behind).
+#[derive(Debug)]
+pub struct StagingGuard(pub PathBuf);
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    Staged(&'a Staged),
 }
 
 impl AppState {
-    /// An empty state with default import limits.
+    /// An empty in-memory state with default limits (nothing touches the disk).
     pub fn new() -> Self {
-        Self::default()
+        Self::in_memory(StoreConfig { cache_profiles: usize::MAX, ..StoreConfig::default() })
+    }
+
+    fn in_memory(cfg: StoreConfig) -> Self {
+        Self::with_stores(Box::<MemBlobStore>::default(), Box::<MemMetaStore>::default(), std::env::temp_dir(), cfg)
+    }
+
+    fn with_stores(blobs: Box<dyn BlobStore>, metas: Box<dyn MetaStore>, staging: PathBuf, cfg: StoreConfig) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                blobs,
+                metas,
+                staging,
+                data_dir: cfg.data_dir,
+                limits: cfg.limits,
+                max_upload_bytes: cfg.max_upload_bytes,
+                cache: Mutex::new(IndexCache { cap: cfg.cache_profiles, items: VecDeque::new() }),
+                building: Mutex::default(),
+                commit: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Opens the state described by `cfg`: the data directory (created if missing; orphans of
+    /// an earlier crash older than an hour are swept), or memory when it has none.
+    pub fn open(cfg: StoreConfig) -> Result<Self, String> {
+        let Some(dir) = cfg.data_dir.clone() else {
+            return Ok(Self::in_memory(cfg));
+        };
+        let ctx = |e: &dyn std::fmt::Display| format!("data directory {}: {e}", dir.display());
+        fs::create_dir_all(&dir).map_err(|e| ctx(&e))?;
+        let staging = dir.join("tmp");
+        let blobs = FsBlobStore::open(dir.join("blobs"), staging.clone()).map_err(|e| ctx(&e))?;
+        let metas = RedbMetaStore::open(dir.join("meta.redb")).map_err(|e| ctx(&e))?;
+        let rows = metas.list().map_err(|e| ctx(&e))?;
+        let listed: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+        match blobs.sweep(&|id| listed.contains(id), Duration::from_secs(3600)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("swept {n} leftover file(s) of interrupted uploads"),
+            Err(e) => tracing::warn!("could not sweep {}: {e}", dir.display()),
+        }
+        let stored: std::collections::HashSet<String> = blobs.list().map_err(|e| ctx(&e))?.into_iter().collect();
+        for r in rows.iter().filter(|r| !stored.contains(&r.id)) {
+            tracing::error!("profile {} ({}) is listed but its file is missing from {}", r.id, r.name, dir.display());
+        }
+        Ok(Self::with_stores(Box::new(blobs), Box::new(metas), staging, cfg))
     }
 
     /// Import limits.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.inner.limits
+    }
+
+    /// Largest accepted upload body.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.inner.max_upload_bytes
+    }
+
+    /// The data directory, when persistent.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.inner.data_dir.as_deref()
+    }
+
+    /// A fresh path to stage an upload at (same file system as the blobs).
+    pub fn staging_path(&self) -> PathBuf {
+        store::staging_path(&self.inner.staging, "upload")
     }
 
     /// Imports and registers a profile. The same content registered twice gives the same id.
     pub fn add_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<Entry>, String> {
-        let id = content_id(bytes);
-        if let Some(e) = self.get(&id) {
-            return Ok(e);
+        blocking(|| self.ingest(name, Source::Bytes(bytes))).map_err(|e| e.to_string())
+    }
+
+    /// Registers a local file: copied into staging while hashed, then the same path as an upload.
+    pub fn add_file(&self, name: &str, path: &Path) -> Result<Arc<Entry>, IngestError> {
+        let io_err = |e: io::Error| IngestError::Storage(format!("{}: {e}", path.display()));
+        let mut src = fs::File::open(path).map_err(io_err)?;
+        let staged_path = self.staging_path();
+        let guard = StagingGuard(staged_path.clone());
+        let mut out = fs::File::create(&staged_path).map_err(|e| IngestError::Storage(e.to_string()))?;
+        let mut hasher = blake3::Hasher::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = src.read(&mut buf).map_err(io_err)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| IngestError::Storage(e.to_string()))?;
+            size += n as u64;
         }
-        let Imported { profile, warnings } =
-            profview_import::import(name, bytes, &self.limits).map_err(|e| format!("{name}: {e}"))?;
-        let entry = Arc::new(Entry {
+        drop(out);
+        let staged = Staged { path: staged_path, hash: hasher.finalize(), size };
+        let entry = self.ingest_staged(name, &staged);
+        drop(guard);
+        entry
+    }
+
+    /// Imports, indexes and stores a staged file (blocking: call it from `spawn_blocking`).
+    /// The staged file is moved into the store on success; the caller's [`StagingGuard`]
+    /// removes it otherwise.
+    pub fn ingest_staged(&self, name: &str, staged: &Staged) -> Result<Arc<Entry>, IngestError> {
+        self.ingest(name, Source::Staged(staged))
+    }
+
+    fn ingest(&self, name: &str, src: Source<'_>) -> Result<Arc<Entry>, IngestError> {
+        let storage = |e: &dyn std::fmt::Display| IngestError::Storage(e.to_string());
+        let (hash, size) = match &src {
+            Source::Bytes(b) => (blake3::hash(b), b.len() as u64),
+            Source::Staged(s) => (s.hash, s.size),
+        };
+        let id = id_of(&hash);
+        if self.inner.metas.get(&id).map_err(|e| storage(&e))?.is_some() {
+            if let Ok(Some(e)) = self.load_blocking(&id) {
+                return Ok(e);
+            }
+        }
+        let owned;
+        let bytes: &[u8] = match &src {
+            Source::Bytes(b) => b,
+            Source::Staged(s) => {
+                owned = fs::read(&s.path).map_err(|e| storage(&e))?;
+                &owned
+            }
+        };
+        let Imported { profile, warnings } = profview_import::import(name, bytes, &self.inner.limits)
+            .map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
+        let index = Arc::new(ProfileIndex::build(profile));
+        let p = index.profile();
+        let meta = ProfileMeta {
             id: id.clone(),
+            blake3: hash.to_hex().to_string(),
             name: name.to_owned(),
-            warnings: warnings.iter().map(|w| w.to_string()).collect(),
-            index: Arc::new(ProfileIndex::build(profile)),
-        });
-        let mut list = self.profiles.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = list.iter().find(|e| e.id == id) {
-            return Ok(e.clone());
+            source_name: name.to_owned(),
+            format: p.format.as_str().to_owned(),
+            dialect: p.dialect.as_str().to_owned(),
+            unit: p.unit.as_str().to_owned(),
+            functions: index.function_stats().iter().filter(|s| s.listed).count() as u64,
+            size,
+            created_ms: now_ms(),
+            total: p.pstats.as_ref().map(|s| s.total_time).or_else(|| p.samples.as_ref().map(|s| s.total())),
+            calls: p.pstats.as_ref().map(|s| s.total_calls),
+            warnings: warnings.iter().take(store::MAX_WARNINGS).map(|w| w.to_string()).collect(),
+        };
+        let row = {
+            let _g = lock(&self.inner.commit);
+            let blob = match &src {
+                Source::Bytes(b) => BlobSource::Bytes(b),
+                Source::Staged(s) => BlobSource::File(&s.path),
+            };
+            self.inner.blobs.put(&id, blob).map_err(|e| storage(&e))?;
+            self.inner.metas.insert_if_absent(&meta).map_err(|e| storage(&e))?
+        };
+        lock(&self.inner.cache).insert(&id, index.clone());
+        Ok(Arc::new(Entry { id, name: row.name, warnings: row.warnings, index }))
+    }
+
+    /// The stored row of a profile.
+    pub fn meta(&self, id: &str) -> Option<ProfileMeta> {
+        if !store::is_valid_id(id) {
+            return None;
         }
-        list.push(entry.clone());
-        Ok(entry)
+        match self.inner.metas.get(id) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("{e}");
+                None
+            }
+        }
     }
 
-    /// A profile by id.
+    /// Every stored row, oldest first (no index is built).
+    pub fn list_meta(&self) -> Result<Vec<ProfileMeta>, String> {
+        self.inner.metas.list().map_err(|e| e.to_string())
+    }
+
+    /// A profile with its index, building the index from the stored blob when it is not cached
+    /// (blocking: from async code prefer [`AppState::load`]).
+    pub fn load_blocking(&self, id: &str) -> Result<Option<Arc<Entry>>, String> {
+        let Some(meta) = self.meta(id) else {
+            lock(&self.inner.cache).remove(id);
+            return Ok(None);
+        };
+        let entry = |index| Arc::new(Entry { id: meta.id.clone(), name: meta.name.clone(), warnings: meta.warnings.clone(), index });
+        if let Some(index) = lock(&self.inner.cache).get(id) {
+            return Ok(Some(entry(index)));
+        }
+        let build_lock = lock(&self.inner.building).entry(id.to_owned()).or_default().clone();
+        let _building = lock(&build_lock);
+        let result = (|| {
+            if let Some(index) = lock(&self.inner.cache).get(id) {
+                return Ok(index);
+            }
+            let bytes = self
+                .inner
+                .blobs
+                .get(id)
+                .map_err(|e| format!("profile {id}: cannot read its stored file: {e}"))?
+                .ok_or_else(|| format!("profile {id}: its stored file is missing"))?;
+            if blake3::hash(&bytes).to_hex().as_str() != meta.blake3 {
+                return Err(format!("profile {id}: its stored file is corrupt (hash mismatch)"));
+            }
+            let name = if meta.source_name.is_empty() { &meta.name } else { &meta.source_name };
+            let imported = profview_import::import(name, &bytes, &self.inner.limits)
+                .map_err(|e| format!("profile {id}: stored file no longer imports: {e}"))?;
+            let index = Arc::new(ProfileIndex::build(imported.profile));
+            lock(&self.inner.cache).insert(id, index.clone());
+            Ok(index)
+        })();
+        lock(&self.inner.building).remove(id);
+        result.map(|index| Some(entry(index)))
+    }
+
+    /// [`AppState::load_blocking`] on the blocking pool.
+    pub async fn load(&self, id: &str) -> Result<Option<Arc<Entry>>, String> {
+        if !store::is_valid_id(id) {
+            return Ok(None);
+        }
+        let (state, id) = (self.clone(), id.to_owned());
+        tokio::task::spawn_blocking(move || state.load_blocking(&id))
+            .await
+            .map_err(|e| format!("index build failed: {e}"))?
+    }
+
+    /// A profile by id (builds its index if needed; errors are logged and read as absent).
     pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
-        let list = self.profiles.read().unwrap_or_else(|p| p.into_inner());
-        list.iter().find(|e| e.id == id).cloned()
+        if !store::is_valid_id(id) {
+            return None;
+        }
+        match blocking(|| self.load_blocking(id)) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!("{e}");
+                None
+            }
+        }
     }
 
-    /// Every profile, in registration order.
+    /// Every profile with its index, oldest first. Builds every index: listing pages should
+    /// use [`AppState::list_meta`].
     pub fn list(&self) -> Vec<Arc<Entry>> {
-        self.profiles.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.list_meta().unwrap_or_default().iter().filter_map(|m| self.get(&m.id)).collect()
+    }
+
+    /// Changes a profile's display name; the new row, or `None` when there is no such profile.
+    pub fn rename(&self, id: &str, name: &str) -> Result<Option<ProfileMeta>, String> {
+        if !store::is_valid_id(id) {
+            return Ok(None);
+        }
+        self.inner.metas.rename(id, name).map_err(|e| e.to_string())
+    }
+
+    /// Deletes a profile (row first, then blob); true when it existed.
+    pub fn delete(&self, id: &str) -> Result<bool, String> {
+        if !store::is_valid_id(id) {
+            return Ok(false);
+        }
+        let existed = {
+            let _g = lock(&self.inner.commit);
+            let existed = self.inner.metas.delete(id).map_err(|e| e.to_string())?;
+            if existed {
+                self.inner.blobs.delete(id).map_err(|e| e.to_string())?;
+            }
+            existed
+        };
+        lock(&self.inner.cache).remove(id);
+        Ok(existed)
     }
 
     /// Removes a profile; true when it existed.
     pub fn remove(&self, id: &str) -> bool {
-        let mut list = self.profiles.write().unwrap_or_else(|p| p.into_inner());
-        let before = list.len();
-        list.retain(|e| e.id != id);
-        list.len() != before
+        self.delete(id).unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            false
+        })
+    }
+
+    /// How many indexes are built and cached now.
+    pub fn cached_indexes(&self) -> usize {
+        lock(&self.inner.cache).items.len()
     }
 }

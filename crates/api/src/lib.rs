@@ -27,7 +27,38 @@ pub struct ProfileSummary {
     /// Import warnings.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Size of the stored file in bytes (as uploaded, possibly gzipped).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// When it was stored, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub created: Option<u64>,
+    /// Grand total in `unit`: pstats total time, or the total sample weight.
+    #[serde(default)]
+    pub total: Option<f64>,
+    /// pstats: total number of calls.
+    #[serde(default)]
+    pub calls: Option<u64>,
 }
+
+/// `201` answer of `POST /api/profiles?name=<file name>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// The profile id.
+    pub id: String,
+    /// Its permanent page, `/p/<id>`.
+    pub url: String,
+}
+
+/// Body of `PATCH /api/profiles/{id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RenameRequest {
+    /// The new display name.
+    pub name: String,
+}
+
+/// Formats of `GET /api/profiles/{id}/export?format=`.
+pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json"];
 
 /// One row of the function table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 mod graph;
 pub(crate) mod profiles;
 pub(crate) mod query;
+pub mod upload;
 
 use axum::routing::get;
 use axum::Router;
@@ -12,8 +13,12 @@ use crate::state::AppState;
 /// Everything under `/api`.
 pub fn api_router() -> Router<AppState> {
     Router::new()
-        .route("/profiles", get(profiles::list))
-        .route("/profiles/{id}", get(profiles::summary))
+        .route(
+            "/profiles",
+            get(profiles::list).post(upload::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/profiles/{id}", get(profiles::summary).patch(upload::rename).delete(upload::delete))
+        .route("/profiles/{id}/export", get(upload::export))
         .route("/profiles/{id}/functions", get(profiles::functions))
         .route("/profiles/{id}/graph", get(graph::graph))
         .route("/profiles/{id}/functions/{fid}", get(query::function_detail))

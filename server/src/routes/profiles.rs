@@ -10,20 +10,25 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::state::{AppState, Entry};
+use crate::store::ProfileMeta;
 
 /// Largest page the function table hands out at once.
 pub const MAX_PAGE: usize = 10_000;
 
-pub(crate) fn summary_of(e: &Entry) -> ProfileSummary {
-    let p = e.index.profile();
+/// The summary of a stored profile, from its metadata row alone (no index is built).
+pub(crate) fn summary_of_meta(m: &ProfileMeta) -> ProfileSummary {
     ProfileSummary {
-        id: e.id.clone(),
-        name: e.name.clone(),
-        format: p.format.as_str().to_owned(),
-        dialect: p.dialect.as_str().to_owned(),
-        unit: p.unit.as_str().to_owned(),
-        functions: e.index.function_stats().iter().filter(|s| s.listed).count() as u64,
-        warnings: e.warnings.clone(),
+        id: m.id.clone(),
+        name: m.name.clone(),
+        format: m.format.clone(),
+        dialect: m.dialect.clone(),
+        unit: m.unit.clone(),
+        functions: m.functions,
+        warnings: m.warnings.clone(),
+        size: Some(m.size),
+        created: Some(m.created_ms),
+        total: m.total,
+        calls: m.calls,
     }
 }
 
@@ -31,15 +36,16 @@ pub(crate) fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, AppError> 
     state.get(id).ok_or_else(|| AppError::NotFound(format!("no profile with id {id:?}")))
 }
 
-/// `GET /api/profiles`.
-pub async fn list(State(state): State<AppState>) -> Json<Vec<ProfileSummary>> {
-    Json(state.list().iter().map(|e| summary_of(e)).collect())
+/// `GET /api/profiles`: every stored profile, oldest first.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProfileSummary>>, AppError> {
+    let rows = state.list_meta().map_err(AppError::Internal)?;
+    Ok(Json(rows.iter().map(summary_of_meta).collect()))
 }
 
 /// `GET /api/profiles/{id}`.
 pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProfileSummary>, AppError> {
-    let e = entry(&state, &id)?;
-    Ok(Json(summary_of(&e)))
+    let m = state.meta(&id).ok_or_else(|| AppError::NotFound(format!("no profile with id {id:?}")))?;
+    Ok(Json(summary_of_meta(&m)))
 }
 
 /// Query string of the function table.
