@@ -1,7 +1,8 @@
 // Shared fixtures for the browser tests: start the release binary, launch Debian's Chromium,
 // and collect console errors. Selectors live in find.mjs.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -15,10 +16,17 @@ mkdirSync(outDir, { recursive: true });
 export function corpus(rel) { return path.join(corpusDir, rel); }
 export function truth(rel) { return JSON.parse(readFileSync(corpus(rel) + '.truth.json', 'utf8')); }
 
-/** Starts `profview serve FILES --port 0 --no-browser` on 127.0.0.1 and resolves with its URL. */
+/** A fresh empty directory for a server's profile store. */
+export function tempDataDir() { return mkdtempSync(path.join(os.tmpdir(), 'profview-e2e-')); }
+
+/** Starts `profview serve FILES --port 0 --no-browser` on 127.0.0.1 and resolves with its URL.
+ *  Each server gets its own fresh `--data-dir` unless extraArgs names one (or `--in-memory`). */
 export async function startServer(files, extraArgs = []) {
   const bin = process.env.PROFVIEW_BIN || path.join(repo, 'target/release/profview');
-  const proc = spawn(bin, ['serve', ...files, '--host', '127.0.0.1', '--port', '0', '--no-browser', ...extraArgs],
+  const ownsStore = extraArgs.some((a) => a === '--data-dir' || a === '--in-memory');
+  const dataDir = ownsStore ? extraArgs[extraArgs.indexOf('--data-dir') + 1] : tempDataDir();
+  const storeArgs = ownsStore ? [] : ['--data-dir', dataDir];
+  const proc = spawn(bin, ['serve', ...files, '--host', '127.0.0.1', '--port', '0', '--no-browser', ...storeArgs, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
@@ -33,7 +41,7 @@ export async function startServer(files, extraArgs = []) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${stderr}`)); });
   });
   const origin = new URL(url).origin;
-  return { url, origin, proc, stop: () => proc.kill('SIGTERM') };
+  return { url, origin, proc, dataDir, stop: () => proc.kill('SIGTERM') };
 }
 
 /** Launches headless Chromium; every page records console errors, page errors and dialogs. */
