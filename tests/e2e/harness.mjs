@@ -24,7 +24,8 @@ export function tempDataDir() { return mkdtempSync(path.join(os.tmpdir(), 'profv
 export async function startServer(files, extraArgs = []) {
   const bin = process.env.PROFVIEW_BIN || path.join(repo, 'target/release/profview');
   const ownsStore = extraArgs.some((a) => a === '--data-dir' || a === '--in-memory');
-  const dataDir = ownsStore ? extraArgs[extraArgs.indexOf('--data-dir') + 1] : tempDataDir();
+  const given = extraArgs.indexOf('--data-dir');
+  const dataDir = given >= 0 ? extraArgs[given + 1] : ownsStore ? null : tempDataDir();
   const storeArgs = ownsStore ? [] : ['--data-dir', dataDir];
   const proc = spawn(bin, ['serve', ...files, '--host', '127.0.0.1', '--port', '0', '--no-browser', ...storeArgs, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] });
