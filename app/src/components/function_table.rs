@@ -65,15 +65,21 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         let id = id2.clone();
         async move { api::functions(&id, &req).await }
     });
-    // The denominator for percentages: the largest total (the root's inclusive weight).
+    // The denominator for percentages: the whole tree's value under the current thread and
+    // transforms (the profile total, not the largest row).
     let grand_total = LocalResource::new({
         let id = id.clone();
         move || {
             let id = id.clone();
-            async move {
-                let r = FunctionsRequest { sort: Some("total".into()), order: Some("desc".into()), limit: 1, ..Default::default() };
-                api::functions(&id, &r).await.ok().and_then(|p| p.rows.first().and_then(|r| r.total_weight))
-            }
+            let req = api::TreeRequest {
+                mode: "top-down",
+                root: None,
+                thread: thread.get(),
+                tf: tf.get(),
+                min_frac: 1.0,
+                max_nodes: 1,
+            };
+            async move { api::tree(&id, &req).await.ok().map(|t| t.grand_total) }
         }
     });
 
@@ -185,11 +191,7 @@ fn num_cell(text: String, value: Option<f64>, col: &'static str) -> impl IntoVie
 }
 
 fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
-    let loc = if row.line != 0 || !row.file.is_empty() && row.file != "~" {
-        format!("{}:{}", row.file, row.line)
-    } else {
-        row.file.clone()
-    };
+    let loc = if row.line != 0 { format!("{}:{}", row.file, row.line) } else { row.file.clone() };
     let name = view! { <td class="name" data-col="name" title=row.name.clone()>{row.name.clone()}</td> };
     let loc_title = loc.clone();
     let file = view! { <td class="file" data-col="file" title=loc_title>{loc}</td> };
