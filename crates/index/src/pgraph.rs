@@ -270,16 +270,62 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
         }
         callees.slice_mut(f).sort_unstable_by_key(|&k| (d.edges[k as usize].callee, k));
     }
-    let roots = (0..nf as u32)
+    let roots = find_roots(d, &callers, &callees);
+    PstatsView { data, callers, callees, ncallers, caller_ct, caller_tt, caller_nc, roots, focus, depth_limit, threshold }
+}
+
+/// The top level of the derived tree: listed functions whose callers are only themselves or
+/// unlisted functions; then, while some listed function is not reachable from the top level
+/// (a recursion cycle with no outside entry, e.g. `exec` → `<module>` → … → `exec`), the
+/// unreached function with the largest cumtime joins the top level. Sorted by id.
+fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>) -> Vec<u32> {
+    let nf = d.stats.len();
+    let listed = |f: usize| d.stats[f].is_some();
+    let mut roots: Vec<u32> = (0..nf as u32)
         .filter(|&f| {
-            d.stats[f as usize].is_some()
+            listed(f as usize)
                 && callers.slice(f as usize).iter().all(|&k| {
                     let c = d.edges[k as usize].caller;
-                    c.0 == f || d.stats[c.idx()].is_none()
+                    c.0 == f || !listed(c.idx())
                 })
         })
         .collect();
-    PstatsView { data, callers, callees, ncallers, caller_ct, caller_tt, caller_nc, roots, focus, depth_limit, threshold }
+    let mut reached = vec![false; nf];
+    let mut stack: Vec<u32> = Vec::new();
+    let reach_from = |r: u32, reached: &mut Vec<bool>, stack: &mut Vec<u32>| {
+        if reached[r as usize] {
+            return;
+        }
+        reached[r as usize] = true;
+        stack.push(r);
+        while let Some(g) = stack.pop() {
+            for &k in callees.slice(g as usize) {
+                let h = d.edges[k as usize].callee.idx();
+                if !reached[h] {
+                    reached[h] = true;
+                    stack.push(h as u32);
+                }
+            }
+        }
+    };
+    for &r in &roots {
+        reach_from(r, &mut reached, &mut stack);
+    }
+    let mut rest: Vec<u32> = (0..nf as u32).filter(|&f| listed(f as usize) && !reached[f as usize]).collect();
+    if !rest.is_empty() {
+        rest.sort_by(|&a, &b| {
+            let (ca, cb) = (d.stats[a as usize].map_or(0.0, |s| s.cumtime), d.stats[b as usize].map_or(0.0, |s| s.cumtime));
+            cb.total_cmp(&ca).then(a.cmp(&b))
+        });
+        for f in rest {
+            if !reached[f as usize] {
+                roots.push(f);
+                reach_from(f, &mut reached, &mut stack);
+            }
+        }
+        roots.sort_unstable();
+    }
+    roots
 }
 
 /// The stats of a function in a view's data.
