@@ -129,7 +129,7 @@ export class Icicle {
     this.resizeObserver = new ResizeObserver(() => this.draw());
     this.resizeObserver.observe(container);
     this.media = window.matchMedia('(prefers-color-scheme: dark)');
-    this.mediaListener = () => { this.colorer = makeColorer(); this.draw(); };
+    this.mediaListener = () => { this.colorer = makeColorer(); this.recolor(); this.draw(); };
     this.media.addEventListener('change', this.mediaListener);
   }
 
@@ -163,6 +163,8 @@ export class Icicle {
     }
     this.nodes = nodes;
     this.maxDepth = maxDepth;
+    this.recolor();
+    this.rematch();
     const root = nodes[0];
     this.domain = root ? [root.x0, root.x0 + Math.max(root.total, 1e-300)] : [0, 1];
     if (this.timer) { this.timer.stop(); this.timer = null; }
@@ -170,7 +172,18 @@ export class Icicle {
   }
 
   setSelected(func) { this.selected = func; this.draw(); }
-  setSearch(text) { this.search = (text || '').toLowerCase(); this.draw(); }
+  setSearch(text) { this.search = (text || '').toLowerCase(); this.rematch(); this.draw(); }
+
+  /** Colours are computed once per node, not per frame. */
+  recolor() {
+    for (const n of this.nodes) n.color = this.colorer(n.name, n.file, n.func == null && n.parent != null);
+  }
+
+  /** Search matches are computed once per search, not per frame. */
+  rematch() {
+    const q = this.search;
+    for (const n of this.nodes) n.match = !!q && (n.lname.includes(q) || n.lfile.includes(q));
+  }
 
   width() { return Math.max(100, this.container.clientWidth); }
 
@@ -200,16 +213,18 @@ export class Icicle {
     const fg = cssVar('--fg', '#000');
     const dim = cssVar('--bg3', '#eee');
     const selColor = cssVar('--accent', '#36f');
+    const muted = cssVar('--muted', '#888');
     const subPixel = new Float64Array(this.nodes.length);
     const nodes = this.nodes;
     const textFits = ctx.measureText('M').width;
     let drawn = 0, selectedDrawn = 0, matches = 0;
+    let lastFill = null;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i];
       const x0 = k * n.x0 + b;
       const w = k * n.total;
       if (x0 + w < 0 || x0 > W) continue;
-      if (search && (n.lname.includes(search) || n.lfile.includes(search))) matches++;
+      if (n.match) matches++;
       if (w >= 1) { drawn++; if (n.func != null && n.func === this.selected) selectedDrawn++; }
       if (w < 1) {
         // Nodes narrower than a pixel are merged into one block under their parent.
@@ -217,13 +232,15 @@ export class Icicle {
         continue;
       }
       const y = this.rowY(n.depth, H);
-      const match = search && (n.lname.includes(search) || n.lfile.includes(search));
-      ctx.fillStyle = search && !match ? dim : this.colorer(n.name, n.file, n.func == null && n.parent != null);
+      const match = n.match;
+      const fill = search && !match ? dim : n.color;
+      if (fill !== lastFill) { ctx.fillStyle = fill; lastFill = fill; }
       ctx.fillRect(x0, y, Math.max(w - 0.5, 0.5), ROW - 1);
       if (n.exactness !== 'exact' && w > 6) {
         // Estimated or cut: a hatch on the right edge says "not measured".
         ctx.fillStyle = 'rgba(0,0,0,0.22)';
         for (let hx = x0 + 3; hx < x0 + w - 2; hx += 6) ctx.fillRect(hx, y + ROW - 4, 3, 2);
+        lastFill = null;
       }
       if (n.func != null && n.func === this.selected) {
         ctx.strokeStyle = selColor;
@@ -234,8 +251,9 @@ export class Icicle {
         const maxChars = Math.floor((w - 6) / textFits);
         let label = (n.exactness === 'estimated' ? '≈ ' : n.exactness === 'cut' ? '↻ ' : '') + n.name;
         if (label.length > maxChars) label = label.slice(0, Math.max(1, maxChars - 1)) + '…';
-        ctx.fillStyle = search && !match ? cssVar('--muted', '#888') : '#111';
+        ctx.fillStyle = search && !match ? muted : '#111';
         ctx.fillText(label, Math.max(x0, 0) + 3, y + ROW / 2);
+        lastFill = null;
       }
     }
     ctx.fillStyle = cssVar('--muted', '#999');
