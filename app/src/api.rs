@@ -1,7 +1,7 @@
 //! The API client: the only place the app makes HTTP requests.
 
 use gloo_net::http::Request;
-use profview_api::{CallGraph, ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, ThreadList, TreeSlice};
+use profview_api::{CallGraph, ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, RenameRequest, ThreadList, TreeSlice, UploadResponse};
 use serde::de::DeserializeOwned;
 
 /// A failed request, with a message fit for the page.
@@ -164,4 +164,108 @@ pub async fn graph(id: &str, n: usize, thread: &Option<String>, tf: &Option<Stri
     let mut url = format!("/api/profiles/{}/graph?n={n}", enc(id));
     push_common(&mut url, thread, tf);
     get_json(&url).await
+}
+
+/// Where an upload is, for the progress bar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UploadPhase {
+    /// Bytes sent so far out of the total.
+    Sending {
+        /// Sent.
+        loaded: f64,
+        /// Total.
+        total: f64,
+    },
+    /// All bytes sent; the server is importing and indexing.
+    Indexing,
+}
+
+fn js_err(e: wasm_bindgen::JsValue) -> ApiError {
+    ApiError(format!("upload failed: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
+}
+
+/// `POST /api/profiles?name=<file name>` with the file as the raw body, through
+/// `XMLHttpRequest` so upload progress can be reported (`fetch` has no upload progress).
+pub async fn upload(file: &web_sys::File, on_phase: impl Fn(UploadPhase) + 'static) -> Result<UploadResponse, ApiError> {
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let xhr = web_sys::XmlHttpRequest::new().map_err(js_err)?;
+    xhr.open("POST", &format!("/api/profiles?name={}", enc(&file.name()))).map_err(js_err)?;
+    xhr.set_request_header("Content-Type", "application/octet-stream").map_err(js_err)?;
+    let on_phase = Rc::new(on_phase);
+    let p = on_phase.clone();
+    let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        if e.length_computable() {
+            p(UploadPhase::Sending { loaded: e.loaded(), total: e.total() });
+        }
+    });
+    let p = on_phase.clone();
+    let sent = Closure::<dyn FnMut()>::new(move || p(UploadPhase::Indexing));
+    let up = xhr.upload().map_err(js_err)?;
+    up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    up.set_onload(Some(sent.as_ref().unchecked_ref()));
+    let x = xhr.clone();
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        x.set_onload(Some(&resolve));
+        x.set_onerror(Some(&reject));
+        x.set_onabort(Some(&reject));
+    });
+    on_phase(UploadPhase::Sending { loaded: 0.0, total: file.size() });
+    xhr.send_with_opt_blob(Some(file)).map_err(js_err)?;
+    let finished = wasm_bindgen_futures::JsFuture::from(done).await;
+    up.set_onprogress(None);
+    up.set_onload(None);
+    drop((progress, sent));
+    if finished.is_err() {
+        return Err(ApiError(format!(
+            "{}: upload failed (connection closed; is the file larger than the server's upload limit?)",
+            file.name()
+        )));
+    }
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let msg = serde_json::from_str::<ErrorBody>(&text)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| format!("{}: {}", file.name(), xhr.status_text().unwrap_or_default()));
+        return Err(ApiError(format!("{msg} (HTTP {status})")));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError(format!("bad answer from the server: {e}")))
+}
+
+async fn check(resp: gloo_net::http::Response) -> Result<gloo_net::http::Response, ApiError> {
+    if resp.ok() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let msg = match resp.json::<ErrorBody>().await {
+        Ok(b) => b.error,
+        Err(_) => resp.status_text(),
+    };
+    Err(ApiError(format!("{msg} (HTTP {status})")))
+}
+
+/// `PATCH /api/profiles/{id}` `{"name"}`.
+pub async fn rename_profile(id: &str, name: &str) -> Result<ProfileSummary, ApiError> {
+    let body = RenameRequest { name: name.to_owned() };
+    let req = Request::patch(&format!("/api/profiles/{}", enc(id)))
+        .json(&body)
+        .map_err(|e| ApiError(format!("request failed: {e}")))?;
+    let resp = check(req.send().await.map_err(|e| ApiError(format!("request failed: {e}")))?).await?;
+    resp.json().await.map_err(|e| ApiError(format!("bad answer from the server: {e}")))
+}
+
+/// `DELETE /api/profiles/{id}`.
+pub async fn delete_profile(id: &str) -> Result<(), ApiError> {
+    let resp = Request::delete(&format!("/api/profiles/{}", enc(id)))
+        .send()
+        .await
+        .map_err(|e| ApiError(format!("request failed: {e}")))?;
+    check(resp).await.map(|_| ())
+}
+
+/// The download URL of an export (`svg`, `folded` or `json`), for a plain link.
+pub fn export_url(id: &str, format: &str) -> String {
+    format!("/api/profiles/{}/export?format={}", enc(id), enc(format))
 }

@@ -22,10 +22,12 @@ fn main() {
 
 #[component]
 fn App() -> impl IntoView {
+    provide_context(components::upload::ProfilesChanged(RwSignal::new(0)));
     view! {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"profview"</a>
+                <components::upload::UploadZone/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="error">"No such page."</p> }>

@@ -4,3 +4,4 @@ pub mod chart_view;
 pub mod detail;
 pub mod function_table;
 pub mod thread_select;
+pub mod upload;
