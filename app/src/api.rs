@@ -61,6 +61,8 @@ pub struct FunctionsRequest {
     pub thread: Option<String>,
     /// Transform string.
     pub tf: Option<String>,
+    /// Package filter: `user`, `stdlib`, `site-packages`, `builtin`.
+    pub package: Option<String>,
 }
 
 fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
@@ -86,6 +88,9 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
         if r.regex {
             url.push_str("&regex=1");
         }
+    }
+    if let Some(p) = r.package.as_deref().filter(|p| !p.is_empty()) {
+        url.push_str(&format!("&package={}", enc(p)));
     }
     push_common(&mut url, &r.thread, &r.tf);
     get_json(&url).await

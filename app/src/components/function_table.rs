@@ -33,7 +33,11 @@ const SAMPLE_COLUMNS: &[Column] = &[
     Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
 ];
 
-const PAGE: usize = 200;
+/// Fixed row height (px), so the table can be virtualized: only a block of rows around the
+/// viewport exists in the DOM, between two spacer rows.
+const ROW_H: f64 = 21.0;
+/// Rows per fetched block; blocks start at multiples of `BLOCK / 2`.
+const BLOCK: usize = 240;
 
 /// The function table of one profile.
 #[component]
@@ -47,8 +51,20 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let sel = url_state::param("sel");
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
+    let package = url_state::param("pkg");
     let set = url_state::setter();
-    let limit = RwSignal::new(PAGE);
+    // First visible row, from the scroll position; the fetched block follows it.
+    let scroll_row = RwSignal::new(0usize);
+    let block_start = Memo::new(move |_| (scroll_row.get().saturating_sub(BLOCK / 4) / (BLOCK / 2)) * (BLOCK / 2));
+    let wrap = NodeRef::<leptos::html::Div>::new();
+    // A new query starts at the top.
+    Effect::new(move |_| {
+        (sort.track(), order.track(), q.track(), regex.track(), thread.track(), tf.track(), package.track());
+        scroll_row.set(0);
+        if let Some(w) = wrap.get_untracked() {
+            w.set_scroll_top(0);
+        }
+    });
 
     let id2 = id.clone();
     let page = LocalResource::new(move || {
@@ -57,10 +73,11 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
             order: order.get(),
             q: q.get(),
             regex: regex.get().as_deref() == Some("1"),
-            offset: 0,
-            limit: limit.get(),
+            offset: block_start.get(),
+            limit: BLOCK,
             thread: thread.get(),
             tf: tf.get(),
+            package: package.get(),
         };
         let id = id2.clone();
         async move { api::functions(&id, &req).await }
@@ -124,11 +141,25 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                     }}/>
                 " regex"
             </label>
+            <select class="pkg" data-testid="package-filter" title="filter by package"
+                on:change={let set = set.clone(); move |ev| {
+                    let v = event_target_value(&ev);
+                    set(&[("pkg", (!v.is_empty()).then_some(v))]);
+                }}>
+                {[("", "all code"), ("user", "your code"), ("stdlib", "stdlib"), ("site-packages", "site-packages"), ("builtin", "built-ins")]
+                    .into_iter()
+                    .map(|(v, label)| view! { <option value=v selected=move || package.get().unwrap_or_default() == v>{label}</option> })
+                    .collect_view()}
+            </select>
             <span class="muted" data-testid="row-count">
                 {move || page.get().and_then(|r| r.ok()).map(|p| format!("{} functions", p.total))}
             </span>
         </div>
-        <div class="table-wrap">
+        <div class="table-wrap" node_ref=wrap on:scroll=move |_| {
+            if let Some(w) = wrap.get_untracked() {
+                scroll_row.set((w.scroll_top() as f64 / ROW_H).floor() as usize);
+            }
+        }>
             <table class="functions" data-testid="function-table">
                 <thead>
                     <tr>
@@ -156,31 +187,32 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                             let total = grand_total.get().flatten();
                             page.get().map(|r| match r {
                                 Err(e) => view! { <tr><td class="error" data-testid="error" colspan="7">{e.to_string()}</td></tr> }.into_any(),
-                                Ok(p) => p.rows.into_iter().map(|row| {
-                                    let rid = row.id.to_string();
-                                    let rid2 = rid.clone();
-                                    let set_sel = set_sel.clone();
-                                    let selected = move || sel.get().as_deref() == Some(rid2.as_str());
+                                Ok(p) => {
+                                    let start = block_start.get_untracked().min(p.total as usize);
+                                    let after = (p.total as usize).saturating_sub(start + p.rows.len());
+                                    let cols = columns.len().to_string();
                                     view! {
-                                        <tr data-testid="function-row" data-id=rid.clone() class:selected=selected
-                                            on:click=move |_| set_sel(&[("sel", Some(rid.clone()))])>
-                                            {cells(&row, pstats, total)}
-                                        </tr>
-                                    }
-                                }).collect_view().into_any(),
+                                        <tr class="spacer" style=format!("height:{}px", start as f64 * ROW_H)><td colspan=cols.clone()></td></tr>
+                                        {p.rows.into_iter().enumerate().map(|(i, row)| {
+                                            let rid = row.id.to_string();
+                                            let rid2 = rid.clone();
+                                            let set_sel = set_sel.clone();
+                                            let selected = move || sel.get().as_deref() == Some(rid2.as_str());
+                                            view! {
+                                                <tr data-testid="function-row" data-id=rid.clone() data-rank=(start + i).to_string() class:selected=selected
+                                                    on:click=move |_| set_sel(&[("sel", Some(rid.clone()))])>
+                                                    {cells(&row, pstats, total)}
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                        <tr class="spacer" style=format!("height:{}px", after as f64 * ROW_H)><td colspan=cols></td></tr>
+                                    }.into_any()
+                                }
                             })
                         }}
                     </Transition>
                 </tbody>
             </table>
-            {move || page.get().and_then(|r| r.ok()).filter(|p| p.total as usize > p.rows.len()).map(|p| {
-                let more = (p.total as usize - p.rows.len()).min(PAGE * 5);
-                view! {
-                    <button class="more" on:click=move |_| limit.update(|l| *l += more)>
-                        {format!("Show {more} more of {}", p.total as usize - p.rows.len())}
-                    </button>
-                }
-            })}
         </div>
     }
 }
