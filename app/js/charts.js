@@ -48,8 +48,9 @@ function makeColorer() {
     const pkg = isOther ? 'other' : classify(file);
     const b = base[pkg] || base.user;
     const h = hash(name);
-    const shade = d3().hsl(b.h + ((h % 21) - 10), Math.max(0, Math.min(1, b.s * (0.75 + ((h >> 5) % 25) / 100))),
-      Math.max(0.2, Math.min(0.8, b.l + (((h >> 10) % 17) - 8) / 100)));
+    // A few quantized shades per package: neighbours differ, and the renderer can batch by colour.
+    const shade = d3().hsl(b.h + ((h % 5) - 2) * 4, Math.max(0, Math.min(1, b.s * (0.8 + ((h >> 5) % 3) * 0.1))),
+      Math.max(0.2, Math.min(0.8, b.l + (((h >> 10) % 4) - 1.5) * 0.04)));
     c = shade.formatHex();
     cache.set(key, c);
     return c;
@@ -176,7 +177,14 @@ export class Icicle {
 
   /** Colours are computed once per node, not per frame. */
   recolor() {
-    for (const n of this.nodes) n.color = this.colorer(n.name, n.file, n.func == null && n.parent != null);
+    const groups = new Map();
+    this.nodes.forEach((n, i) => {
+      n.color = this.colorer(n.name, n.file, n.func == null && n.parent != null);
+      let g = groups.get(n.color);
+      if (!g) groups.set(n.color, (g = []));
+      g.push(i);
+    });
+    this.groups = groups;
   }
 
   /** Search matches are computed once per search, not per frame. */
@@ -205,67 +213,88 @@ export class Icicle {
     ctx.fillStyle = cssVar('--bg', '#fff');
     ctx.fillRect(0, 0, W, H);
     const x = d3().scaleLinear().domain(this.domain).range([0, W]);
-    // The scale is affine: evaluate it in the loop as k * v + b.
+    // The scale is affine: evaluate it in the loops as k * v + b.
     const b = x(0), k = x(1) - b;
-    ctx.font = FONT;
-    ctx.textBaseline = 'middle';
-    const search = this.search;
-    const fg = cssVar('--fg', '#000');
-    const dim = cssVar('--bg3', '#eee');
-    const selColor = cssVar('--accent', '#36f');
-    const muted = cssVar('--muted', '#888');
-    const subPixel = new Float64Array(this.nodes.length);
     const nodes = this.nodes;
-    const textFits = ctx.measureText('M').width;
+    const N = nodes.length;
+    if (!this.xs || this.xs.length < N) {
+      this.xs = new Float64Array(N);
+      this.ws = new Float64Array(N);
+      this.vis = new Uint8Array(N);
+      this.subPixel = new Float64Array(N);
+    }
+    const { xs, ws, vis, subPixel } = this;
+    subPixel.fill(0, 0, N);
+    const search = this.search;
     let drawn = 0, selectedDrawn = 0, matches = 0;
-    let lastFill = null;
-    for (let i = 0; i < nodes.length; i++) {
+    // Pass 1: geometry. Nodes narrower than a pixel are merged into one block per parent.
+    for (let i = 0; i < N; i++) {
       const n = nodes[i];
       const x0 = k * n.x0 + b;
       const w = k * n.total;
+      xs[i] = x0; ws[i] = w;
+      vis[i] = 0;
       if (x0 + w < 0 || x0 > W) continue;
       if (n.match) matches++;
-      if (w >= 1) { drawn++; if (n.func != null && n.func === this.selected) selectedDrawn++; }
       if (w < 1) {
-        // Nodes narrower than a pixel are merged into one block under their parent.
         if (n.parent != null) subPixel[n.parent] += w;
         continue;
       }
+      vis[i] = 1;
+      drawn++;
+      if (n.func != null && n.func === this.selected) selectedDrawn++;
+    }
+    // Pass 2: rectangles, one fillStyle per colour group (setting a style parses it: do it rarely).
+    for (const [color, idx] of this.groups) {
+      ctx.fillStyle = color;
+      for (let j = 0; j < idx.length; j++) {
+        const i = idx[j];
+        if (!vis[i] || (search && !nodes[i].match)) continue;
+        ctx.fillRect(xs[i], this.rowY(nodes[i].depth, H), Math.max(ws[i] - 0.5, 0.5), ROW - 1);
+      }
+    }
+    if (search) {
+      ctx.fillStyle = cssVar('--bg3', '#eee');
+      for (let i = 0; i < N; i++) {
+        if (vis[i] && !nodes[i].match) ctx.fillRect(xs[i], this.rowY(nodes[i].depth, H), Math.max(ws[i] - 0.5, 0.5), ROW - 1);
+      }
+    }
+    ctx.fillStyle = cssVar('--muted', '#999');
+    for (let i = 0; i < N; i++) {
+      if (subPixel[i] >= 1) {
+        const p = nodes[i];
+        const end = xs[i] + ws[i];
+        ctx.fillRect(end - subPixel[i] - 0.5, this.rowY(p.depth + 1, H), subPixel[i], ROW - 1);
+      }
+    }
+    // Pass 3: marks and labels, only where there is room.
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    const textFits = this.charW || (this.charW = ctx.measureText('M').width);
+    const selColor = cssVar('--accent', '#36f');
+    const muted = cssVar('--muted', '#888');
+    ctx.strokeStyle = selColor;
+    ctx.lineWidth = 2;
+    for (let i = 0; i < N; i++) {
+      if (!vis[i]) continue;
+      const n = nodes[i];
+      const w = ws[i];
+      const x0 = xs[i];
       const y = this.rowY(n.depth, H);
-      const match = n.match;
-      const fill = search && !match ? dim : n.color;
-      if (fill !== lastFill) { ctx.fillStyle = fill; lastFill = fill; }
-      ctx.fillRect(x0, y, Math.max(w - 0.5, 0.5), ROW - 1);
       if (n.exactness !== 'exact' && w > 6) {
-        // Estimated or cut: a hatch on the right edge says "not measured".
+        // Estimated or cut: a dashed base line says "not measured".
         ctx.fillStyle = 'rgba(0,0,0,0.22)';
         for (let hx = x0 + 3; hx < x0 + w - 2; hx += 6) ctx.fillRect(hx, y + ROW - 4, 3, 2);
-        lastFill = null;
       }
-      if (n.func != null && n.func === this.selected) {
-        ctx.strokeStyle = selColor;
-        ctx.lineWidth = 2;
-        ctx.strokeRect(x0 + 1, y + 1, Math.max(w - 2.5, 1), ROW - 3);
-      }
+      if (n.func != null && n.func === this.selected) ctx.strokeRect(x0 + 1, y + 1, Math.max(w - 2.5, 1), ROW - 3);
       if (w > textFits * 3) {
         const maxChars = Math.floor((w - 6) / textFits);
         let label = (n.exactness === 'estimated' ? '≈ ' : n.exactness === 'cut' ? '↻ ' : '') + n.name;
         if (label.length > maxChars) label = label.slice(0, Math.max(1, maxChars - 1)) + '…';
-        ctx.fillStyle = search && !match ? muted : '#111';
+        ctx.fillStyle = search && !n.match ? muted : '#111';
         ctx.fillText(label, Math.max(x0, 0) + 3, y + ROW / 2);
-        lastFill = null;
       }
     }
-    ctx.fillStyle = cssVar('--muted', '#999');
-    for (let i = 0; i < nodes.length; i++) {
-      if (subPixel[i] >= 1) {
-        const p = nodes[i];
-        const y = this.rowY(p.depth + 1, H);
-        const end = k * (p.x0 + p.total) + b;
-        ctx.fillRect(end - subPixel[i] - 0.5, y, subPixel[i], ROW - 1);
-      }
-    }
-    void fg;
     this.publish(drawn, selectedDrawn, matches);
     this.lastFrameMs = performance.now() - t0;
     return this.lastFrameMs;
