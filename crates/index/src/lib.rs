@@ -209,6 +209,7 @@ pub struct ProfileIndex {
     base: Arc<View>,
     cache: Mutex<VecDeque<(Selection, Arc<View>)>>,
     thread_totals: Vec<f64>,
+    search: std::sync::OnceLock<table::SearchText>,
 }
 
 impl fmt::Debug for ProfileIndex {
@@ -249,7 +250,14 @@ impl ProfileIndex {
             // The default view has no user input and cannot fail; keep an empty one just in case.
             Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()) },
         };
-        let idx = ProfileIndex { profile, pkg, base: Arc::new(base), cache: Mutex::new(VecDeque::new()), thread_totals };
+        let idx = ProfileIndex {
+            profile,
+            pkg,
+            base: Arc::new(base),
+            cache: Mutex::new(VecDeque::new()),
+            thread_totals,
+            search: std::sync::OnceLock::new(),
+        };
         // The first table page is the default order: build it with the index.
         let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });
         idx
@@ -377,7 +385,13 @@ impl ProfileIndex {
                 ids
             }
         };
-        table::page_from_order(&ordered, &func, &pkg, q)
+        let text_mask = q.filter.as_ref().map(|f| {
+            let mut m = self.search.get_or_init(|| table::SearchText::build(&self.profile.functions)).matches(f);
+            m.extend(v.extra.iter().map(|e| f.matches(&e.name, &e.file)));
+            m
+        });
+        let text_ok = |i: u32| text_mask.as_ref().is_none_or(|m| m.get(i as usize).copied().unwrap_or(false));
+        table::page_from_order(&ordered, &text_ok, &pkg, q)
     }
 
     fn check_func(&self, v: &View, id: FuncId) -> Result<(), QueryError> {

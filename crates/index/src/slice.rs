@@ -97,7 +97,9 @@ pub(crate) trait Source {
     type S;
     /// Children of `node` whose path (tree root first, this node last; synthetic root = empty)
     /// is `path`. Children narrower than `cutoff` will be merged into "other", so their state
-    /// need not be built. Returns extra own value of the node (children folded by a transform).
+    /// need not be built; a source may also sum them itself into one candidate with `func: None`
+    /// and `merged` = their number. Returns extra own value of the node (children folded by a
+    /// transform).
     fn children(&mut self, node: &Cand<Self::S>, state: &Self::S, path: &[u32], cutoff: f64, out: &mut Vec<Cand<Self::S>>) -> f64;
 }
 
@@ -216,10 +218,12 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
         let mut small_exact = Exactness::Exact;
         let mut big: Vec<Cand<Src::S>> = Vec::new();
         for c in buf.drain(..) {
-            if c.total.abs() < cutoff || (c.total == 0.0 && cutoff == 0.0 && min_frac > 0.0) {
+            // A source may hand over its narrow children already summed (`func: None`).
+            let premerged = c.func.is_none() && c.merged > 0;
+            if premerged || c.total.abs() < cutoff || (c.total == 0.0 && cutoff == 0.0 && min_frac > 0.0) {
                 small_total += c.total;
                 small_self += c.self_value;
-                small_n += 1;
+                small_n += if premerged { c.merged } else { 1 };
                 if c.exactness != Exactness::Exact {
                     small_exact = Exactness::Estimated;
                 }

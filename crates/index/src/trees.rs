@@ -222,12 +222,21 @@ impl Source for SampleInverted<'_> {
     fn children(&mut self, _node: &Cand<InvState>, state: &InvState, _path: &[u32], cutoff: f64, out: &mut Vec<Cand<InvState>>) -> f64 {
         match state {
             InvState::AllLeaves => {
+                let mut small = Small::default();
                 for (f, s) in self.stats.iter().enumerate() {
                     let w = s.self_weight.unwrap_or(0.0);
                     if w != 0.0 {
                         let f = f as u32;
-                        out.push(Cand::exact(f, w, self.leaf_root_self(f), Some(InvState::Leaf(f))));
+                        let c = Cand::exact(f, w, self.leaf_root_self(f), Some(InvState::Leaf(f)));
+                        if w.abs() < cutoff {
+                            small.add(&c);
+                        } else {
+                            out.push(c);
+                        }
                     }
+                }
+                if small.n > 0 {
+                    out.push(small.cand());
                 }
             }
             InvState::Leaf(f) => {
@@ -429,21 +438,34 @@ impl PstatsTree<'_> {
     }
 
     /// Children of a node; the node's own candidate is needed for its value and bounds.
-    pub fn expand(&self, n: &Cand<PState>, st: &PState, path: &[u32], out: &mut Vec<Cand<PState>>) -> f64 {
+    /// Children narrower than `cutoff` are summed into `small`.
+    pub fn expand(
+        &self,
+        n: &Cand<PState>,
+        st: &PState,
+        path: &[u32],
+        cutoff: f64,
+        small: &mut Small,
+        out: &mut Vec<Cand<PState>>,
+    ) -> f64 {
         let depth = path.len().saturating_sub(self.path_offset);
         let mut folded = 0.0;
-        let cutoff = self.v.threshold.map(|t| self.grand_total.abs() * t / 100.0);
+        let fold_below = self.v.threshold.map(|t| self.grand_total.abs() * t / 100.0);
         let too_deep = self.v.depth_limit.is_some_and(|d| depth >= d as usize);
         let row = if self.inverted { self.v.callers.slice(st.func as usize) } else { self.v.callees.slice(st.func as usize) };
         for &k in row {
             let c = if self.inverted { self.inv_child(n, st, k, path) } else { self.td_child(n, st, k, path) };
-            if too_deep || cutoff.is_some_and(|cut| c.total.abs() < cut) {
+            if too_deep || fold_below.is_some_and(|cut| c.total.abs() < cut) {
                 if !self.inverted {
                     folded += c.total;
                 }
                 continue;
             }
-            out.push(c);
+            if c.total.abs() < cutoff {
+                small.add(&c);
+            } else {
+                out.push(c);
+            }
         }
         folded
     }
@@ -538,12 +560,18 @@ pub(crate) fn wrap(c: Cand<PState>) -> Cand<PNode> {
 
 impl Source for PstatsTree<'_> {
     type S = PNode;
-    fn children(&mut self, node: &Cand<PNode>, state: &PNode, path: &[u32], _cutoff: f64, out: &mut Vec<Cand<PNode>>) -> f64 {
+    fn children(&mut self, node: &Cand<PNode>, state: &PNode, path: &[u32], cutoff: f64, out: &mut Vec<Cand<PNode>>) -> f64 {
         let mut tmp: Vec<Cand<PState>> = Vec::new();
+        let mut small = Small::default();
         let folded = match state {
             PNode::Root => {
                 for f in self.top_level() {
-                    tmp.push(self.top(f));
+                    let c = self.top(f);
+                    if c.total.abs() < cutoff {
+                        small.add(&c);
+                    } else {
+                        tmp.push(c);
+                    }
                 }
                 0.0
             }
@@ -559,7 +587,7 @@ impl Source for PstatsTree<'_> {
                     merged: 0,
                     state: Some(*st),
                 };
-                self.expand(&me, st, path, &mut tmp)
+                self.expand(&me, st, path, cutoff, &mut small, &mut tmp)
             }
         };
         // Parallel edges (same neighbour twice, from merged files) are merged into one child.
@@ -581,6 +609,40 @@ impl Source for PstatsTree<'_> {
             last_func = c.func;
             out.push(wrap(c));
         }
+        if small.n > 0 {
+            out.push(small.cand());
+        }
         folded
+    }
+}
+
+/// Narrow children summed by the source (handed to the slicer as one pre-merged "other").
+#[derive(Default)]
+pub(crate) struct Small {
+    n: u32,
+    total: f64,
+    own: f64,
+    estimated: bool,
+}
+
+impl Small {
+    pub fn add<S>(&mut self, c: &Cand<S>) {
+        self.n += 1;
+        self.total += c.total;
+        self.own += c.self_value;
+        self.estimated |= c.exactness != Exactness::Exact;
+    }
+    pub fn cand<S>(&self) -> Cand<S> {
+        Cand {
+            func: None,
+            total: self.total,
+            self_value: self.own,
+            calls: None,
+            exactness: if self.estimated { Exactness::Estimated } else { Exactness::Exact },
+            min: None,
+            max: None,
+            merged: self.n,
+            state: None,
+        }
     }
 }

@@ -377,18 +377,22 @@ proptest! {
     }
 
     #[test]
-    fn table_pages_match_a_brute_force_sort(samples in arb_samples(), key in 0usize..5, asc: bool, offset in 0usize..6, limit in 0usize..6, pkg in prop::option::of(0usize..4)) {
+    fn table_pages_match_a_brute_force_sort(samples in arb_samples(), key in 0usize..5, asc: bool, offset in 0usize..6, limit in 0usize..6, pkg in prop::option::of(0usize..4), text in prop::option::of(0usize..6)) {
         let idx = build_samples(&samples);
         let v = idx.default_view();
         let keys = [SortKey::TotalWeight, SortKey::SelfWeight, SortKey::Name, SortKey::File, SortKey::Line];
         let key = keys[key];
         let order = if asc { SortOrder::Asc } else { SortOrder::Desc };
         let package = pkg.map(|i| Package::ALL[i]);
-        let q = FunctionQuery { sort: Some(key), order: Some(order), package, offset, limit, ..Default::default() };
+        let texts = ["ma", "o", "json", "zz", "", "wait"];
+        let filter = text.map(|i| if i == 1 { TextFilter::Regex(regex::Regex::new("^(w|m)").unwrap()) } else { TextFilter::Substring(texts[i].into()) });
+        let keep = |f: u32| filter.as_ref().is_none_or(|t| t.matches(FUNCS[f as usize].0, FUNCS[f as usize].1));
+        let q = FunctionQuery { sort: Some(key), order: Some(order), package, offset, limit, filter: filter.clone(), ..Default::default() };
         let (total, page) = idx.query_functions_in(&v, &q);
         let mut want: Vec<u32> = (0..NF)
             .filter(|&f| idx.stats_in(&v, FuncId(f)).is_some())
             .filter(|&f| package.is_none_or(|p| classify_function(FUNCS[f as usize].0, FUNCS[f as usize].1) == p))
+            .filter(|&f| keep(f))
             .collect();
         want.sort_by(|&a, &b| {
             let (sa, sb) = (idx.stats_in(&v, FuncId(a)).unwrap(), idx.stats_in(&v, FuncId(b)).unwrap());
