@@ -14,6 +14,9 @@ pub const PSTATS_FOLDED_METHOD: &str = "estimated from pstats caller→callee ed
      caller;callee weighted by the callee's own time under that caller (edge tottime) in µs; functions without \
      callers are one-frame stacks of their own time";
 
+/// Subtitle of a pstats flame graph (the SVG is 1200 px wide by default).
+pub const PSTATS_SVG_SUBTITLE: &str = "estimate: pstats caller→callee edges drawn as two-frame stacks, own time in µs";
+
 /// What to export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -193,7 +196,7 @@ pub fn svg(p: &Profile, title: &str) -> Result<Vec<u8>, String> {
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = title.chars().filter(|c| !c.is_control()).collect();
     if p.samples.is_none() {
-        opts.subtitle = Some(PSTATS_FOLDED_METHOD.to_owned());
+        opts.subtitle = Some(PSTATS_SVG_SUBTITLE.to_owned());
         opts.count_name = "µs".to_owned();
     } else {
         opts.count_name = p.unit.as_str().to_owned();
