@@ -1,46 +1,31 @@
+//! Quick index-only timings: `cargo run --release -p profview-index --example quick -- FILE`.
 use std::time::Instant;
+
 use profview_index::*;
+
 fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
+    let Some(path) = std::env::args().nth(1) else { return eprintln!("usage: quick FILE") };
+    let bytes = std::fs::read(&path).expect("read");
     let t0 = Instant::now();
-    let imp = profview_import::import(&path, &bytes, &Default::default()).unwrap();
+    let imp = profview_import::import(&path, &bytes, &Default::default()).expect("import");
     let t1 = Instant::now();
-    let n = imp.profile.samples.as_ref().map_or(0, |s| s.stacks.len());
     let idx = ProfileIndex::build(imp.profile);
-    let t2 = Instant::now();
-    println!("import {:?} build {:?} nodes {} funcs {}", t1 - t0, t2 - t1, n, idx.profile().functions.len());
+    println!("import {:?} build {:?}", t1 - t0, t1.elapsed());
     let v = idx.default_view();
-    for _ in 0..2 {
-        let a = Instant::now();
-        let (tot, page) = idx.query_functions(&FunctionQuery::default());
-        let b = Instant::now();
-        let s = idx.tree(&v, &TreeQuery::default()).unwrap();
-        let c = Instant::now();
-        let si = idx.tree(&v, &TreeQuery { mode: TreeMode::Inverted, ..Default::default() }).unwrap();
-        let d = Instant::now();
-        let f = page[0];
-        let (up, down) = idx.sandwich(&v, f, &Lod::default()).unwrap();
-        let e = Instant::now();
-        println!("table {:?} ({tot}) tree {:?} ({} nodes) inv {:?} ({}) sandwich {:?} ({}/{})", b - a, c - b, s.nodes.len(), d - c, si.nodes.len(), e - d, up.nodes.len(), down.nodes.len());
-    }
-    {
-        let (_, page) = idx.query_functions(&FunctionQuery::default());
-        for &f in page.iter().take(8) {
+    let small = idx.tree(&v, &TreeQuery { lod: Lod { min_frac: 0.0, max_nodes: 20 }, ..Default::default() }).expect("tree");
+    let top = small.nodes.iter().find(|n| n.parent == Some(0) && n.func.is_some()).map(|n| n.path.clone()).unwrap_or_default();
+    for (label, q) in [
+        ("top-down", TreeQuery::default()),
+        ("inverted", TreeQuery { mode: TreeMode::Inverted, ..Default::default() }),
+        ("zoom top", TreeQuery { root: parse_path(&top).expect("path"), ..Default::default() }),
+    ] {
+        let mut best = f64::MAX;
+        let mut n = 0;
+        for _ in 0..5 {
             let a = Instant::now();
-            let (up, down) = idx.sandwich(&v, f, &Lod::default()).unwrap();
-            println!("sandwich {} {:?} {:?} ({}/{})", f.0, idx.profile().func(f).name, a.elapsed(), up.nodes.len(), down.nodes.len());
+            n = idx.tree(&v, &q).expect("tree").nodes.len();
+            best = best.min(a.elapsed().as_secs_f64() * 1e3);
         }
-    }
-    for tf in ["rec", "h:re:^_", "grp:pkg", "d:10"] {
-        let a = Instant::now();
-        match idx.view(&Selection { thread: None, tf: tf.into() }) {
-            Ok(v2) => {
-                let b = Instant::now();
-                let s = idx.tree(&v2, &TreeQuery::default()).unwrap();
-                println!("tf {tf}: view {:?} tree {:?} ({} nodes)", b - a, b.elapsed(), s.nodes.len());
-            }
-            Err(e) => println!("tf {tf}: {e}"),
-        }
+        println!("{label}: best of 5 {best:.2} ms ({n} nodes)");
     }
 }

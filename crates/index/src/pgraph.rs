@@ -30,6 +30,15 @@ pub(crate) struct PstatsView {
     pub caller_nc: Vec<u64>,
     /// Listed functions without callers (other than themselves): the tree's top level.
     pub roots: Vec<u32>,
+    /// Edge indices per caller sorted by edge cumtime, largest first, and the suffix sums of
+    /// (cumtime, tottime) from each position to the end of the row: children narrower than the
+    /// level of detail are summed in O(1) instead of one by one.
+    pub callees_by_ct: Csr<u32>,
+    pub callees_sfx: Csr<(f64, f64)>,
+    /// Edge indices per callee sorted by edge cumtime (capped at the callee's cumtime), largest
+    /// first, and the suffix sums of (capped cumtime, capped cumtime × caller's uncovered part).
+    pub callers_by_ct: Csr<u32>,
+    pub callers_sfx: Csr<(f64, f64)>,
     /// `f:` focus: the tree's single top-level function.
     pub focus: Option<u32>,
     /// `d:` depth limit for trees.
@@ -271,7 +280,66 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
         callees.slice_mut(f).sort_unstable_by_key(|&k| (d.edges[k as usize].callee, k));
     }
     let roots = find_roots(d, &callers, &callees);
-    PstatsView { data, callers, callees, ncallers, caller_ct, caller_tt, caller_nc, roots, focus, depth_limit, threshold }
+    // Rows sorted by edge cumtime with suffix sums (see the field docs).
+    let ect = |k: u32| edge_ct(d, &caller_nc, &d.edges[k as usize]).0;
+    let ett = |k: u32| edge_tt(d, &caller_nc, &d.edges[k as usize]).0;
+    let ct_of = |f: usize| d.stats[f].map_or(0.0, |s| s.cumtime);
+    let uncovered = |f: usize| {
+        let ct = ct_of(f);
+        if ct <= 0.0 {
+            if ncallers[f] == 0 { 1.0 } else { 0.0 }
+        } else {
+            (1.0 - caller_ct[f] / ct).clamp(0.0, 1.0)
+        }
+    };
+    let mut callees_by_ct = callees.clone();
+    let mut callers_by_ct = callers.clone();
+    let mut sfx_out: Vec<(usize, (f64, f64))> = Vec::with_capacity(d.edges.len());
+    let mut sfx_in: Vec<(usize, (f64, f64))> = Vec::with_capacity(d.edges.len());
+    for f in 0..nf {
+        let row = callees_by_ct.slice_mut(f);
+        row.sort_by(|&a, &b| ect(b).total_cmp(&ect(a)).then(a.cmp(&b)));
+        let start = sfx_out.len();
+        let (mut sc, mut st) = (0.0, 0.0);
+        for &k in row.iter().rev() {
+            sc += ect(k);
+            st += ett(k);
+            sfx_out.push((f, (sc, st)));
+        }
+        sfx_out[start..].reverse();
+        let ctf = ct_of(f);
+        let capped = |k: u32| ect(k).min(ctf.max(0.0));
+        let row = callers_by_ct.slice_mut(f);
+        row.sort_by(|&a, &b| capped(b).total_cmp(&capped(a)).then(a.cmp(&b)));
+        let start = sfx_in.len();
+        let (mut sc, mut so) = (0.0, 0.0);
+        for &k in row.iter().rev() {
+            let c = capped(k);
+            sc += c;
+            so += c * uncovered(d.edges[k as usize].caller.idx());
+            sfx_in.push((f, (sc, so)));
+        }
+        sfx_in[start..].reverse();
+    }
+    let callees_sfx = Csr::from_counts(&ce, sfx_out.into_iter());
+    let callers_sfx = Csr::from_counts(&cc, sfx_in.into_iter());
+    PstatsView {
+        data,
+        callers,
+        callees,
+        ncallers,
+        caller_ct,
+        caller_tt,
+        caller_nc,
+        roots,
+        callees_by_ct,
+        callees_sfx,
+        callers_by_ct,
+        callers_sfx,
+        focus,
+        depth_limit,
+        threshold,
+    }
 }
 
 /// The top level of the derived tree: listed functions whose callers are only themselves or

@@ -100,7 +100,20 @@ pub(crate) trait Source {
     /// need not be built; a source may also sum them itself into one candidate with `func: None`
     /// and `merged` = their number. Returns extra own value of the node (children folded by a
     /// transform).
-    fn children(&mut self, node: &Cand<Self::S>, state: &Self::S, path: &[u32], cutoff: f64, out: &mut Vec<Cand<Self::S>>) -> f64;
+    ///
+    /// At most `limit` children at or above `cutoff` can still be emitted (the remaining node
+    /// budget); a source may leave out smaller ones beyond that and must then set `clipped`.
+    #[allow(clippy::too_many_arguments)]
+    fn children(
+        &mut self,
+        node: &Cand<Self::S>,
+        state: &Self::S,
+        path: &[u32],
+        cutoff: f64,
+        limit: usize,
+        clipped: &mut bool,
+        out: &mut Vec<Cand<Self::S>>,
+    ) -> f64;
 }
 
 struct Item<S> {
@@ -203,8 +216,13 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
                       budget_left: bool| {
         buf.clear();
         let path = full_path(nodes, funcs, idx);
-        let extra = src.children(node, state, &path, cutoff, &mut buf);
+        let limit = max_nodes.saturating_sub(nodes.len()).max(1);
+        let mut clipped = false;
+        let extra = src.children(node, state, &path, cutoff, limit, &mut clipped, &mut buf);
         nodes[idx as usize].self_value += extra;
+        if clipped {
+            nodes[idx as usize].truncated = true;
+        }
         if buf.is_empty() {
             return;
         }

@@ -109,7 +109,16 @@ impl SampleTopDown<'_> {
 
 impl Source for SampleTopDown<'_> {
     type S = TdState;
-    fn children(&mut self, _node: &Cand<TdState>, state: &TdState, _path: &[u32], cutoff: f64, out: &mut Vec<Cand<TdState>>) -> f64 {
+    fn children(
+        &mut self,
+        _node: &Cand<TdState>,
+        state: &TdState,
+        _path: &[u32],
+        cutoff: f64,
+        _limit: usize,
+        _clipped: &mut bool,
+        out: &mut Vec<Cand<TdState>>,
+    ) -> f64 {
         match state {
             TdState::Roots => {
                 let roots = &self.v.roots;
@@ -219,7 +228,16 @@ impl SampleInverted<'_> {
 
 impl Source for SampleInverted<'_> {
     type S = InvState;
-    fn children(&mut self, _node: &Cand<InvState>, state: &InvState, _path: &[u32], cutoff: f64, out: &mut Vec<Cand<InvState>>) -> f64 {
+    fn children(
+        &mut self,
+        _node: &Cand<InvState>,
+        state: &InvState,
+        _path: &[u32],
+        cutoff: f64,
+        _limit: usize,
+        _clipped: &mut bool,
+        out: &mut Vec<Cand<InvState>>,
+    ) -> f64 {
         match state {
             InvState::AllLeaves => {
                 let mut small = Small::default();
@@ -439,12 +457,15 @@ impl PstatsTree<'_> {
 
     /// Children of a node; the node's own candidate is needed for its value and bounds.
     /// Children narrower than `cutoff` are summed into `small`.
+    #[allow(clippy::too_many_arguments)]
     pub fn expand(
         &self,
         n: &Cand<PState>,
         st: &PState,
         path: &[u32],
         cutoff: f64,
+        limit: usize,
+        clipped: &mut bool,
         small: &mut Small,
         out: &mut Vec<Cand<PState>>,
     ) -> f64 {
@@ -452,10 +473,96 @@ impl PstatsTree<'_> {
         let mut folded = 0.0;
         let fold_below = self.v.threshold.map(|t| self.grand_total.abs() * t / 100.0);
         let too_deep = self.v.depth_limit.is_some_and(|d| depth >= d as usize);
-        let row = if self.inverted { self.v.callers.slice(st.func as usize) } else { self.v.callees.slice(st.func as usize) };
-        for &k in row {
+        let g = st.func as usize;
+        if self.inverted && st.level == 1 {
+            // Leaf level → callers: measured own times, not proportional to the sorted cumtimes.
+            for &k in self.v.callers.slice(g) {
+                let c = self.inv_child(n, st, k, path);
+                if too_deep || fold_below.is_some_and(|cut| c.total.abs() < cut) {
+                    continue;
+                }
+                if c.total.abs() < cutoff {
+                    small.add(&c);
+                } else {
+                    out.push(c);
+                }
+            }
+            return 0.0;
+        }
+        // Children are proportional to the edge cumtime: walk the row largest first and sum the
+        // narrow tail from the suffix sums.
+        let ctg = self.ct(st.func);
+        let scale = if self.inverted {
+            if ctg > 0.0 {
+                n.total / ctg
+            } else {
+                0.0
+            }
+        } else if st.full {
+            1.0
+        } else if ctg > 0.0 {
+            (n.total / ctg).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (row, sfx) = if self.inverted {
+            (self.v.callers_by_ct.slice(g), self.v.callers_sfx.slice(g))
+        } else {
+            (self.v.callees_by_ct.slice(g), self.v.callees_sfx.slice(g))
+        };
+        if too_deep {
+            if !self.inverted {
+                folded += scale * sfx.first().map_or(0.0, |s| s.0);
+            }
+            return folded;
+        }
+        let lo = cutoff.min(fold_below.unwrap_or(f64::INFINITY));
+        // Children at or above both thresholds are emitted as nodes; only `limit` more fit in the
+        // budget and the row is sorted, so the rest of that region is skipped (binary search).
+        let hi = cutoff.max(fold_below.unwrap_or(0.0));
+        let key = |k: u32| {
+            let e = edge_ct(self.d, &self.v.caller_nc, &self.d.edges[k as usize]).0;
+            scale * if self.inverted { e.min(ctg.max(0.0)) } else { e }
+        };
+        let big_end = if hi > 0.0 { row.partition_point(|&k| key(k) >= hi) } else { row.len() };
+        let mut pushed = 0usize;
+        let mut j0 = 0usize;
+        while j0 < big_end && pushed < limit {
+            let k = row[j0];
             let c = if self.inverted { self.inv_child(n, st, k, path) } else { self.td_child(n, st, k, path) };
-            if too_deep || fold_below.is_some_and(|cut| c.total.abs() < cut) {
+            if c.total.abs() < lo {
+                break;
+            }
+            if fold_below.is_some_and(|cut| c.total.abs() < cut) {
+                if !self.inverted {
+                    folded += c.total;
+                }
+            } else if c.total.abs() < cutoff {
+                small.add(&c);
+            } else {
+                out.push(c);
+                pushed += 1;
+            }
+            j0 += 1;
+        }
+        if j0 < big_end {
+            *clipped = true;
+            j0 = big_end;
+        }
+        for (j, &k) in row.iter().enumerate().skip(j0) {
+            let c = if self.inverted { self.inv_child(n, st, k, path) } else { self.td_child(n, st, k, path) };
+            if c.total.abs() < lo {
+                let (tail_total, tail_own) = (scale * sfx[j].0, scale * sfx[j].1);
+                if fold_below.is_some() {
+                    if !self.inverted {
+                        folded += tail_total;
+                    }
+                } else {
+                    small.add_many((row.len() - j) as u32, tail_total, tail_own, !(st.full && !self.inverted));
+                }
+                break;
+            }
+            if fold_below.is_some_and(|cut| c.total.abs() < cut) {
                 if !self.inverted {
                     folded += c.total;
                 }
@@ -560,7 +667,16 @@ pub(crate) fn wrap(c: Cand<PState>) -> Cand<PNode> {
 
 impl Source for PstatsTree<'_> {
     type S = PNode;
-    fn children(&mut self, node: &Cand<PNode>, state: &PNode, path: &[u32], cutoff: f64, out: &mut Vec<Cand<PNode>>) -> f64 {
+    fn children(
+        &mut self,
+        node: &Cand<PNode>,
+        state: &PNode,
+        path: &[u32],
+        cutoff: f64,
+        limit: usize,
+        clipped: &mut bool,
+        out: &mut Vec<Cand<PNode>>,
+    ) -> f64 {
         let mut tmp: Vec<Cand<PState>> = Vec::new();
         let mut small = Small::default();
         let folded = match state {
@@ -587,7 +703,7 @@ impl Source for PstatsTree<'_> {
                     merged: 0,
                     state: Some(*st),
                 };
-                self.expand(&me, st, path, cutoff, &mut small, &mut tmp)
+                self.expand(&me, st, path, cutoff, limit, clipped, &mut small, &mut tmp)
             }
         };
         // Parallel edges (same neighbour twice, from merged files) are merged into one child.
@@ -631,6 +747,12 @@ impl Small {
         self.total += c.total;
         self.own += c.self_value;
         self.estimated |= c.exactness != Exactness::Exact;
+    }
+    pub fn add_many(&mut self, n: u32, total: f64, own: f64, estimated: bool) {
+        self.n += n;
+        self.total += total;
+        self.own += own;
+        self.estimated |= estimated;
     }
     pub fn cand<S>(&self) -> Cand<S> {
         Cand {

@@ -570,6 +570,32 @@ proptest! {
         let lod = Lod { min_frac: 0.05, max_nodes: 6 };
         let s = idx.tree(&v, &TreeQuery { lod, ..Default::default() }).unwrap();
         prop_assert!(s.nodes.len() <= 6);
+        // A budget-limited slice is the first nodes of the unlimited one (the sources skip children
+        // that cannot fit in the budget).
+        for mode in [TreeMode::TopDown, TreeMode::Inverted] {
+            let unl = idx.tree(&v, &TreeQuery { mode, lod: Lod { min_frac: 0.02, max_nodes: 1_000_000 }, ..Default::default() }).unwrap();
+            for b in [1usize, 2, 3, 5, 8, 13] {
+                let lim = idx.tree(&v, &TreeQuery { mode, lod: Lod { min_frac: 0.02, max_nodes: b }, ..Default::default() }).unwrap();
+                prop_assert_eq!(lim.nodes.len(), b.min(unl.nodes.len()));
+                for (a, u) in lim.nodes.iter().zip(&unl.nodes) {
+                    prop_assert_eq!(&a.path, &u.path);
+                    prop_assert!(close(a.total, u.total));
+                }
+            }
+        }
+        // "other" (summed by the source from sorted edges) is the sum of the children it replaces.
+        for mode in [TreeMode::TopDown, TreeMode::Inverted] {
+            let fulls = idx.tree(&v, &TreeQuery { mode, lod: full(), ..Default::default() }).unwrap();
+            let by_path: HashMap<&str, usize> = fulls.nodes.iter().enumerate().filter(|(_, n)| n.func.is_some()).map(|(i, n)| (n.path.as_str(), i)).collect();
+            let s = idx.tree(&v, &TreeQuery { mode, lod: Lod { min_frac: 0.15, max_nodes: 100_000 }, ..Default::default() }).unwrap();
+            for (i, n) in s.nodes.iter().enumerate() {
+                let Some(other) = s.nodes.iter().find(|k| k.parent == Some(i as u32) && k.func.is_none()) else { continue };
+                let Some(&fi) = (if n.path.is_empty() { Some(&0) } else { by_path.get(n.path.as_str()) }) else { continue };
+                let all: f64 = fulls.nodes.iter().filter(|k| k.parent == Some(fi as u32)).map(|k| k.total).sum();
+                let big: f64 = s.nodes.iter().filter(|k| k.parent == Some(i as u32) && k.func.is_some()).map(|k| k.total).sum();
+                prop_assert!(close(other.total, all - big), "{:?} other under {:?}: {} vs {}", mode, n.path, other.total, all - big);
+            }
+        }
     }
 
     #[test]
