@@ -116,6 +116,8 @@ export class Icicle {
     container.replaceChildren(this.canvas, this.tip);
     this.ctx = this.canvas.getContext('2d', { alpha: false });
     this.nodes = [];
+    this.groups = new Map();
+    this.maxDepth = 0;
     this.selected = null;
     this.search = '';
     this.unit = 'samples';
