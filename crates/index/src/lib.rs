@@ -528,7 +528,7 @@ impl ProfileIndex {
                         } else {
                             let n = trees::sample_node_at(sv, t, &root_path)
                                 .ok_or_else(|| QueryError::NotFound(format!("no tree node at path {:?}", join(&root_path))))?;
-                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at[n as usize], Some(TdState::Nodes(vec![n])))
+                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at[n as usize], Some(TdState::Node(n)))
                         };
                         slice::slice(&mut src, root, &root_path, &q.lod)
                     }

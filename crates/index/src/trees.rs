@@ -43,11 +43,29 @@ impl Groups {
     }
 }
 
-/// State: the group of stack nodes a tree node stands for (one node, or every outermost
-/// occurrence of a function for the sandwich), or the roots.
+/// State: the stack node a tree node stands for, the group of nodes (every outermost
+/// occurrence of a function for the sandwich, merged), or the roots.
 pub(crate) enum TdState {
     Roots,
+    Node(u32),
     Nodes(Vec<u32>),
+}
+
+/// Which of `items` (|total|, function) at or above `cutoff` to keep when at most `limit` fit:
+/// the biggest (ties: smaller function id). Returns a keep mask and whether any were clipped.
+fn keep_top(items: &[(f64, u32)], cutoff: f64, limit: usize) -> (Vec<bool>, bool) {
+    let mut keep: Vec<bool> = items.iter().map(|x| x.0 >= cutoff).collect();
+    let big: Vec<usize> = (0..items.len()).filter(|&i| keep[i]).collect();
+    if big.len() <= limit {
+        return (keep, false);
+    }
+    let mut order = big;
+    let cmp = |a: &usize, b: &usize| items[*b].0.total_cmp(&items[*a].0).then(items[*a].1.cmp(&items[*b].1));
+    order.select_nth_unstable_by(limit, cmp);
+    for &i in &order[limit..] {
+        keep[i] = false;
+    }
+    (keep, true)
 }
 
 pub(crate) struct SampleTopDown<'a> {
@@ -57,9 +75,9 @@ pub(crate) struct SampleTopDown<'a> {
 }
 
 impl SampleTopDown<'_> {
-    fn group(&mut self, kids: &[u32], multi: &[u32], cutoff: f64, out: &mut Vec<Cand<TdState>>) {
-        // `kids`: a flat child list; or, when `multi` is non-empty, the children of every node
-        // in `multi`.
+    /// Children of several nodes merged by function (`kids`: a flat child list; or, when
+    /// `multi` is non-empty, the children of every node in `multi`).
+    fn group(&mut self, kids: &[u32], multi: &[u32], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<TdState>>) {
         let mut totals: Vec<(f64, f64)> = Vec::new();
         let visit = |c: u32, g: &mut Groups, totals: &mut Vec<(f64, f64)>| {
             let (k, new) = g.get(self.t.func[c as usize].0);
@@ -80,8 +98,10 @@ impl SampleTopDown<'_> {
                 }
             }
         }
-        let mut lists: Vec<Option<Vec<u32>>> =
-            totals.iter().map(|t| (t.0.abs() >= cutoff).then(Vec::new)).collect();
+        let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(t, &f)| (t.0.abs(), f)).collect();
+        let (keep, clip) = keep_top(&sizes, cutoff, limit);
+        *clipped |= clip;
+        let mut lists: Vec<Option<Vec<u32>>> = keep.iter().map(|&k| k.then(Vec::new)).collect();
         let mut fill = |c: u32, g: &mut Groups| {
             let (k, _) = g.get(self.t.func[c as usize].0);
             if let Some(l) = lists[k].as_mut() {
@@ -99,9 +119,18 @@ impl SampleTopDown<'_> {
                 }
             }
         }
+        let mut small = Small::default();
         for (k, &f) in self.groups.funcs().iter().enumerate() {
             let (total, own) = totals[k];
-            out.push(Cand::exact(f, total, own, lists[k].take().map(TdState::Nodes)));
+            if total.abs() < cutoff {
+                small.add_many(1, total, own, false);
+            } else if let Some(l) = lists[k].take() {
+                let st = if l.len() == 1 { TdState::Node(l[0]) } else { TdState::Nodes(l) };
+                out.push(Cand::exact(f, total, own, Some(st)));
+            }
+        }
+        if small.n > 0 {
+            out.push(small.cand());
         }
         self.groups.reset();
     }
@@ -115,25 +144,36 @@ impl Source for SampleTopDown<'_> {
         state: &TdState,
         _path: &[u32],
         cutoff: f64,
-        _limit: usize,
-        _clipped: &mut bool,
+        limit: usize,
+        clipped: &mut bool,
         out: &mut Vec<Cand<TdState>>,
     ) -> f64 {
         match state {
             TdState::Roots => {
                 let roots = &self.v.roots;
-                self.group(roots, &[], cutoff, out)
+                self.group(roots, &[], cutoff, limit, clipped, out)
             }
-            TdState::Nodes(ns) if ns.len() == 1 => {
+            TdState::Node(n) => {
                 // Children of one node are distinct functions already.
-                for &c in self.v.children.slice(ns[0] as usize) {
-                    let f = self.t.func[c as usize].0;
-                    let total = self.v.incl[c as usize];
-                    let st = (total.abs() >= cutoff).then(|| TdState::Nodes(vec![c]));
-                    out.push(Cand::exact(f, total, self.v.at[c as usize], st));
+                let kids = self.v.children.slice(*n as usize);
+                let sizes: Vec<(f64, u32)> =
+                    kids.iter().map(|&c| (self.v.incl[c as usize].abs(), self.t.func[c as usize].0)).collect();
+                let (keep, clip) = keep_top(&sizes, cutoff, limit);
+                *clipped |= clip;
+                let mut small = Small::default();
+                for (i, &c) in kids.iter().enumerate() {
+                    let (total, own) = (self.v.incl[c as usize], self.v.at[c as usize]);
+                    if total.abs() < cutoff {
+                        small.add_many(1, total, own, false);
+                    } else if keep[i] {
+                        out.push(Cand::exact(sizes[i].1, total, own, Some(TdState::Node(c))));
+                    }
+                }
+                if small.n > 0 {
+                    out.push(small.cand());
                 }
             }
-            TdState::Nodes(ns) => self.group(&[], ns, cutoff, out),
+            TdState::Nodes(ns) => self.group(&[], ns, cutoff, limit, clipped, out),
         }
         0.0
     }
@@ -177,7 +217,7 @@ impl SampleInverted<'_> {
         self.v.leaves.slice(f as usize).iter().map(|&n| (n, self.v.at[n as usize])).collect()
     }
     /// Children of a seed set: group by the function of each cursor's parent.
-    pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, out: &mut Vec<Cand<InvState>>) {
+    pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
         const TOP: u32 = 1 << 31;
         let up = &self.v.up;
         let mut totals: Vec<(f64, f64, u32)> = Vec::new();
@@ -201,8 +241,11 @@ impl SampleInverted<'_> {
                 e.1 += w;
             }
         }
+        let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(e, &f)| (e.0.abs(), f)).collect();
+        let (keep, clip) = keep_top(&sizes, cutoff, limit);
+        *clipped |= clip;
         let mut lists: Vec<Option<Vec<(u32, f64)>>> =
-            totals.iter().map(|e| (e.0.abs() >= cutoff).then(|| Vec::with_capacity(e.2 as usize))).collect();
+            totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
         for (&(cur, w), &k) in seeds.iter().zip(&gidx) {
             if k == u32::MAX {
                 continue;
@@ -211,9 +254,17 @@ impl SampleInverted<'_> {
                 l.push((up[cur as usize].0, w));
             }
         }
+        let mut small = Small::default();
         for (k, &f) in self.groups.funcs().iter().enumerate() {
             let (total, own, _) = totals[k];
-            out.push(Cand::exact(f, total, own, lists[k].take().map(InvState::Seeds)));
+            if total.abs() < cutoff {
+                small.add_many(1, total, own, false);
+            } else if let Some(l) = lists[k].take() {
+                out.push(Cand::exact(f, total, own, Some(InvState::Seeds(l))));
+            }
+        }
+        if small.n > 0 {
+            out.push(small.cand());
         }
         self.groups.reset();
     }
@@ -234,8 +285,8 @@ impl Source for SampleInverted<'_> {
         state: &InvState,
         _path: &[u32],
         cutoff: f64,
-        _limit: usize,
-        _clipped: &mut bool,
+        limit: usize,
+        clipped: &mut bool,
         out: &mut Vec<Cand<InvState>>,
     ) -> f64 {
         match state {
@@ -259,9 +310,9 @@ impl Source for SampleInverted<'_> {
             }
             InvState::Leaf(f) => {
                 let seeds = self.leaf_seeds(*f);
-                self.step(&seeds, cutoff, out);
+                self.step(&seeds, cutoff, limit, clipped, out);
             }
-            InvState::Seeds(s) => self.step(s, cutoff, out),
+            InvState::Seeds(s) => self.step(s, cutoff, limit, clipped, out),
         }
         0.0
     }
@@ -545,7 +596,8 @@ impl PstatsTree<'_> {
             }
             j0 += 1;
         }
-        if j0 < big_end {
+        if pushed >= limit && j0 < big_end {
+            // Out of budget: the rest of the big region cannot be emitted.
             *clipped = true;
             j0 = big_end;
         }

@@ -367,6 +367,14 @@ proptest! {
                 prop_assert!(n.total.abs() <= smallest_kept + 1e-9 || s.nodes.iter().all(|k| k.path != n.path));
             }
         }
+        // A budget-limited slice is the first nodes of the unlimited one with the same level of
+        // detail (sources skip children that cannot fit in the budget).
+        let unl = idx.tree(&v, &TreeQuery { mode, lod: Lod { min_frac, max_nodes: 1_000_000 }, ..Default::default() }).unwrap();
+        prop_assert_eq!(s.nodes.len(), max_nodes.min(unl.nodes.len()));
+        for (a, u) in s.nodes.iter().zip(&unl.nodes) {
+            prop_assert_eq!(&a.path, &u.path);
+            prop_assert!(close(a.total, u.total));
+        }
         // Zooming: a slice rooted at a node has that node's total.
         for n in s.nodes.iter().filter(|n| n.func.is_some()).take(3) {
             let root = parse_path(&n.path).unwrap();
@@ -629,3 +637,4 @@ proptest! {
         prop_assert!(threaded.is_err());
     }
 }
+
