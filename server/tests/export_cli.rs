@@ -1,0 +1,84 @@
+//! `profview export` and `profview serve`'s store, run as real processes.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(rel)
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let d = std::env::temp_dir().join(format!("profview-cli-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn profview(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_profview")).args(args).output().unwrap()
+}
+
+#[test]
+fn export_writes_svg_folded_and_the_stats_json() {
+    let dir = tmpdir("export");
+    let prof = shared("corpus/pstats/cprofile_black_one_file.prof");
+    let p = prof.to_str().unwrap();
+    for fmt in ["svg", "folded", "json"] {
+        let out = dir.join(format!("out.{fmt}"));
+        let o = profview(&["export", p, "--format", fmt, "-o", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{fmt}: {}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&out).unwrap();
+        match fmt {
+            "svg" => assert!(text.starts_with("<?xml") && text.contains("cprofile_black_one_file.prof")),
+            "folded" => assert!(text.lines().skip(1).all(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().is_ok())),
+            _ => {
+                let stats = profview(&["stats", p, "--json"]);
+                let a: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let b: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+                assert_eq!(a, b, "export json is the stats --json report");
+            }
+        }
+    }
+    // Without -o: standard output.
+    let o = profview(&["export", shared("corpus/folded/pyspy_cpu_raw_default.txt").to_str().unwrap(), "--format", "folded"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("<module> (cpu_work.py:34);main (cpu_work.py:31)"));
+    // A bad file: exit 1, the path and the problem on stderr.
+    let badf = shared("bad/pstats_truncated_at_100_of_2067.prof");
+    let o = profview(&["export", badf.to_str().unwrap(), "--format", "svg"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pstats_truncated_at_100_of_2067.prof") && err.contains("byte"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn serve_stores_its_files_and_refuses_a_bad_one_storing_nothing() {
+    let dir = tmpdir("serve");
+    let badf = shared("bad/pstats_truncated_at_100_of_2067.prof");
+    let o = profview(&["serve", badf.to_str().unwrap(), "--no-browser", "--port", "0", "--data-dir", dir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pstats_truncated_at_100_of_2067.prof"));
+    assert_eq!(std::fs::read_dir(dir.join("blobs")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+
+    let good = shared("corpus/pstats/cprofile_tiny.prof");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profview"))
+        .args(["serve", good.to_str().unwrap(), "--no-browser", "--port", "0", "--data-dir", dir.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = line.trim().rsplit("/p/").next().unwrap().to_owned();
+    assert_eq!(id, profview_server::state::content_id(&std::fs::read(&good).unwrap()), "{line}");
+    let blobs: Vec<String> =
+        std::fs::read_dir(dir.join("blobs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(blobs, vec![id]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
