@@ -198,7 +198,17 @@ async fn function_detail_reach_and_sandwich() {
     assert_eq!(s["callers"]["nodes"][0]["func"].as_u64(), Some(fid));
     assert_eq!(s["callees"]["nodes"][0]["func"].as_u64(), Some(fid));
     assert_eq!(s["callees"]["nodes"][0]["total"], d["function"]["cumtime"]);
+    // Costliest edges first, `limit` cuts, the totals say how many there are.
+    assert!(callees.windows(2).all(|w| w[0]["cumtime"].as_f64() >= w[1]["cumtime"].as_f64()));
+    assert_eq!(d["callees_total"].as_u64(), Some(callees.len() as u64));
+    let one = ok(&state, &format!("/api/profiles/{p}/functions/{fid}?limit=1")).await;
+    assert!(one["callees"].as_array().unwrap().len() <= 1);
+    assert_eq!(one["callees_total"], d["callees_total"]);
+    if let Some(first) = callees.first() {
+        assert_eq!(&one["callees"][0], first);
+    }
     // Errors.
+    err(&state, &format!("/api/profiles/{p}/functions/{fid}?limit=x"), StatusCode::BAD_REQUEST).await;
     err(&state, &format!("/api/profiles/{p}/functions/abc"), StatusCode::BAD_REQUEST).await;
     err(&state, &format!("/api/profiles/{p}/functions/99999999"), StatusCode::NOT_FOUND).await;
     err(&state, &format!("/api/profiles/{p}/functions/99999999/all-callers"), StatusCode::NOT_FOUND).await;

@@ -142,10 +142,16 @@ pub struct EdgeRow {
 pub struct FunctionDetail {
     /// The function's own row.
     pub function: FunctionRow,
-    /// Direct callers.
+    /// Direct callers, costliest edge first (at most `limit=`, default 1000).
     pub callers: Vec<EdgeRow>,
-    /// Direct callees.
+    /// Direct callees, costliest edge first (at most `limit=`, default 1000).
     pub callees: Vec<EdgeRow>,
+    /// Number of direct callers before the `limit` cut.
+    #[serde(default)]
+    pub callers_total: Option<u64>,
+    /// Number of direct callees before the `limit` cut.
+    #[serde(default)]
+    pub callees_total: Option<u64>,
 }
 
 /// One function reached transitively (`all-callers` / `all-callees`).

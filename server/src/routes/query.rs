@@ -215,26 +215,59 @@ pub struct ViewParams {
     tf: Option<String>,
 }
 
-/// `GET /api/profiles/{id}/functions/{fid}?thread=&tf=`.
+/// Default and largest number of callers / callees in a function detail.
+pub const DEFAULT_EDGE_ROWS: usize = 1000;
+/// Largest `limit` of a function detail.
+pub const MAX_EDGE_ROWS: usize = 100_000;
+
+/// `thread`, `tf` and `limit` of the function detail.
+#[derive(Debug, Default, Deserialize)]
+pub struct DetailParams {
+    thread: Option<String>,
+    tf: Option<String>,
+    limit: Option<String>,
+}
+
+fn edge_cost(e: &EdgeInfo) -> f64 {
+    e.cumtime.or(e.weight).unwrap_or(0.0).abs()
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}?thread=&tf=&limit=`: callers and callees costliest
+/// first (cumtime, or sample weight), at most `limit` (default 1000) of each.
 pub async fn function_detail(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
-    Q(p): Q<ViewParams>,
+    Q(p): Q<DetailParams>,
 ) -> Result<Json<FunctionDetail>, AppError> {
     let e = entry(&state, &id)?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
+    let limit = match p.limit.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_EDGE_ROWS,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n <= MAX_EDGE_ROWS)
+            .ok_or_else(|| AppError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {s:?}")))?,
+    };
     blocking(move || {
         let idx = &e.index;
         let v = idx.view(&sel).map_err(query_err)?;
-        let callers = idx.callers(&v, fid).map_err(query_err)?;
-        let callees = idx.callees(&v, fid).map_err(query_err)?;
+        let mut callers = idx.callers(&v, fid).map_err(query_err)?;
+        let mut callees = idx.callees(&v, fid).map_err(query_err)?;
         let function = function_row(idx, &v, fid)
             .ok_or_else(|| AppError::NotFound(format!("no function {} in this view", fid.0)))?;
+        let (nc, ne) = (callers.len() as u64, callees.len() as u64);
+        for list in [&mut callers, &mut callees] {
+            list.sort_by(|a, b| edge_cost(b).total_cmp(&edge_cost(a)).then(a.func.cmp(&b.func)));
+            list.truncate(limit);
+        }
         Ok(FunctionDetail {
             function,
             callers: callers.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
             callees: callees.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
+            callers_total: Some(nc),
+            callees_total: Some(ne),
         })
     })
     .await
