@@ -160,6 +160,9 @@ pub struct ThreadInfo {
     pub total: f64,
 }
 
+/// A cached full table order: (column, direction) → function ids.
+type OrderEntry = ((SortKey, SortOrder), Arc<Vec<u32>>);
+
 enum Kind {
     Samples(SampleView),
     Pstats(PstatsView),
@@ -175,7 +178,7 @@ pub struct View {
     visible: Option<Vec<bool>>,
     approx_bytes: usize,
     /// Full table orders per (column, direction), built on first use.
-    orders: Mutex<Vec<((SortKey, SortOrder), Arc<Vec<u32>>)>>,
+    orders: Mutex<Vec<OrderEntry>>,
 }
 
 impl fmt::Debug for View {

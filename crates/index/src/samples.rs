@@ -438,7 +438,7 @@ impl SampleView {
     pub fn table<'a>(&'a self, p: &'a Profile) -> &'a StackTable {
         match &self.table {
             Some(t) => t,
-            None => &p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0),
+            None => p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0),
         }
     }
 }

@@ -610,7 +610,7 @@ impl PstatsTree<'_> {
                         folded += tail_total;
                     }
                 } else {
-                    small.add_many((row.len() - j) as u32, tail_total, tail_own, !(st.full && !self.inverted));
+                    small.add_many((row.len() - j) as u32, tail_total, tail_own, !st.full || self.inverted);
                 }
                 break;
             }
