@@ -23,7 +23,7 @@ use profview_model::{
     ThreadId, Unit, NO_PARENT,
 };
 
-use crate::hash::FxMap;
+use crate::hash::{hash_bytes, hash_pair, FxMap, IdTable};
 use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits};
 
 /// `Some(true)` when the first data line ends with a count (or an austin header is present);
@@ -126,12 +126,38 @@ struct Tally {
 
 impl Tally {
     fn hit(&mut self, line: u64) {
+        self.hit_n(line, 1);
+    }
+    fn hit_n(&mut self, line: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
         if self.count == 0 {
             self.first_line = line;
         }
-        self.count += 1;
+        self.count += n;
+    }
+    /// Adds the counts of a later part of the input whose line 1 is line `offset + 1` here.
+    fn absorb(&mut self, later: &Tally, offset: u64) {
+        self.hit_n(later.first_line + offset, later.count);
     }
 }
+
+/// The parse state after one frame of the previous line (see `FoldedParser::prev`).
+#[derive(Clone, Copy, Debug)]
+struct PrevFrame {
+    /// Where the frame ends (exclusive; the byte there, if any, is the `;`).
+    end: usize,
+    /// Empty frames met so far on the line.
+    empties: usize,
+    /// The node reached.
+    node: u32,
+    /// Frames kept so far.
+    depth: u32,
+}
+
+const LOSSY: u8 = 1;
+const LONG: u8 = 2;
 
 /// Incremental parser for folded stacks: feed chunks of any size (lines may be split across
 /// chunks), then call [`finish`](FoldedParser::finish). Memory is proportional to the distinct
@@ -155,26 +181,33 @@ pub struct FoldedParser {
     forced: Option<Dialect>,
     austin_header: bool,
     austin_mode: Option<String>,
-    // interning
-    frames: FxMap<Box<[u8]>, u32>,
+    // interning: raw frame bytes (arena) → function
+    frame_bytes: Vec<u8>,
+    frame_span: Vec<(usize, usize)>,
+    frame_hash: Vec<u64>,
+    frame_func: Vec<u32>,
+    frame_table: IdTable,
+    /// Raw frames that were decoded lossily or truncated: (raw frame, line, flags). Kept so a
+    /// [`join`](FoldedParser::join) counts each such frame once, at its first line.
+    flagged: Vec<(u32, u64, u8)>,
     func_ids: FxMap<(String, String, i64), u32>,
     functions: Vec<Function>,
     prefixes: FxMap<Box<[u8]>, u32>,
     threads: Vec<Thread>,
     thread_ids: FxMap<String, u32>,
     default_thread: u32,
-    // stacks and samples
-    stacks: StackTable,
-    children: FxMap<(u32, u32), u32>,
-    /// Hot path: (parent node, hash of the raw frame bytes) → node, verified against the raw
-    /// bytes the node's function was first seen with (`func_raw`).
-    fast: FxMap<(u32, u64), u32>,
-    func_raw: Vec<Box<[u8]>>,
-    /// Per node: the index of its most recent sample (checked against the thread).
-    node_sample: Vec<u32>,
-    root_sample: FxMap<u32, u32>,
+    // stacks: the prefix tree as columns (depths are computed in `finish`)
+    parent: Vec<u32>,
+    func: Vec<u32>,
+    /// (parent, func) → node.
+    child_table: IdTable,
+    // samples, aggregated per (node, thread)
     samples: Vec<Sample>,
-    sample_ids: FxMap<(u32, u32), u32>,
+    sample_table: IdTable,
+    /// The frames part of the previous sample line and the parse state after each of its
+    /// frames: a line that starts with the same bytes resumes there without any lookup.
+    prev: Vec<u8>,
+    prev_state: Vec<PrevFrame>,
     // bookkeeping
     sample_lines: u64,
     first_sample_line: u64,
@@ -203,21 +236,25 @@ impl FoldedParser {
             forced: None,
             austin_header: false,
             austin_mode: None,
-            frames: FxMap::default(),
+            frame_bytes: Vec::new(),
+            frame_span: Vec::new(),
+            frame_hash: Vec::new(),
+            frame_func: Vec::new(),
+            frame_table: IdTable::default(),
+            flagged: Vec::new(),
             func_ids: FxMap::default(),
             functions: Vec::new(),
             prefixes: FxMap::default(),
             threads: Vec::new(),
             thread_ids: FxMap::default(),
             default_thread: NONE,
-            stacks: StackTable::default(),
-            children: FxMap::default(),
-            fast: FxMap::default(),
-            func_raw: Vec::new(),
-            node_sample: Vec::new(),
-            root_sample: FxMap::default(),
+            parent: Vec::new(),
+            func: Vec::new(),
+            child_table: IdTable::default(),
             samples: Vec::new(),
-            sample_ids: FxMap::default(),
+            sample_table: IdTable::default(),
+            prev: Vec::new(),
+            prev_state: Vec::new(),
             sample_lines: 0,
             first_sample_line: 0,
             abs_total: 0.0,
@@ -275,12 +312,170 @@ impl FoldedParser {
         }
     }
 
-    /// Ends the input and builds the profile.
-    pub fn finish(mut self) -> Result<Imported, ImportError> {
+    /// True once the input seen so far fixes the dialect (the first line with frames, or an
+    /// austin header, or [`with_dialect`](FoldedParser::with_dialect)) and no partial line is
+    /// pending: from here on the rest of the input may be cut at line ends and parsed in
+    /// pieces by [`fork`](FoldedParser::fork)ed parsers, then [`join`](FoldedParser::join)ed,
+    /// with the same result as feeding it all to this parser.
+    pub fn can_fork(&self) -> bool {
+        self.mode.is_some() && self.carry.is_empty()
+    }
+
+    /// Feeds whole lines from the start of `bytes` until [`can_fork`](FoldedParser::can_fork)
+    /// holds (or `bytes` has no further complete line); returns how many bytes were consumed
+    /// (always at a line end). Feed the rest to forks, or call this again with more input.
+    pub fn feed_until_forkable(&mut self, bytes: &[u8]) -> usize {
+        let mut used = 0;
+        while !self.can_fork() {
+            match memchr(b'\n', &bytes[used..]) {
+                Some(i) => {
+                    self.feed(&bytes[used..used + i + 1]);
+                    used += i + 1;
+                }
+                None => break,
+            }
+        }
+        used
+    }
+
+    /// A new, empty parser for input that continues this one's: same limits and dialect, line
+    /// numbers counted from its own start (fixed by [`join`](FoldedParser::join)). Forks are
+    /// independent (each interns its own frames and stacks) and can run on other threads.
+    /// Forking before [`can_fork`](FoldedParser::can_fork) holds is allowed, but then a fork
+    /// decides the dialect from its own lines, which may differ from a serial parse.
+    pub fn fork(&self) -> FoldedParser {
+        let mut p = FoldedParser::new(self.limits.clone());
+        p.mode = self.mode;
+        p.forced = self.forced;
+        p.austin_header = self.austin_header;
+        p.at_start = self.at_start && self.carry.is_empty() && self.line_no == 0;
+        p
+    }
+
+    /// Appends a fork's result: `later` parsed the input that directly follows everything fed
+    /// to `self` (cut at a line end; if it was not, the cut counts as a line end). Functions,
+    /// threads, stacks and samples are merged in first-seen order, warnings keep global line
+    /// numbers, so feeding pieces to forks and joining them in input order gives the profile a
+    /// serial parse gives. (Sample weights are summed per piece and then across pieces; with
+    /// integer counts below 2^53 — every sampler's output — that is bit-identical, otherwise
+    /// it may differ in the last bits.)
+    pub fn join(&mut self, mut later: FoldedParser) {
+        self.flush();
+        later.flush();
+        if self.mode.is_none() {
+            self.mode = later.mode;
+        }
+        self.austin_header |= later.austin_header;
+        if later.austin_mode.is_some() {
+            self.austin_mode = later.austin_mode.take();
+        }
+        let offset = self.line_no;
+        if later.line_no > 0 {
+            self.at_start = false;
+        }
+        // Raw frames and functions.
+        let mut fmap = vec![NONE; later.functions.len()];
+        let mut new_raw = vec![NONE; later.frame_span.len()];
+        for (r, &(s, l)) in later.frame_span.iter().enumerate() {
+            let raw = &later.frame_bytes[s..s + l];
+            let h = later.frame_hash[r];
+            let lf = later.frame_func[r] as usize;
+            let (fb, span) = (&self.frame_bytes, &self.frame_span);
+            let found = self.frame_table.find(h, |x| {
+                let (s, l) = span[x as usize];
+                fb[s..s + l] == *raw
+            });
+            let gf = match found {
+                Some(g) => self.frame_func[g as usize],
+                None => {
+                    let gf = if fmap[lf] != NONE {
+                        fmap[lf]
+                    } else {
+                        let f = &later.functions[lf];
+                        let key = (f.name.clone(), f.file.clone(), f.line);
+                        match self.func_ids.get(&key) {
+                            Some(&id) => id,
+                            None => {
+                                let id = self.functions.len() as u32;
+                                self.functions.push(f.clone());
+                                self.func_ids.insert(key, id);
+                                id
+                            }
+                        }
+                    };
+                    new_raw[r] = self.push_frame(raw, h, gf);
+                    gf
+                }
+            };
+            fmap[lf] = gf;
+        }
+        for &(r, line, flags) in &later.flagged {
+            let g = new_raw[r as usize];
+            if g != NONE {
+                if flags & LOSSY != 0 {
+                    self.lossy.hit(line + offset);
+                }
+                if flags & LONG != 0 {
+                    self.long_names.hit(line + offset);
+                }
+                self.flagged.push((g, line + offset, flags));
+            }
+        }
+        // Threads.
+        let tmap: Vec<u32> = std::mem::take(&mut later.threads)
+            .into_iter()
+            .map(|t| self.thread_named(t.id, t.name))
+            .collect();
+        // Stacks: parents precede children, so one pass in node order.
+        let mut nmap: Vec<u32> = Vec::with_capacity(later.parent.len());
+        let mut fresh_prev = false;
+        for n in 0..later.parent.len() {
+            let p = later.parent[n];
+            let gp = if p == NO_PARENT { NO_PARENT } else { nmap[p as usize] };
+            let gf = fmap[later.func[n] as usize];
+            // A node whose parent is the node created just before it and was new here is new
+            // and sequential here too.
+            let parent_fresh = fresh_prev && p != NO_PARENT && p as usize + 1 == n;
+            let (g, fresh) = self.child(gp, gf, parent_fresh);
+            nmap.push(g);
+            fresh_prev = fresh;
+        }
+        drop(std::mem::take(&mut later.parent));
+        drop(std::mem::take(&mut later.func));
+        later.child_table.clear();
+        // Samples.
+        for smp in std::mem::take(&mut later.samples) {
+            let node = smp.stack.map_or(NO_PARENT, |s| nmap[s.idx()]);
+            self.add_sample(node, tmap[smp.thread.idx()], smp.weight, false);
+        }
+        // Per-line problem counts and totals.
+        self.malformed.absorb(&later.malformed, offset);
+        self.bad_count.absorb(&later.bad_count, offset);
+        self.overflow.absorb(&later.overflow, offset);
+        self.negative.absorb(&later.negative, offset);
+        self.empty_frames.absorb(&later.empty_frames, offset);
+        self.deep.absorb(&later.deep, offset);
+        if self.sample_lines == 0 && later.sample_lines > 0 {
+            self.first_sample_line = later.first_sample_line + offset;
+        }
+        self.sample_lines += later.sample_lines;
+        self.abs_total += later.abs_total;
+        self.saw_annotation |= later.saw_annotation;
+        self.saw_perf_thread |= later.saw_perf_thread;
+        self.line_no += later.line_no;
+    }
+
+    /// Parses a pending partial line (the input ends, or a join cuts there).
+    pub(crate) fn flush(&mut self) {
         if !self.carry.is_empty() {
             let line = std::mem::take(&mut self.carry);
             self.line(&line);
         }
+    }
+
+    /// Ends the input and builds the profile.
+    pub fn finish(mut self) -> Result<Imported, ImportError> {
+        self.flush();
         let mut w = Vec::new();
         let t = |w: &mut Vec<ImportWarning>, t: &Tally, what: &str| {
             if t.count > 0 {
@@ -372,10 +567,35 @@ impl FoldedParser {
             threads: self.threads,
             pstats: None,
             samples: Some(SampleData {
-                stacks: self.stacks,
-                samples: self.samples,
+                stacks: StackTable::default(),
+                samples: Vec::new(),
             }),
         };
+        // Free the lookup tables before the depth column is allocated (peak memory).
+        self.child_table.clear();
+        self.sample_table.clear();
+        self.frame_table.clear();
+        self.frame_bytes = Vec::new();
+        self.prev = Vec::new();
+        let mut depth: Vec<u32> = Vec::with_capacity(self.parent.len());
+        for &p in &self.parent {
+            let d = if p == NO_PARENT {
+                0
+            } else {
+                depth.get(p as usize).map_or(0, |d| d + 1)
+            };
+            depth.push(d);
+        }
+        let func: Vec<FuncId> = std::mem::take(&mut self.func).into_iter().map(FuncId).collect();
+        let mut profile = profile;
+        profile.samples = Some(SampleData {
+            stacks: StackTable {
+                parent: std::mem::take(&mut self.parent),
+                func,
+                depth,
+            },
+            samples: std::mem::take(&mut self.samples),
+        });
         finish(profile, w)
     }
 
@@ -615,117 +835,171 @@ impl FoldedParser {
     }
 
     fn frames_of(&mut self, frames: &[u8], thread: u32, weight: f64) {
-        let mut node = NO_PARENT;
-        let mut depth: usize = 0;
-        let max_depth = self.limits.max_stack_depth;
-        let mut rest = frames;
         let line = self.line_no;
-        loop {
-            if rest.is_empty() {
+        let max_depth = self.limits.max_stack_depth;
+        let len = frames.len();
+        // Resume after the longest prefix of whole frames shared with the previous line.
+        let common = common_prefix(frames, &self.prev);
+        // (An empty stack has no frames at all, not an empty first frame.)
+        let mut keep = if len == 0 {
+            0
+        } else {
+            self.prev_state.partition_point(|s| s.end <= common)
+        };
+        let mut node = NO_PARENT;
+        let mut depth: u32 = 0;
+        let mut empties = 0usize;
+        let mut pos = 0usize;
+        let mut fresh = false;
+        let mut done = len == 0;
+        while keep > 0 {
+            let st = self.prev_state[keep - 1];
+            if st.end == len {
+                // The same stack as the previous line (up to here, which is its end).
+                (node, depth, empties, done) = (st.node, st.depth, st.empties, true);
                 break;
             }
-            let (f, next, more) = match memchr(b';', rest) {
-                Some(i) => (&rest[..i], &rest[i + 1..], true),
-                None => (rest, &rest[rest.len()..], false),
+            if frames[st.end] == b';' {
+                (node, depth, empties, pos) = (st.node, st.depth, st.empties, st.end + 1);
+                if pos == len {
+                    empties += 1; // trailing `;`
+                    done = true;
+                }
+                break;
+            }
+            keep -= 1;
+        }
+        self.prev_state.truncate(keep);
+        let reuse = common.min(self.prev.len());
+        self.prev.truncate(reuse);
+        self.prev.extend_from_slice(&frames[reuse..]);
+        loop {
+            if done {
+                break;
+            }
+            let (end, more) = match memchr(b';', &frames[pos..]) {
+                Some(i) => (pos + i, true),
+                None => (len, false),
             };
-            rest = next;
+            let f = &frames[pos..end];
             if f.is_empty() {
-                self.empty_frames.hit(line);
+                empties += 1;
             } else {
-                if depth == max_depth {
+                if depth as usize >= max_depth {
                     self.deep.hit(line);
                     break;
                 }
                 let h = hash_bytes(f);
-                node = match self.fast.get(&(node, h)) {
-                    Some(&n) if *self.func_raw[self.stacks.func[n as usize].idx()] == *f => n,
-                    _ => {
-                        let func = match self.frames.get(f) {
-                            Some(&id) => id,
-                            None => self.new_frame(f),
-                        };
-                        let n = self.child(node, func);
-                        if *self.func_raw[func as usize] == *f {
-                            self.fast.insert((node, h), n);
-                        }
-                        n
-                    }
+                let fb = &self.frame_bytes;
+                let span = &self.frame_span;
+                let raw = match self.frame_table.find(h, |r| {
+                    let (s, l) = span[r as usize];
+                    fb[s..s + l] == *f
+                }) {
+                    Some(r) => r,
+                    None => self.new_frame(f, h),
                 };
+                let func = self.frame_func[raw as usize];
+                (node, fresh) = self.child(node, func, fresh);
                 depth += 1;
             }
+            self.prev_state.push(PrevFrame {
+                end,
+                empties,
+                node,
+                depth,
+            });
             if !more {
                 break;
             }
-            if rest.is_empty() {
-                // trailing `;`
-                self.empty_frames.hit(line);
+            pos = end + 1;
+            if pos == len {
+                empties += 1; // trailing `;`
+                break;
             }
         }
-        let cached = if node == NO_PARENT {
-            self.root_sample.get(&thread).copied()
-        } else {
-            Some(self.node_sample[node as usize])
-        };
-        if let Some(i) = cached {
-            if let Some(smp) = self.samples.get_mut(i as usize) {
-                if smp.thread.0 == thread && smp.stack.map_or(NO_PARENT, |s| s.0) == node {
-                    smp.weight += weight;
-                    return;
-                }
-            }
-        }
-        let key = (node, thread);
-        match self.sample_ids.get(&key) {
-            Some(&i) => {
-                self.samples[i as usize].weight += weight;
-                if node != NO_PARENT {
-                    self.node_sample[node as usize] = i;
-                }
-            }
-            None => {
-                let i = self.samples.len() as u32;
-                if node == NO_PARENT {
-                    self.root_sample.insert(thread, i);
-                } else {
-                    self.node_sample[node as usize] = i;
-                }
-                self.sample_ids.insert(key, i);
-                self.samples.push(Sample {
-                    stack: (node != NO_PARENT).then_some(StackId(node)),
-                    thread: ThreadId(thread),
-                    weight,
-                });
-            }
-        }
+        self.empty_frames.hit_n(line, empties as u64);
+        self.add_sample(node, thread, weight, fresh);
     }
 
+    /// Adds `weight` to the (node, thread) sample; `fresh` = the node was created just now,
+    /// so it has no sample yet.
     #[inline]
-    fn child(&mut self, parent: u32, func: u32) -> u32 {
-        if let Some(&n) = self.children.get(&(parent, func)) {
-            return n;
+    fn add_sample(&mut self, node: u32, thread: u32, weight: f64, fresh: bool) {
+        let h = hash_pair(node, thread);
+        let samples = &self.samples;
+        if !fresh {
+            let found = self.sample_table.find(h, |i| {
+                let s = &samples[i as usize];
+                s.thread.0 == thread && s.stack.map_or(NO_PARENT, |x| x.0) == node
+            });
+            if let Some(i) = found {
+                self.samples[i as usize].weight += weight;
+                return;
+            }
         }
-        let n = self.stacks.func.len() as u32;
-        let depth = if parent == NO_PARENT {
-            0
-        } else {
-            self.stacks.depth[parent as usize] + 1
-        };
-        self.stacks.parent.push(parent);
-        self.stacks.func.push(FuncId(func));
-        self.stacks.depth.push(depth);
-        self.node_sample.push(NONE);
-        self.children.insert((parent, func), n);
-        n
+        let i = self.samples.len() as u32;
+        self.samples.push(Sample {
+            stack: (node != NO_PARENT).then_some(StackId(node)),
+            thread: ThreadId(thread),
+            weight,
+        });
+        let samples = &self.samples;
+        self.sample_table.insert(h, i, |j| {
+            let s = &samples[j as usize];
+            hash_pair(s.stack.map_or(NO_PARENT, |x| x.0), s.thread.0)
+        });
+    }
+
+    /// The node for `func` under `parent`, and whether it was created now.
+    ///
+    /// A node created right after its parent (`n == parent + 1`, the usual case when a line
+    /// adds new frames below a new node) is found by looking at `parent + 1` and is not put in
+    /// the hash table; only the other children are. A new stack therefore costs no table access
+    /// below its first new frame, and the table stays small.
+    #[inline]
+    fn child(&mut self, parent: u32, func: u32, parent_fresh: bool) -> (u32, bool) {
+        let n = self.parent.len() as u32;
+        if parent_fresh && parent != NO_PARENT {
+            // `parent` was created just now: it has no children yet, and `n == parent + 1`.
+            self.parent.push(parent);
+            self.func.push(func);
+            return (n, true);
+        }
+        let (pc, fc) = (&self.parent, &self.func);
+        if parent != NO_PARENT {
+            let next = parent as usize + 1;
+            if next < pc.len() && pc[next] == parent && fc[next] == func {
+                return (next as u32, false);
+            }
+        }
+        let h = hash_pair(parent, func);
+        if let Some(n) = self
+            .child_table
+            .find(h, |n| pc[n as usize] == parent && fc[n as usize] == func)
+        {
+            return (n, false);
+        }
+        self.parent.push(parent);
+        self.func.push(func);
+        if parent == NO_PARENT || n != parent + 1 {
+            let (pc, fc) = (&self.parent, &self.func);
+            self.child_table
+                .insert(h, n, |m| hash_pair(pc[m as usize], fc[m as usize]));
+        }
+        (n, true)
     }
 
     #[cold]
-    fn new_frame(&mut self, raw: &[u8]) -> u32 {
+    fn new_frame(&mut self, raw: &[u8], h: u64) -> u32 {
         let line = self.line_no;
         let mode = self.mode.unwrap_or(Mode::Gregg);
+        let mut lossy = false;
         let text = match std::str::from_utf8(raw) {
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => {
                 self.lossy.hit(line);
+                lossy = true;
                 String::from_utf8_lossy(raw)
             }
         };
@@ -758,7 +1032,6 @@ impl FoldedParser {
             Some(&id) => id,
             None => {
                 let id = self.functions.len() as u32;
-                self.func_raw.push(raw.into());
                 self.functions.push(Function {
                     name: key.0.clone(),
                     file: key.1.clone(),
@@ -768,17 +1041,47 @@ impl FoldedParser {
                 id
             }
         };
-        self.frames.insert(raw.into(), id);
-        id
+        let r = self.push_frame(raw, h, id);
+        let flags = if lossy { LOSSY } else { 0 } | if cut_a || cut_b { LONG } else { 0 };
+        if flags != 0 {
+            self.flagged.push((r, line, flags));
+        }
+        r
+    }
+
+    /// Interns raw frame bytes (not present yet) for function `func`; returns the raw id.
+    fn push_frame(&mut self, raw: &[u8], h: u64, func: u32) -> u32 {
+        let r = self.frame_span.len() as u32;
+        self.frame_span.push((self.frame_bytes.len(), raw.len()));
+        self.frame_bytes.extend_from_slice(raw);
+        self.frame_hash.push(h);
+        self.frame_func.push(func);
+        let hashes = &self.frame_hash;
+        self.frame_table.insert(h, r, |x| hashes[x as usize]);
+        r
     }
 }
 
+/// Length of the common prefix of two byte strings.
 #[inline]
-fn hash_bytes(b: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = crate::hash::FxHasher::default();
-    h.write(b);
-    h.finish()
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        let d = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 fn rest_after(stack: &[u8], end: usize) -> &[u8] {

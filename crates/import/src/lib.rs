@@ -22,11 +22,15 @@ pub mod folded;
 mod hash;
 pub mod marshal;
 mod merge;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod parallel;
 #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
 pub mod pstats;
 
 pub use folded::FoldedParser;
+#[cfg(not(target_arch = "wasm32"))]
+pub use parallel::{import_reader, parse_folded_parallel, parse_folded_reader, StreamOptions};
 
 /// A successfully imported profile plus the non-fatal problems met on the way.
 #[derive(Clone, Debug)]
@@ -108,6 +112,9 @@ pub enum ImportError {
     /// Several files cannot be combined.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// Reading the input failed (streaming import only; see [`import_reader`]).
+    #[error("read error: {0}")]
+    Io(String),
     /// The produced profile violated an invariant (a bug in the importer).
     #[error("internal error: imported profile is invalid: {0}")]
     Invalid(String),
@@ -275,7 +282,7 @@ pub fn import(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<Imported
     import_plain(file_name, bytes, limits)
 }
 
-fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
+pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
