@@ -13,11 +13,21 @@ pub fn param(name: &'static str) -> Memo<Option<String>> {
 /// Returns a setter that writes query parameters (a `None` removes one) and pushes a history
 /// entry, so back and forward walk through the changes.
 pub fn setter() -> impl Fn(&[(&str, Option<String>)]) + Clone {
-    let q = use_query_map();
     let navigate = use_navigate();
     move |changes: &[(&str, Option<String>)]| {
-        let mut pairs: Vec<(String, String)> =
-            q.with_untracked(|m| m.clone().into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        // Start from the address bar, not the router's memo: two changes made in the same tick
+        // (select, then zoom) must both land.
+        let search = window().location().search().unwrap_or_default();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
+            let entries = js_sys::try_iter(&params.entries()).ok().flatten();
+            for entry in entries.into_iter().flatten().flatten() {
+                let pair = js_sys::Array::from(&entry);
+                if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                    pairs.push((k, v));
+                }
+            }
+        }
         for (k, v) in changes {
             pairs.retain(|(pk, _)| pk != k);
             if let Some(v) = v {
