@@ -87,24 +87,19 @@ pub fn classify(file: &str) -> Package {
     if f.is_empty() || f == "~" || (f.starts_with('[') && f.ends_with(']')) {
         return Package::Builtin;
     }
-    let norm: String;
-    let f = if f.contains('\\') {
-        norm = f.replace('\\', "/");
-        norm.as_str()
-    } else {
-        f
-    };
-    let lower_tail = f.rsplit('/').next().unwrap_or(f);
-    if lower_tail.ends_with(".so")
-        || lower_tail.contains(".so.")
-        || lower_tail.ends_with(".dll")
-        || lower_tail.ends_with(".dylib")
-        || lower_tail.ends_with(".pyd")
+    if f.contains('\\') {
+        return classify(&f.replace('\\', "/"));
+    }
+    let tail = f.rsplit('/').next().unwrap_or(f);
+    if tail.ends_with(".so")
+        || tail.contains(".so.")
+        || tail.ends_with(".dll")
+        || tail.ends_with(".dylib")
+        || tail.ends_with(".pyd")
     {
         return Package::Builtin;
     }
-    let mut comps = f.split('/').filter(|c| !c.is_empty());
-    if f.split('/').any(|c| c == "site-packages" || c == "dist-packages") {
+    if f.contains("-packages") && f.split('/').any(|c| c == "site-packages" || c == "dist-packages") {
         return Package::SitePackages;
     }
     if f.starts_with("<frozen ") {
@@ -113,26 +108,24 @@ pub fn classify(file: &str) -> Package {
     if f.starts_with('<') {
         return Package::User;
     }
-    let is_lib_dir = |c: &str| {
-        c == "Lib"
-            || c.strip_prefix("python").is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-            || c.starts_with("pypy")
-    };
-    let parts: Vec<&str> = f.split('/').collect();
-    for w in parts.windows(2) {
-        if (w[0] == "lib" || w[0] == "lib64") && is_lib_dir(w[1]) {
+    // A `lib/pythonX[.Y]`, `lib64/pythonX.Y`, `lib/pypy…` or `Lib` component.
+    let mut prev = "";
+    for c in f.split('/') {
+        let lib_dir = c.strip_prefix("python").is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+            || c.starts_with("pypy");
+        if (prev == "lib" || prev == "lib64") && (lib_dir || c == "Lib") {
             return Package::Stdlib;
         }
-        if w[0] == "Lib" && !w[1].is_empty() {
+        if prev == "Lib" && !c.is_empty() {
             return Package::Stdlib;
         }
+        prev = c;
     }
     if !f.starts_with('/') && !f.contains(':') {
-        if let Some(first) = comps.next() {
-            let m = first.strip_suffix(".py").unwrap_or(first);
-            if is_stdlib_module(m) {
-                return Package::Stdlib;
-            }
+        let first = f.split('/').next().unwrap_or(f);
+        let m = first.strip_suffix(".py").unwrap_or(first);
+        if is_stdlib_module(m) {
+            return Package::Stdlib;
         }
     }
     Package::User

@@ -281,8 +281,10 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     }
     let roots = find_roots(d, &callers, &callees);
     // Rows sorted by edge cumtime with suffix sums (see the field docs).
-    let ect = |k: u32| edge_ct(d, &caller_nc, &d.edges[k as usize]).0;
-    let ett = |k: u32| edge_tt(d, &caller_nc, &d.edges[k as usize]).0;
+    let ects: Vec<f64> = d.edges.iter().map(|e| edge_ct(d, &caller_nc, e).0).collect();
+    let etts: Vec<f64> = d.edges.iter().map(|e| edge_tt(d, &caller_nc, e).0).collect();
+    let ect = |k: u32| ects[k as usize];
+    let ett = |k: u32| etts[k as usize];
     let ct_of = |f: usize| d.stats[f].map_or(0.0, |s| s.cumtime);
     let uncovered = |f: usize| {
         let ct = ct_of(f);
@@ -298,7 +300,7 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     let mut sfx_in: Vec<(usize, (f64, f64))> = Vec::with_capacity(d.edges.len());
     for f in 0..nf {
         let row = callees_by_ct.slice_mut(f);
-        row.sort_by(|&a, &b| ect(b).total_cmp(&ect(a)).then(a.cmp(&b)));
+        row.sort_unstable_by(|&a, &b| ect(b).total_cmp(&ect(a)).then(a.cmp(&b)));
         let start = sfx_out.len();
         let (mut sc, mut st) = (0.0, 0.0);
         for &k in row.iter().rev() {
@@ -310,7 +312,7 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
         let ctf = ct_of(f);
         let capped = |k: u32| ect(k).min(ctf.max(0.0));
         let row = callers_by_ct.slice_mut(f);
-        row.sort_by(|&a, &b| capped(b).total_cmp(&capped(a)).then(a.cmp(&b)));
+        row.sort_unstable_by(|&a, &b| capped(b).total_cmp(&capped(a)).then(a.cmp(&b)));
         let start = sfx_in.len();
         let (mut sc, mut so) = (0.0, 0.0);
         for &k in row.iter().rev() {
