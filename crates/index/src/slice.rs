@@ -143,6 +143,9 @@ fn by_size<S>(a: &Cand<S>, b: &Cand<S>) -> Ordering {
     b.total.abs().total_cmp(&a.total.abs()).then(a.func.cmp(&b.func))
 }
 
+/// Most bytes of node paths in one slice (the slice stops there as if the budget were spent).
+pub const MAX_PATH_BYTES: usize = 16 << 20;
+
 /// Builds a slice from `root` (whose path from the tree root is `root_path`).
 pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &[u32], lod: &Lod) -> Vec<SliceNode> {
     let max_nodes = lod.max_nodes.max(1);
@@ -279,14 +282,20 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
     if let Some(st) = &root.state {
         expand(&mut nodes, &funcs, &mut heap, &mut seq, root_id, &root, st, max_nodes > 1);
     }
+    // Paths repeat their prefix, so a very deep chain could make them quadratic: the budget
+    // also counts their bytes.
+    let mut path_bytes: usize = nodes[0].path.len();
+    let mut full = false;
     while let Some(it) = heap.pop() {
-        if nodes.len() >= max_nodes {
+        if full || nodes.len() >= max_nodes {
             nodes[it.parent as usize].truncated = true;
             continue;
         }
         let id = emit(&mut nodes, &mut funcs, Some(it.parent), &it.cand);
+        path_bytes += nodes[id as usize].path.len();
+        full = path_bytes >= MAX_PATH_BYTES;
         if let Some(st) = &it.cand.state {
-            let left = nodes.len() < max_nodes;
+            let left = nodes.len() < max_nodes && !full;
             expand(&mut nodes, &funcs, &mut heap, &mut seq, id, &it.cand, st, left);
         }
     }

@@ -638,3 +638,22 @@ proptest! {
     }
 }
 
+
+#[test]
+fn deep_recursion_stays_bounded() {
+    // A 20,000-frame stack: paths would be quadratic; the slice stops at the path-byte budget.
+    let mut b = SampleBuilder::new();
+    let t = b.thread("1", None);
+    let fs: Vec<FuncId> = (0..20_000).map(|i| b.function(&format!("f{i}"), "deep.py", i)).collect();
+    b.add_sample(&fs, t, 1.0);
+    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { lod: Lod { min_frac: 0.0, max_nodes: 50_000 }, ..Default::default() }).unwrap();
+    let bytes: usize = s.nodes.iter().map(|n| n.path.len()).sum();
+    assert!(bytes < 17 << 20, "{bytes}");
+    assert!(s.nodes.len() < 20_001);
+    assert!(s.nodes.last().unwrap().parent.is_some());
+    assert!(s.nodes.last().unwrap().truncated, "the deepest emitted node says there is more");
+    let c = idx.view(&Selection { thread: None, tf: "rec".into() }).unwrap();
+    assert_eq!(idx.tree(&c, &TreeQuery::default()).unwrap().nodes[0].total, 1.0);
+}
