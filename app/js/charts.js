@@ -716,14 +716,17 @@ export class BubbleGraph {
     ctx.lineJoin = 'round';
     for (const n of order) {
       const sx = t.applyX(n.x), sy = t.applyY(n.y), sr = n.r * t.k;
-      if (sr < 9 && n.id !== sel) continue;
+      // Largest first; small circles get a label too while there is room (at most 80 labels).
+      if ((sr < 3 || placed.length >= 80) && n.id !== sel) continue;
       const label = n.name.length > 28 ? n.name.slice(0, 27) + '…' : n.name;
       const w = ctx.measureText(label).width;
-      const box = [sx - w / 2 - 2, sy - 7, sx + w / 2 + 2, sy + 7];
+      // Inside a big circle the label is centred; beside a small one it sits below it.
+      const ly = sr >= 9 ? sy : sy + sr + 7;
+      const box = [sx - w / 2 - 2, ly - 7, sx + w / 2 + 2, ly + 7];
       if (placed.some((b) => box[0] < b[2] && box[2] > b[0] && box[1] < b[3] && box[3] > b[1])) continue;
       placed.push(box);
-      ctx.strokeText(label, sx, sy);
-      ctx.fillText(label, sx, sy);
+      ctx.strokeText(label, sx, ly);
+      ctx.fillText(label, sx, ly);
     }
     ctx.textAlign = 'start';
     const ds = this.container.dataset;
