@@ -24,7 +24,7 @@ use profview_model::{
 };
 
 use crate::hash::{hash_bytes, hash_pair, FxMap, IdTable};
-use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits};
+use crate::{finish, ImportError, ImportWarning, Imported, Limits};
 
 /// `Some(true)` when the first data line ends with a count (or an austin header is present);
 /// `Some(false)` for binary data; `None` when undecided.
@@ -190,7 +190,8 @@ pub struct FoldedParser {
     /// Raw frames that were decoded lossily or truncated: (raw frame, line, flags). Kept so a
     /// [`join`](FoldedParser::join) counts each such frame once, at its first line.
     flagged: Vec<(u32, u64, u8)>,
-    func_ids: FxMap<(String, String, i64), u32>,
+    /// (name, file, line) → function.
+    func_table: IdTable,
     functions: Vec<Function>,
     prefixes: FxMap<Box<[u8]>, u32>,
     threads: Vec<Thread>,
@@ -242,7 +243,7 @@ impl FoldedParser {
             frame_func: Vec::new(),
             frame_table: IdTable::default(),
             flagged: Vec::new(),
-            func_ids: FxMap::default(),
+            func_table: IdTable::default(),
             functions: Vec::new(),
             prefixes: FxMap::default(),
             threads: Vec::new(),
@@ -392,16 +393,7 @@ impl FoldedParser {
                         fmap[lf]
                     } else {
                         let f = &later.functions[lf];
-                        let key = (f.name.clone(), f.file.clone(), f.line);
-                        match self.func_ids.get(&key) {
-                            Some(&id) => id,
-                            None => {
-                                let id = self.functions.len() as u32;
-                                self.functions.push(f.clone());
-                                self.func_ids.insert(key, id);
-                                id
-                            }
-                        }
+                        self.intern_function(&f.name, &f.file, f.line)
                     };
                     new_raw[r] = self.push_frame(raw, h, gf);
                     gf
@@ -945,9 +937,10 @@ impl FoldedParser {
             weight,
         });
         let samples = &self.samples;
-        self.sample_table.insert(h, i, |j| {
-            let s = &samples[j as usize];
-            hash_pair(s.stack.map_or(NO_PARENT, |x| x.0), s.thread.0)
+        self.sample_table.insert(h, i, || {
+            samples[..i as usize].iter().enumerate().map(|(j, s)| {
+                (hash_pair(s.stack.map_or(NO_PARENT, |x| x.0), s.thread.0), j as u32)
+            })
         });
     }
 
@@ -984,8 +977,12 @@ impl FoldedParser {
         self.func.push(func);
         if parent == NO_PARENT || n != parent + 1 {
             let (pc, fc) = (&self.parent, &self.func);
-            self.child_table
-                .insert(h, n, |m| hash_pair(pc[m as usize], fc[m as usize]));
+            // Members: the nodes that are not their parent's successor.
+            self.child_table.insert(h, n, || {
+                (0..n as usize)
+                    .filter(|&m| pc[m] == NO_PARENT || pc[m] as usize + 1 != m)
+                    .map(|m| (hash_pair(pc[m], fc[m]), m as u32))
+            });
         }
         (n, true)
     }
@@ -1009,44 +1006,50 @@ impl FoldedParser {
                 if marker.is_some() {
                     self.saw_annotation = true;
                 }
-                (n.to_owned(), marker.unwrap_or("").to_owned(), 0)
+                (n, marker.unwrap_or(""), 0)
             }
-            Mode::PySpy => {
-                let (n, f, l) = split_pyspy(&text);
-                (n.to_owned(), f.to_owned(), l)
-            }
-            Mode::Austin | Mode::Tachyon => {
-                let (n, f, l) = split_austin(&text);
-                (n.to_owned(), f.to_owned(), l)
-            }
+            Mode::PySpy => split_pyspy(&text),
+            Mode::Austin | Mode::Tachyon => split_austin(&text),
         };
-        let mut name = name;
-        let mut file = file;
-        let cut_a = truncate_name(&mut name, self.limits.max_name_len);
-        let cut_b = truncate_name(&mut file, self.limits.max_name_len);
+        let max = self.limits.max_name_len;
+        let (name, cut_a) = cut_name(name, max);
+        let (file, cut_b) = cut_name(file, max);
         if cut_a || cut_b {
             self.long_names.hit(line);
         }
-        let key = (name, file, lineno);
-        let id = match self.func_ids.get(&key) {
-            Some(&id) => id,
-            None => {
-                let id = self.functions.len() as u32;
-                self.functions.push(Function {
-                    name: key.0.clone(),
-                    file: key.1.clone(),
-                    line: lineno,
-                });
-                self.func_ids.insert(key, id);
-                id
-            }
-        };
+        let id = self.intern_function(name, file, lineno);
         let r = self.push_frame(raw, h, id);
         let flags = if lossy { LOSSY } else { 0 } | if cut_a || cut_b { LONG } else { 0 };
         if flags != 0 {
             self.flagged.push((r, line, flags));
         }
         r
+    }
+
+    /// The id of function (name, file, line), added when new.
+    fn intern_function(&mut self, name: &str, file: &str, line: i64) -> u32 {
+        let h = hash_function(name, file, line);
+        let fs = &self.functions;
+        if let Some(id) = self.func_table.find(h, |i| {
+            let f = &fs[i as usize];
+            f.line == line && f.name == name && f.file == file
+        }) {
+            return id;
+        }
+        let id = self.functions.len() as u32;
+        self.functions.push(Function {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            line,
+        });
+        let fs = &self.functions;
+        self.func_table.insert(h, id, || {
+            fs[..id as usize]
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (hash_function(&f.name, &f.file, f.line), i as u32))
+        });
+        id
     }
 
     /// Interns raw frame bytes (not present yet) for function `func`; returns the raw id.
@@ -1057,9 +1060,29 @@ impl FoldedParser {
         self.frame_hash.push(h);
         self.frame_func.push(func);
         let hashes = &self.frame_hash;
-        self.frame_table.insert(h, r, |x| hashes[x as usize]);
+        self.frame_table.insert(h, r, || {
+            hashes[..r as usize].iter().enumerate().map(|(x, &h)| (h, x as u32))
+        });
         r
     }
+}
+
+fn hash_function(name: &str, file: &str, line: i64) -> u64 {
+    hash_bytes(name.as_bytes())
+        ^ hash_bytes(file.as_bytes()).rotate_left(21)
+        ^ hash_pair(line as u32, (line >> 32) as u32).rotate_left(42)
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, and whether it was cut.
+fn cut_name(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut cut = max;
+    while cut > 0 && !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (&s[..cut], true)
 }
 
 /// Length of the common prefix of two byte strings.

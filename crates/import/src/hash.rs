@@ -134,12 +134,18 @@ impl IdTable {
         }
     }
 
-    /// Inserts `id` (not present yet) with key hash `h`; `rehash(id)` gives the hash of any
-    /// id already stored (used when the table grows).
+    /// Inserts `id` (not present yet) with key hash `h`. When the table must grow, `members()`
+    /// lists every stored id with its hash (in id order, so the caller reads its key columns
+    /// sequentially rather than in slot order).
     #[inline]
-    pub(crate) fn insert(&mut self, h: u64, id: u32, rehash: impl Fn(u32) -> u64) {
+    pub(crate) fn insert<I: Iterator<Item = (u64, u32)>>(
+        &mut self,
+        h: u64,
+        id: u32,
+        members: impl FnOnce() -> I,
+    ) {
         if (self.len + 1) * 4 > self.slots.len() * 3 || (id as u64) + 1 >= (self.slots.len() as u64) {
-            self.grow(id, rehash);
+            self.grow(id, members());
         }
         self.place(h, id);
         self.len += 1;
@@ -157,21 +163,17 @@ impl IdTable {
     }
 
     #[cold]
-    fn grow(&mut self, id: u32, rehash: impl Fn(u32) -> u64) {
+    fn grow(&mut self, id: u32, members: impl Iterator<Item = (u64, u32)>) {
         let need = (self.len + 1).max(id as usize + 2);
         let mut bits = self.bits.max(4);
         while (need * 4 > (1usize << bits) * 3 || id as u64 + 1 >= 1u64 << bits) && bits < 63 {
             bits += 1;
         }
-        let old = std::mem::take(&mut self.slots);
-        let old_mask = self.id_mask();
         self.bits = bits;
+        self.slots = Vec::new(); // free the old slots first
         self.slots = vec![0; 1usize << bits];
-        for s in old {
-            if s != 0 {
-                let id = (s & old_mask) - 1;
-                self.place(rehash(id), id);
-            }
+        for (h, m) in members {
+            self.place(h, m);
         }
     }
 

@@ -53,6 +53,19 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     finish(profile, warnings)
 }
 
+/// Runs `f` without an error context; only when it fails, runs it again with the context
+/// `what()` (the checks are pure, so the second run fails the same way). Keeps the hot path
+/// free of per-entry `format!`s.
+fn lazy<T>(
+    mut f: impl FnMut(&str) -> Result<T, ImportError>,
+    what: impl FnOnce() -> String,
+) -> Result<T, ImportError> {
+    match f("") {
+        Ok(v) => Ok(v),
+        Err(_) => f(&what()),
+    }
+}
+
 fn perr(msg: impl Into<String>) -> ImportError {
     ImportError::Pstats(msg.into())
 }
@@ -222,9 +235,15 @@ fn build(
     // its last value, like a Python dict built from the stream.
     let mut slot_of_entry: Vec<usize> = Vec::with_capacity(entries.len().min(input_len));
     let mut value_of: Vec<ObjId> = Vec::new();
+    // Key object → (function, names it truncated). cProfile writes each key tuple once and
+    // refers back to it (marshal `r`) in every callers dict, so most keys are found here
+    // without building their strings again.
+    let mut key_ids: FxMap<ObjId, (FuncId, usize)> = FxMap::default();
     for (i, (k, v)) in entries.iter().enumerate() {
-        let key = cx.key(*k, &format!("entry {}", i + 1))?;
+        let before = cx.truncated_names;
+        let key = lazy(|w| cx.key(*k, w), || format!("entry {}", i + 1))?;
         let (id, new) = int.get_or_add(key);
+        key_ids.insert(*k, (id, cx.truncated_names - before));
         if new {
             value_of.push(*v);
         } else {
@@ -241,27 +260,31 @@ fn build(
     let mut int_callers = false;
     let mut tuple_callers = false;
     for (i, &v) in value_of.iter().enumerate() {
-        let f = &int.functions[i];
-        let what = format!("entry {} ({}:{}({}))", i + 1, f.file, f.line, f.name);
+        let what = |int: &Interner| {
+            let f = &int.functions[i];
+            format!("entry {} ({}:{}({}))", i + 1, f.file, f.line, f.name)
+        };
         let items = match m.get(v) {
             Obj::Tuple(t) => t,
             o => {
                 return Err(perr(format!(
-                    "{what}: value is not a (cc, nc, tt, ct, callers) tuple (got {})",
+                    "{}: value is not a (cc, nc, tt, ct, callers) tuple (got {})",
+                    what(&int),
                     o.type_name()
                 )))
             }
         };
         if items.len() != 5 {
             return Err(perr(format!(
-                "{what}: value is not a (cc, nc, tt, ct, callers) tuple (got a tuple of {} item(s))",
+                "{}: value is not a (cc, nc, tt, ct, callers) tuple (got a tuple of {} item(s))",
+                what(&int),
                 items.len()
             )));
         }
-        let cc = cx.count(items[0], &format!("{what}: cc"))?;
-        let nc = cx.count(items[1], &format!("{what}: nc"))?;
-        let tt = cx.time(items[2], &format!("{what}: tt"))?;
-        let ct = cx.time(items[3], &format!("{what}: ct"))?;
+        let cc = lazy(|w| cx.count(items[0], w), || format!("{}: cc", what(&int)))?;
+        let nc = lazy(|w| cx.count(items[1], w), || format!("{}: nc", what(&int)))?;
+        let tt = lazy(|w| cx.time(items[2], w), || format!("{}: tt", what(&int)))?;
+        let ct = lazy(|w| cx.time(items[3], w), || format!("{}: ct", what(&int)))?;
         stats[i] = Some(PstatsStats {
             primcalls: cc,
             ncalls: nc,
@@ -272,7 +295,8 @@ fn build(
             Obj::Dict(d) => d,
             o => {
                 return Err(perr(format!(
-                    "{what}: callers is not a dict (got {})",
+                    "{}: callers is not a dict (got {})",
+                    what(&int),
                     o.type_name()
                 )))
             }
@@ -285,41 +309,65 @@ fn build(
                 "too many caller edges for the file size (shared callers dicts: reference bomb?)",
             ));
         }
-        let mut list: Vec<(FuncId, CallerVal)> = Vec::new();
+        let mut list: Vec<(FuncId, CallerVal)> = Vec::with_capacity(cdict.len());
         let mut pos_of: FxMap<FuncId, usize> = FxMap::default();
         for (j, (ck, cv)) in cdict.iter().enumerate() {
-            let cwhat = format!("{what}: caller {}", j + 1);
-            let ckey = cx.key(*ck, &cwhat)?;
-            let (cid, _) = int.get_or_add(ckey);
+            let cwhat = |int: &Interner| format!("{}: caller {}", what(int), j + 1);
+            let cid = match key_ids.get(ck) {
+                Some(&(id, truncs)) => {
+                    cx.truncated_names += truncs;
+                    id
+                }
+                None => {
+                    let before = cx.truncated_names;
+                    let ckey = lazy(|w| cx.key(*ck, w), || cwhat(&int))?;
+                    let (cid, _) = int.get_or_add(ckey);
+                    key_ids.insert(*ck, (cid, cx.truncated_names - before));
+                    cid
+                }
+            };
             let val = match m.get(*cv) {
                 Obj::Tuple(t) if t.len() == 4 => {
                     tuple_callers = true;
                     CallerVal::Tuple {
-                        nc: cx.count(t[0], &format!("{cwhat}: nc"))?,
-                        cc: cx.count(t[1], &format!("{cwhat}: cc"))?,
-                        tt: cx.time(t[2], &format!("{cwhat}: tt"))?,
-                        ct: cx.time(t[3], &format!("{cwhat}: ct"))?,
+                        nc: lazy(|w| cx.count(t[0], w), || format!("{}: nc", cwhat(&int)))?,
+                        cc: lazy(|w| cx.count(t[1], w), || format!("{}: cc", cwhat(&int)))?,
+                        tt: lazy(|w| cx.time(t[2], w), || format!("{}: tt", cwhat(&int)))?,
+                        ct: lazy(|w| cx.time(t[3], w), || format!("{}: ct", cwhat(&int)))?,
                     }
                 }
                 Obj::Int(_) | Obj::Bool(_) | Obj::BigInt { .. } | Obj::Float(_) => {
                     int_callers = true;
-                    CallerVal::Count(cx.count(*cv, &format!("{cwhat}: count"))?)
+                    CallerVal::Count(lazy(|w| cx.count(*cv, w), || format!("{}: count", cwhat(&int)))?)
                 }
                 Obj::Tuple(t) => return Err(perr(format!(
-                    "{cwhat}: value is not an (nc, cc, tt, ct) tuple (got a tuple of {} item(s))",
+                    "{}: value is not an (nc, cc, tt, ct) tuple (got a tuple of {} item(s))",
+                    cwhat(&int),
                     t.len()
                 ))),
                 o => {
                     return Err(perr(format!(
-                        "{cwhat}: value is not an (nc, cc, tt, ct) tuple or a count (got {})",
+                        "{}: value is not an (nc, cc, tt, ct) tuple or a count (got {})",
+                        cwhat(&int),
                         o.type_name()
                     )))
                 }
             };
-            match pos_of.get(&cid) {
-                Some(&p) => list[p].1 = val,
+            // Duplicate callers (a later value wins): a scan for short lists, a map beyond.
+            let found = if list.len() <= 16 {
+                list.iter().position(|e| e.0 == cid)
+            } else {
+                if pos_of.is_empty() {
+                    pos_of.extend(list.iter().enumerate().map(|(p, e)| (e.0, p)));
+                }
+                pos_of.get(&cid).copied()
+            };
+            match found {
+                Some(p) => list[p].1 = val,
                 None => {
-                    pos_of.insert(cid, list.len());
+                    if !pos_of.is_empty() {
+                        pos_of.insert(cid, list.len());
+                    }
                     list.push((cid, val));
                 }
             }
