@@ -156,6 +156,7 @@ fn stream_child(path: &str, threads: usize, index: bool) {
     let parse = t.elapsed().as_secs_f64();
     let (c1, _) = cpu();
     let hwm_parse = status_kb("VmHWM:");
+    let rss_parse = status_kb("VmRSS:");
     let sd = out.profile.samples.as_ref().unwrap();
     let (nodes, samples, funcs) = (sd.stacks.len(), sd.samples.len(), out.profile.functions.len());
     let (mut idx_s, mut hwm_idx) = (0.0, hwm_parse);
@@ -167,7 +168,7 @@ fn stream_child(path: &str, threads: usize, index: bool) {
         drop(ix);
     }
     println!(
-        "STREAM parse_s={parse:.3} parse_cpu_s={:.3} index_s={idx_s:.3} hwm_start_kb={m0} hwm_parse_kb={hwm_parse} hwm_index_kb={hwm_idx} size={size} nodes={nodes} samples={samples} functions={funcs}",
+        "STREAM parse_s={parse:.3} parse_cpu_s={:.3} index_s={idx_s:.3} hwm_start_kb={m0} hwm_parse_kb={hwm_parse} rss_after_parse_kb={rss_parse} hwm_index_kb={hwm_idx} size={size} nodes={nodes} samples={samples} functions={funcs}",
         c1 - c0
     );
 }

@@ -77,35 +77,36 @@ pub(crate) fn hash_pair(a: u32, b: u32) -> u64 {
     x ^ (x >> 32)
 }
 
-/// An open-addressing (linear probing) set of dense ids `0..n` whose keys live elsewhere (in
-/// the caller's columns): each slot is one `u32` holding `id + 1` in its low `bits` bits and a
-/// few bits of the key's hash above them, so a probe touches one cache line and compares the
-/// real key only when the hash bits agree. 4 bytes per slot, at most 3/4 full: about 5.3 bytes
-/// per id, against 24+ for a `HashMap<(u32, u32), u32>`.
+/// An open-addressing (linear probing) set of ids whose keys live elsewhere (in the caller's
+/// columns): each slot is one `u32` holding `id + 1` in its low `id_bits` bits and a few bits
+/// of the key's hash above them, so a probe touches one cache line and compares the real key
+/// only when the hash bits agree. 4 bytes per slot, at most 3/4 full: about 5.3 bytes per
+/// member, against 24+ for a `HashMap<(u32, u32), u32>`. The table size follows the number of
+/// members, not the largest id (the child table holds a fifth of all stack nodes).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdTable {
     slots: Vec<u32>,
-    /// log2(slots.len()); 0 while empty.
-    bits: u32,
+    /// Bits of a slot that hold `id + 1`; the rest hold hash bits.
+    id_bits: u32,
     len: usize,
 }
 
 impl IdTable {
     #[inline]
     fn tag(&self, h: u64) -> u32 {
-        if self.bits >= 32 {
+        if self.id_bits >= 32 {
             0
         } else {
-            ((h >> 40) as u32) << self.bits
+            ((h >> 40) as u32) << self.id_bits
         }
     }
 
     #[inline]
     fn id_mask(&self) -> u32 {
-        if self.bits >= 32 {
+        if self.id_bits >= 32 {
             u32::MAX
         } else {
-            (1u32 << self.bits) - 1
+            (1u32 << self.id_bits) - 1
         }
     }
 
@@ -134,9 +135,9 @@ impl IdTable {
         }
     }
 
-    /// Inserts `id` (not present yet) with key hash `h`. When the table must grow, `members()`
-    /// lists every stored id with its hash (in id order, so the caller reads its key columns
-    /// sequentially rather than in slot order).
+    /// Inserts `id` (not present yet) with key hash `h`. When the table must grow (or widen
+    /// its id bits), `members()` lists every stored id with its hash, in id order, so the
+    /// caller reads its key columns sequentially rather than in slot order.
     #[inline]
     pub(crate) fn insert<I: Iterator<Item = (u64, u32)>>(
         &mut self,
@@ -144,7 +145,8 @@ impl IdTable {
         id: u32,
         members: impl FnOnce() -> I,
     ) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 || (id as u64) + 1 >= (self.slots.len() as u64) {
+        let wide = self.id_bits >= 32 || (id as u64 + 1) < (1u64 << self.id_bits);
+        if (self.len + 1) * 4 > self.slots.len() * 3 || !wide {
             self.grow(id, members());
         }
         self.place(h, id);
@@ -164,12 +166,16 @@ impl IdTable {
 
     #[cold]
     fn grow(&mut self, id: u32, members: impl Iterator<Item = (u64, u32)>) {
-        let need = (self.len + 1).max(id as usize + 2);
-        let mut bits = self.bits.max(4);
-        while (need * 4 > (1usize << bits) * 3 || id as u64 + 1 >= 1u64 << bits) && bits < 63 {
+        let mut bits = (self.slots.len().max(16)).trailing_zeros();
+        while (self.len + 1) * 4 > (1usize << bits) * 3 && bits < 40 {
             bits += 1;
         }
-        self.bits = bits;
+        // Id bits: room for `id + 1` and for ids up to twice as large.
+        let mut id_bits = self.id_bits.max(8);
+        while id_bits < 32 && (id as u64 + 1) * 2 > 1u64 << id_bits {
+            id_bits += 1;
+        }
+        self.id_bits = id_bits;
         self.slots = Vec::new(); // free the old slots first
         self.slots = vec![0; 1usize << bits];
         for (h, m) in members {
