@@ -100,6 +100,21 @@ function placeTooltip(tip, container, ev) {
   tip.style.top = `${y + container.scrollTop}px`;
 }
 
+/** The tooltip of a tree node (icicle, flame, pack, squaremap): numbers, trust level, bounds. */
+function showTreeNode(tip, container, ev, n, unit, grandTotal) {
+  const pct = grandTotal ? `${(100 * n.total / grandTotal).toFixed(2)} %` : '';
+  const rows = [['total', `${fmt(n.total, unit)}  (${pct})`], ['self', fmt(n.self_value, unit)]];
+  if (n.calls != null) rows.push(['calls', `${n.exactness === 'exact' ? '' : '≈ '}${Math.round(n.calls).toLocaleString()}`]);
+  if (n.total_min != null && n.total_max != null && n.exactness !== 'exact') {
+    rows.push(['bounds', `${fmt(n.total_min, unit)} … ${fmt(n.total_max, unit)}`]);
+  }
+  const note = n.exactness === 'estimated' ? 'Estimated: pstats has caller→callee edges, not stacks; this share is split in proportion to the edge data.'
+    : n.exactness === 'cut' ? 'Recursion cycle cut here.' : n.truncated ? 'More detail below: click to zoom.' : null;
+  const loc = n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file);
+  fillTooltip(tip, n.name, loc, rows, note);
+  placeTooltip(tip, container, ev);
+}
+
 /**
  * Icicle (top-down, root on top) or flame (inverted tree, root at the bottom) on a canvas.
  * One instance per mounted view.
@@ -330,18 +345,7 @@ export class Icicle {
     const i = this.hit(ev);
     this.hover = i;
     if (i < 0) { this.tip.style.display = 'none'; return; }
-    const n = this.nodes[i];
-    const pct = this.grandTotal ? `${(100 * n.total / this.grandTotal).toFixed(2)} %` : '';
-    const rows = [['total', `${fmt(n.total, this.unit)}  (${pct})`], ['self', fmt(n.self_value, this.unit)]];
-    if (n.calls != null) rows.push(['calls', `${n.exactness === 'exact' ? '' : '≈ '}${Math.round(n.calls).toLocaleString()}`]);
-    if (n.total_min != null && n.total_max != null && n.exactness !== 'exact') {
-      rows.push(['bounds', `${fmt(n.total_min, this.unit)} … ${fmt(n.total_max, this.unit)}`]);
-    }
-    const note = n.exactness === 'estimated' ? 'Estimated: pstats has caller→callee edges, not stacks; this share is split in proportion to the edge data.'
-      : n.exactness === 'cut' ? 'Recursion cycle cut here.' : n.truncated ? 'More detail below: click to zoom.' : null;
-    const loc = n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file);
-    fillTooltip(this.tip, n.name, loc, rows, note);
-    placeTooltip(this.tip, this.container, ev);
+    showTreeNode(this.tip, this.container, ev, this.nodes[i], this.unit, this.grandTotal);
   }
 
   onClick(ev) {
@@ -545,13 +549,7 @@ export class TreeChart {
   onMove(ev) {
     const d = this.hit(ev);
     if (!d) { this.tip.style.display = 'none'; return; }
-    const n = d.data;
-    const pct = this.grandTotal ? `${(100 * n.total / this.grandTotal).toFixed(2)} %` : '';
-    const rows = [['total', `${fmt(n.total, this.unit)}  (${pct})`], ['self', fmt(n.self_value, this.unit)]];
-    if (n.calls != null) rows.push(['calls', `${n.exactness === 'exact' ? '' : '≈ '}${Math.round(n.calls).toLocaleString()}`]);
-    const note = n.exactness === 'estimated' ? 'Estimated from pstats caller→callee edges.' : n.exactness === 'cut' ? 'Recursion cycle cut here.' : null;
-    fillTooltip(this.tip, n.name, n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file), rows, note);
-    placeTooltip(this.tip, this.container, ev);
+    showTreeNode(this.tip, this.container, ev, d.data, this.unit, this.grandTotal);
   }
 
   onClick(ev) {
