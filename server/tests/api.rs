@@ -1,46 +1,12 @@
 //! Server tests through `router().oneshot()`: no socket, real corpus files.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use common::{corpus, get, get_json, state_with, truth};
 use profview_server::{router, AppState};
-use serde_json::Value;
 use tower::ServiceExt;
-
-fn corpus(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel)
-}
-
-fn state_with(files: &[&str]) -> (AppState, Vec<String>) {
-    let state = AppState::new();
-    let ids = files
-        .iter()
-        .map(|f| {
-            let bytes = std::fs::read(corpus(f)).expect("corpus file");
-            state.add_bytes(f, &bytes).expect("imports").id.clone()
-        })
-        .collect();
-    (state, ids)
-}
-
-async fn get(state: &AppState, uri: &str) -> (StatusCode, String, Option<String>) {
-    let resp = router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
-    let status = resp.status();
-    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned(), ctype)
-}
-
-async fn get_json(state: &AppState, uri: &str) -> (StatusCode, Value) {
-    let (s, body, ctype) = get(state, uri).await;
-    assert_eq!(ctype.as_deref(), Some("application/json"), "{uri} answered {body}");
-    (s, serde_json::from_str(&body).unwrap())
-}
-
-fn truth(rel: &str) -> Value {
-    let text = std::fs::read_to_string(corpus(&format!("{rel}.truth.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 #[tokio::test]
 async fn lists_profiles_with_id_name_format() {

@@ -1,37 +1,12 @@
 //! Query routes through `router().oneshot()`: detail, reach lists, sandwich, tree slices,
 //! threads, transforms, and the OpenAPI document.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use profview_server::{router, AppState};
+mod common;
+
+use axum::http::StatusCode;
+use common::{corpus, get_json, state_with, truth};
+use profview_server::AppState;
 use serde_json::Value;
-use tower::ServiceExt;
-
-fn corpus(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel)
-}
-
-fn state_with(files: &[&str]) -> (AppState, Vec<String>) {
-    let state = AppState::new();
-    let ids = files
-        .iter()
-        .map(|f| {
-            let bytes = std::fs::read(corpus(f)).expect("corpus file");
-            state.add_bytes(f, &bytes).expect("imports").id.clone()
-        })
-        .collect();
-    (state, ids)
-}
-
-async fn get_json(state: &AppState, uri: &str) -> (StatusCode, Value) {
-    let resp = router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
-    let status = resp.status();
-    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(ctype.as_deref(), Some("application/json"), "{uri} answered {}", String::from_utf8_lossy(&body));
-    (status, serde_json::from_slice(&body).unwrap())
-}
 
 async fn ok(state: &AppState, uri: &str) -> Value {
     let (s, v) = get_json(state, uri).await;
@@ -45,9 +20,6 @@ async fn err(state: &AppState, uri: &str, want: StatusCode) -> String {
     v["error"].as_str().unwrap_or_else(|| panic!("{uri}: no error field in {v}")).to_owned()
 }
 
-fn truth(rel: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(corpus(&format!("{rel}.truth.json"))).unwrap()).unwrap()
-}
 
 fn check_slice(v: &Value) {
     let nodes = v["nodes"].as_array().unwrap();
