@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{corpus, get_json, state_with, truth};
+use common::{get_json, state_with, truth};
 use profview_server::AppState;
 use serde_json::Value;
 
