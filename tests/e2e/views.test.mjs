@@ -166,3 +166,27 @@ test('thread selector lists the threads and selecting one narrows the table', as
   await screenshot(page, 'view-thread');
   assert.deepEqual(page.problems, []);
 });
+
+test('transforms: focus from the detail panel, a removable chip, the recursion toggle; all in the URL', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(THREADS));
+  await chartReady(page, find.icicle);
+  const row = page.locator(find.functionRow, { hasText: 'io_task' }).first();
+  const fid = await row.getAttribute('data-id');
+  await row.click();
+  await page.locator(find.tfFocus).click();
+  await page.waitForURL(new RegExp(`tf=f%3A${fid}|tf=f:${fid}`));
+  const chip = page.locator(find.tfChip);
+  await chip.filter({ hasText: 'io_task' }).waitFor();
+  // Focused on io_task: the whole tree is io_task's stacks, so the table's top total is io_task's.
+  await page.waitForFunction((s) => document.querySelector(s)?.dataset.rootName === 'all', find.icicle);
+  const top = await page.locator(`${find.functionRow} td[data-col="name"]`).first().textContent();
+  assert.equal(top, 'io_task');
+  await screenshot(page, 'view-transform-focus');
+  await page.locator(find.tfRemove).first().click();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('tf'));
+  await page.locator(find.tfRec).check();
+  await page.waitForURL(/tf=rec/);
+  await chartReady(page, find.icicle);
+  assert.deepEqual(page.problems, []);
+});

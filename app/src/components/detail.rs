@@ -45,6 +45,23 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
                             <h2 class="detail-name" data-testid="detail-name" title=f.name.clone()>{f.name.clone()}</h2>
                             <div class="detail-loc muted" data-testid="detail-location">{location(&f.file, f.line)}</div>
                             {stats_line(&f, pstats)}
+                            {
+                                let set = set_edges.clone();
+                                let fid = f.id;
+                                let act = move |op: String| {
+                                    let set = set.clone();
+                                    move |_| crate::components::transforms::push_op(&set, tf.get_untracked(), op.clone())
+                                };
+                                view! {
+                                    <div class="actions">
+                                        <button data-testid="tf-focus" title="show only stacks through this function" on:click=act(format!("f:{fid}"))>"Focus"</button>
+                                        <button data-testid="tf-merge" title="merge this function into its callers" on:click=act(format!("m:{fid}"))>"Merge into callers"</button>
+                                        {(!pstats).then(|| view! {
+                                            <button data-testid="tf-drop" title="drop every stack through this function" on:click=act(format!("x:{fid}"))>"Drop stacks"</button>
+                                        })}
+                                    </div>
+                                }
+                            }
                             <h3>"Callers " <span class="muted">{format!("({})", d.callers.len())}</span></h3>
                             {edge_table(d.callers.clone(), "callers", pstats, set_edges.clone())}
                             <h3>"Callees " <span class="muted">{format!("({})", d.callees.len())}</span></h3>

@@ -13,6 +13,7 @@ use crate::components::function_table::FunctionTable;
 use crate::components::chart_view::ChartView;
 use crate::charts::ChartKind;
 use crate::components::thread_select::ThreadSelect;
+use crate::components::transforms::TransformBar;
 use crate::url_state;
 
 /// The chart views, by the name used in `view=` and `data-testid="view-<name>"`.
@@ -98,6 +99,7 @@ pub fn ProfilePage() -> impl IntoView {
                                     <ul>{warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
                                 </details>
                             })}
+                            <TransformBar id=pid.clone() sampled=!pstats/>
                             <div class="tabs">
                                 {VIEWS.iter().map(|(key, label)| {
                                     let set = set.clone();
