@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use profview_import::{ImportError, Imported, Limits};
+use profview_import::{ImportError, Imported, Limits, StreamOptions};
 use profview_index::ProfileIndex;
 
 use crate::store::{
@@ -324,16 +324,17 @@ impl AppState {
                 return Ok(e);
             }
         }
-        let owned;
-        let bytes: &[u8] = match &src {
-            Source::Bytes(b) => b,
+        let imported = match &src {
+            Source::Bytes(b) => profview_import::import(name, b, &self.inner.limits),
+            // From disk in blocks: folded files (even gzipped) are parsed on every core with
+            // memory bounded by the profile, not the file.
             Source::Staged(s) => {
-                owned = fs::read(&s.path).map_err(|e| storage(&e))?;
-                &owned
+                let f = fs::File::open(&s.path).map_err(|e| storage(&e))?;
+                profview_import::import_reader(name, f, &self.inner.limits, &StreamOptions::default())
             }
         };
-        let Imported { profile, warnings } = profview_import::import(name, bytes, &self.inner.limits)
-            .map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
+        let Imported { profile, warnings } =
+            imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let index = Arc::new(ProfileIndex::build(profile));
         let p = index.profile();
         let meta = ProfileMeta {
@@ -400,18 +401,22 @@ impl AppState {
             if let Some(index) = lock(&self.inner.cache).get(id) {
                 return Ok(index);
             }
-            let bytes = self
+            let reader = self
                 .inner
                 .blobs
-                .get(id)
+                .open(id)
                 .map_err(|e| format!("profile {id}: cannot read its stored file: {e}"))?
                 .ok_or_else(|| format!("profile {id}: its stored file is missing"))?;
-            if blake3::hash(&bytes).to_hex().as_str() != meta.blake3 {
+            // Hash while importing in blocks, then check: a corrupt blob is never served.
+            let mut hashed = HashingReader { inner: reader, hasher: blake3::Hasher::new() };
+            let name = if meta.source_name.is_empty() { &meta.name } else { &meta.source_name };
+            let imported =
+                profview_import::import_reader(name, &mut hashed, &self.inner.limits, &StreamOptions::default());
+            io::copy(&mut hashed, &mut io::sink()).map_err(|e| format!("profile {id}: cannot read its stored file: {e}"))?;
+            if hashed.hasher.finalize().to_hex().as_str() != meta.blake3 {
                 return Err(format!("profile {id}: its stored file is corrupt (hash mismatch)"));
             }
-            let name = if meta.source_name.is_empty() { &meta.name } else { &meta.source_name };
-            let imported = profview_import::import(name, &bytes, &self.inner.limits)
-                .map_err(|e| format!("profile {id}: stored file no longer imports: {e}"))?;
+            let imported = imported.map_err(|e| format!("profile {id}: stored file no longer imports: {e}"))?;
             let index = Arc::new(ProfileIndex::build(imported.profile));
             lock(&self.inner.cache).insert(id, index.clone());
             Ok(index)
@@ -487,5 +492,19 @@ impl AppState {
     /// How many indexes are built and cached now.
     pub fn cached_indexes(&self) -> usize {
         lock(&self.inner.cache).items.len()
+    }
+}
+
+/// Hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }

@@ -80,6 +80,11 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn put(&self, id: &str, src: BlobSource<'_>) -> io::Result<()>;
     /// The bytes, or `None` when absent.
     fn get(&self, id: &str) -> io::Result<Option<Vec<u8>>>;
+    /// A reader over the bytes, or `None` when absent: lets a large profile be imported in
+    /// blocks instead of read whole. The default reads the whole blob.
+    fn open(&self, id: &str) -> io::Result<Option<Box<dyn io::Read + Send>>> {
+        Ok(self.get(id)?.map(|b| Box::new(io::Cursor::new(b)) as Box<dyn io::Read + Send>))
+    }
     /// Removes the blob; true when it existed.
     fn delete(&self, id: &str) -> io::Result<bool>;
     /// Every stored id.
@@ -252,6 +257,14 @@ impl BlobStore for FsBlobStore {
     fn get(&self, id: &str) -> io::Result<Option<Vec<u8>>> {
         match fs::read(self.path(id)?) {
             Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open(&self, id: &str) -> io::Result<Option<Box<dyn io::Read + Send>>> {
+        match File::open(self.path(id)?) {
+            Ok(f) => Ok(Some(Box::new(f))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
