@@ -33,3 +33,25 @@ pub fn ratio(a: Option<f64>, b: Option<u64>) -> Option<f64> {
         _ => None,
     }
 }
+
+/// A file path shortened for a narrow column: the part after `site-packages/` or
+/// `lib/pythonX.Y/`, else the last three components. The full path goes in the tooltip.
+pub fn short_path(file: &str) -> String {
+    for marker in ["site-packages/", "dist-packages/"] {
+        if let Some(i) = file.rfind(marker) {
+            return file[i + marker.len()..].to_owned();
+        }
+    }
+    if let Some(i) = file.find("/lib/python") {
+        let rest = &file[i + "/lib/python".len()..];
+        if let Some(j) = rest.find('/') {
+            return rest[j + 1..].to_owned();
+        }
+    }
+    let parts: Vec<&str> = file.split('/').collect();
+    if parts.len() > 3 {
+        format!("…/{}", parts[parts.len() - 3..].join("/"))
+    } else {
+        file.to_owned()
+    }
+}

@@ -223,10 +223,11 @@ fn num_cell(text: String, value: Option<f64>, col: &'static str) -> impl IntoVie
 }
 
 fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
-    let loc = if row.line != 0 { format!("{}:{}", row.file, row.line) } else { row.file.clone() };
+    let full = if row.line != 0 { format!("{}:{}", row.file, row.line) } else { row.file.clone() };
+    let short = format::short_path(&row.file);
+    let loc = if row.line != 0 { format!("{short}:{}", row.line) } else { short };
     let name = view! { <td class="name" data-col="name" title=row.name.clone()>{row.name.clone()}</td> };
-    let loc_title = loc.clone();
-    let file = view! { <td class="file" data-col="file" title=loc_title>{loc}</td> };
+    let file = view! { <td class="file" data-col="file" title=full>{loc}</td> };
     if pstats {
         view! {
             <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>

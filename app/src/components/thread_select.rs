@@ -16,7 +16,7 @@ pub fn ThreadSelect(id: String) -> impl IntoView {
         async move { api::threads(&id).await }
     });
     move || {
-        list.get().and_then(|r| r.ok()).filter(|l| !l.threads.is_empty()).map(|l| {
+        list.get().and_then(|r| r.ok()).filter(|l| l.threads.len() > 1).map(|l| {
             let set = set.clone();
             let current = thread.get().unwrap_or_default();
             view! {
