@@ -36,6 +36,11 @@ impl<T: Copy + Default> Csr<T> {
 }
 
 impl<T> Csr<T> {
+    /// From row offsets (`rows + 1` entries, non-decreasing, last = `items.len()`) and items.
+    pub fn from_parts(off: Vec<u32>, items: Vec<T>) -> Self {
+        debug_assert!(off.last().map_or(items.is_empty(), |&e| e as usize == items.len()));
+        Csr { off, items }
+    }
     /// Items of row `k` (empty when out of range).
     pub fn slice(&self, k: usize) -> &[T] {
         if k + 1 >= self.off.len() {

@@ -531,7 +531,7 @@ impl ProfileIndex {
                         } else {
                             let n = trees::sample_node_at(sv, t, &root_path)
                                 .ok_or_else(|| QueryError::NotFound(format!("no tree node at path {:?}", join(&root_path))))?;
-                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at[n as usize], Some(TdState::Node(n)))
+                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at.get(n as usize), Some(TdState::Node(n)))
                         };
                         slice::slice(&mut src, root, &root_path, &q.lod)
                     }
@@ -600,13 +600,13 @@ impl ProfileIndex {
         match &v.kind {
             Kind::Samples(sv) => {
                 let t = sv.table(&self.profile);
-                let outer: Vec<u32> = sv.by_func.slice(id.idx()).iter().copied().filter(|&n| sv.outer[n as usize]).collect();
+                let outer: Vec<u32> = sv.by_func(t).slice(id.idx()).iter().copied().filter(|&n| sv.is_outer(n as usize)).collect();
                 if outer.is_empty() {
                     return Err(QueryError::NotFound(format!("function {f} has no samples in this view")));
                 }
                 let total: f64 = outer.iter().map(|&n| sv.incl[n as usize]).sum();
                 let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl[n as usize]).sum();
-                let own: f64 = outer.iter().map(|&n| sv.at[n as usize]).sum();
+                let own: f64 = outer.iter().map(|&n| sv.at.get(n as usize)).sum();
                 let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl[n as usize])).collect();
                 let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
                 let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
@@ -686,8 +686,7 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
         if let Some(ps) = &p.pstats {
             table::fill_pstats(&mut stats, ps);
         }
-        let t = sv.table(p);
-        let approx_bytes = t.len() * 60 + sv.children.heap_bytes() + sv.by_func.heap_bytes() + stats.len() * 80;
+        let approx_bytes = sv.heap_bytes() + stats.len() * 80;
         let Funcs { extra, extra_pkg, .. } = funcs;
         Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()) })
     } else {

@@ -406,12 +406,140 @@ pub(crate) fn compact(t: &StackTable, at: &[f64], hit: &[bool]) -> Option<(Stack
     Some((out, nat))
 }
 
+/// Self weights per node, stored sparsely (most nodes of a sampled profile have no sample of
+/// their own): a bit per node that a sample ends there, a rank per 64 nodes, and the weights of
+/// the hit nodes in node order. Values are the exact f64 sums a dense vector would hold.
+#[derive(Debug, Default)]
+pub(crate) struct SelfWeights {
+    bits: Vec<u64>,
+    rank: Vec<u32>,
+    vals: Vec<f64>,
+}
+
+impl SelfWeights {
+    fn with_bits(bits: Vec<u64>) -> Self {
+        let mut rank = Vec::with_capacity(bits.len());
+        let mut acc = 0u32;
+        for w in &bits {
+            rank.push(acc);
+            acc += w.count_ones();
+        }
+        SelfWeights { bits, rank, vals: vec![0.0; acc as usize] }
+    }
+    /// Position of node `i` among the hit nodes, when it is one.
+    #[inline]
+    fn slot(&self, i: usize) -> Option<usize> {
+        let word = *self.bits.get(i >> 6)?;
+        let b = i & 63;
+        if (word >> b) & 1 == 0 {
+            return None;
+        }
+        Some(self.rank[i >> 6] as usize + (word & ((1u64 << b) - 1)).count_ones() as usize)
+    }
+    /// Weight of samples ending at node `i` (0 when none).
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        self.slot(i).map_or(0.0, |k| self.vals[k])
+    }
+    /// Hit nodes in ascending order with their weights.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let mut k = 0usize;
+        self.bits
+            .iter()
+            .enumerate()
+            .flat_map(move |(wi, &w)| {
+                let mut w = w;
+                std::iter::from_fn(move || {
+                    if w == 0 {
+                        return None;
+                    }
+                    let b = w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    Some(wi * 64 + b)
+                })
+            })
+            .map(move |i| {
+                let v = self.vals[k];
+                k += 1;
+                (i, v)
+            })
+    }
+    fn from_dense(at: &[f64], hit: &[bool]) -> Self {
+        let mut bits = vec![0u64; at.len().div_ceil(64)];
+        for (i, &h) in hit.iter().enumerate() {
+            if h || at[i].to_bits() != 0 {
+                bits[i >> 6] |= 1 << (i & 63);
+            }
+        }
+        let mut s = Self::with_bits(bits);
+        let mut k = 0;
+        for (i, &h) in hit.iter().enumerate() {
+            if h || at[i].to_bits() != 0 {
+                s.vals[k] = at[i];
+                k += 1;
+            }
+        }
+        s
+    }
+    fn heap_bytes(&self) -> usize {
+        self.bits.capacity() * 8 + self.rank.capacity() * 4 + self.vals.capacity() * 8
+    }
+}
+
+/// The profile's own self weights for all threads, summed in sample order (as
+/// [`initial_weights`] does), without a dense per-node vector. `None` when a stack id is out of
+/// range. Returns the weights and the weight of empty-stack samples.
+fn initial_sparse(p: &Profile, n: usize) -> Option<(SelfWeights, f64)> {
+    let sd = p.samples.as_ref()?;
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    for s in &sd.samples {
+        if let Some(st) = s.stack {
+            let i = st.idx();
+            if i >= n {
+                return None;
+            }
+            bits[i >> 6] |= 1 << (i & 63);
+        }
+    }
+    let mut w = SelfWeights::with_bits(bits);
+    let mut rs = 0.0;
+    for s in &sd.samples {
+        match s.stack {
+            Some(st) => {
+                if let Some(k) = w.slot(st.idx()) {
+                    w.vals[k] += s.weight;
+                }
+            }
+            None => rs += s.weight,
+        }
+    }
+    Some((w, rs))
+}
+
+/// True when every node has a sample in its subtree (then [`compact`] would keep the table).
+fn all_live(t: &StackTable, w: &SelfWeights) -> bool {
+    let n = t.len();
+    let mut live = w.bits.clone();
+    for i in (0..n).rev() {
+        if (live[i >> 6] >> (i & 63)) & 1 == 1 {
+            let p = t.parent[i];
+            if p != NO_PARENT {
+                live[p as usize >> 6] |= 1 << (p as usize & 63);
+            }
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// A sampled profile under one thread selection and one transform list.
 #[derive(Debug)]
 pub(crate) struct SampleView {
     /// The rewritten table; `None` = the profile's own table.
     pub table: Option<StackTable>,
-    pub at: Vec<f64>,
+    /// Self weight per node (sparse).
+    pub at: SelfWeights,
     pub incl: Vec<f64>,
     pub root_self: f64,
     /// Σ of every selected sample (including empty stacks).
@@ -420,15 +548,13 @@ pub(crate) struct SampleView {
     pub children: Csr<u32>,
     /// Root nodes, sorted by function id.
     pub roots: Vec<u32>,
-    /// Nodes per function.
-    pub by_func: Csr<u32>,
+    /// Nodes per function, built on first use (sandwich).
+    by_func: std::sync::OnceLock<Csr<u32>>,
+    nfuncs: usize,
     /// Nodes with self weight per function (the leaves of the inverted tree).
     pub leaves: Csr<u32>,
-    /// Per node: parent node (or `NO_PARENT`) and the parent's function, with bit 31 set when
-    /// the parent is a root frame. One load per step when walking up.
-    pub up: Vec<(u32, u32)>,
-    /// `outer[i]`: no ancestor of node i has the same function.
-    pub outer: Vec<bool>,
+    /// Bit i: no ancestor of node i has the same function.
+    outer: Vec<u64>,
     /// Per callee: (caller, weight); per caller: (callee, weight). Sorted by the other id.
     pub callers: Csr<(u32, f64)>,
     pub callees: Csr<(u32, f64)>,
@@ -440,6 +566,33 @@ impl SampleView {
             Some(t) => t,
             None => p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0),
         }
+    }
+    /// No ancestor of node `i` has the same function.
+    pub fn is_outer(&self, i: usize) -> bool {
+        self.outer.get(i >> 6).is_some_and(|w| (w >> (i & 63)) & 1 == 1)
+    }
+    /// Nodes per function (built on first use).
+    pub fn by_func(&self, t: &StackTable) -> &Csr<u32> {
+        self.by_func.get_or_init(|| {
+            let n = t.len();
+            let mut fcount = vec![0u32; self.nfuncs];
+            for f in &t.func {
+                fcount[f.idx()] += 1;
+            }
+            Csr::from_counts(&fcount, (0..n).map(|i| (t.func[i].idx(), i as u32)))
+        })
+    }
+    /// Approximate heap size in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.table.as_ref().map_or(0, |t| t.len() * 12)
+            + self.at.heap_bytes()
+            + self.incl.capacity() * 8
+            + self.children.heap_bytes()
+            + self.by_func.get().map_or(0, |c| c.heap_bytes())
+            + self.leaves.heap_bytes()
+            + self.outer.capacity() * 8
+            + self.callers.heap_bytes()
+            + self.callees.heap_bytes()
     }
 }
 
@@ -453,82 +606,130 @@ pub(crate) fn build_view(
     ops: &[Op],
     funcs: &mut Funcs<'_>,
 ) -> Result<(SampleView, Vec<FunctionStats>), String> {
-    let (at, hit, rs, rh) = initial_weights(p, thread);
     let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
-    let (table, at): (Option<StackTable>, Vec<f64>) = if ops.is_empty() {
-        match compact(base_table, &at, &hit) {
-            None => (None, at),
-            Some((t, a)) => (Some(t), a),
+    if thread.is_none() && ops.is_empty() {
+        // The default view: no dense per-node weight vector, no copy of the table.
+        if let Some((w, rs)) = initial_sparse(p, base_table.len()) {
+            if all_live(base_table, &w) {
+                return Ok(derive(p, None, w, rs, funcs.len()));
+            }
         }
-    } else {
-        let mut s = Stacks { t: base_table.clone(), at, hit, root_self: rs, root_hit: rh };
-        for op in ops {
-            s = apply(op, &s, funcs)?;
-        }
-        let (t, a) = match compact(&s.t, &s.at, &s.hit) {
-            None => (s.t, s.at),
-            Some(x) => x,
+    }
+    let (at, hit, rs, rh) = initial_weights(p, thread);
+    if ops.is_empty() {
+        let (table, at, hit) = match compact(base_table, &at, &hit) {
+            None => (None, at, hit),
+            Some((t, a)) => {
+                let h = a.iter().map(|&x| x.to_bits() != 0).collect::<Vec<bool>>();
+                (Some(t), a, h)
+            }
         };
-        return Ok(derive(p, Some(t), a, s.root_self, funcs.len()));
+        let w = SelfWeights::from_dense(&at, &hit);
+        drop((at, hit));
+        return Ok(derive(p, table, w, rs, funcs.len()));
+    }
+    let mut s = Stacks { t: base_table.clone(), at, hit, root_self: rs, root_hit: rh };
+    for op in ops {
+        s = apply(op, &s, funcs)?;
+    }
+    let (t, a) = match compact(&s.t, &s.at, &s.hit) {
+        None => (s.t, s.at),
+        Some(x) => x,
     };
-    Ok(derive(p, table, at, rs, funcs.len()))
+    let h: Vec<bool> = a.iter().map(|&x| x.to_bits() != 0).collect();
+    let w = SelfWeights::from_dense(&a, &h);
+    drop((a, h));
+    Ok(derive(p, Some(t), w, s.root_self, funcs.len()))
 }
 
-fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
-    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
-    let t = table.as_ref().unwrap_or(base_table);
-    let n = t.len();
-    let incl = inclusive(t, &at);
-    let total = at.iter().sum::<f64>() + root_self;
+/// Inclusive weight per node from sparse self weights (same sums as [`inclusive`]).
+fn inclusive_sparse(t: &StackTable, at: &SelfWeights) -> Vec<f64> {
+    let mut incl = vec![0.0; t.len()];
+    for (i, v) in at.iter() {
+        incl[i] = v;
+    }
+    for i in (0..t.len()).rev() {
+        let p = t.parent[i];
+        if p != NO_PARENT {
+            incl[p as usize] += incl[i];
+        }
+    }
+    incl
+}
 
-    // Children CSR sorted by function id.
+/// Children per node sorted by function id, and the roots sorted by function id.
+fn children_of(t: &StackTable) -> (Csr<u32>, Vec<u32>) {
+    let n = t.len();
     let mut roots = Vec::new();
-    let mut counts = vec![0u32; n + 1];
+    // off[p + 2] counts p's children; after the prefix sum off[p + 1] is the start of row p and
+    // serves as its fill cursor, ending at the start of row p + 1.
+    let mut off = vec![0u32; n + 2];
     for i in 0..n {
         let par = t.parent[i];
         if par == NO_PARENT {
             roots.push(i as u32);
         } else {
-            counts[par as usize] += 1;
+            off[par as usize + 2] += 1;
         }
     }
-    let children = Csr::from_counts(&counts[..n], (0..n).filter_map(|i| {
+    for k in 2..n + 2 {
+        off[k] += off[k - 1];
+    }
+    let mut items = vec![0u32; n - roots.len()];
+    for i in 0..n {
         let par = t.parent[i];
-        (par != NO_PARENT).then_some((par as usize, i as u32))
-    }));
-    let mut children = children;
+        if par != NO_PARENT {
+            let c = &mut off[par as usize + 1];
+            items[*c as usize] = i as u32;
+            *c += 1;
+        }
+    }
+    off.pop();
+    let mut children = Csr::from_parts(off, items);
     for k in 0..n {
-        children.slice_mut(k).sort_unstable_by_key(|&c| t.func[c as usize]);
+        let row = children.slice_mut(k);
+        if row.len() > 1 {
+            row.sort_unstable_by_key(|&c| t.func[c as usize]);
+        }
     }
     roots.sort_unstable_by_key(|&c| t.func[c as usize]);
+    (children, roots)
+}
 
-    // Nodes per function.
-    let mut fcount = vec![0u32; nfuncs];
-    for f in &t.func {
-        fcount[f.idx()] += 1;
-    }
-    let by_func = Csr::from_counts(&fcount, (0..n).map(|i| (t.func[i].idx(), i as u32)));
-    let mut lcount = vec![0u32; nfuncs];
-    for i in 0..n {
-        if at[i] != 0.0 {
-            lcount[t.func[i].idx()] += 1;
-        }
-    }
-    let leaves = Csr::from_counts(&lcount, (0..n).filter(|&i| at[i] != 0.0).map(|i| (t.func[i].idx(), i as u32)));
-    let up: Vec<(u32, u32)> = (0..n)
-        .map(|i| {
-            let p = t.parent[i];
-            if p == NO_PARENT {
-                (NO_PARENT, 0)
-            } else {
-                let top = if t.parent[p as usize] == NO_PARENT { 1u32 << 31 } else { 0 };
-                (p, t.func[p as usize].0 | top)
-            }
+/// Runs two closures, on two threads where there are threads.
+fn join2<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::thread::scope(|s| {
+            let h = s.spawn(b);
+            let ra = a();
+            let rb = match h.join() {
+                Ok(r) => r,
+                Err(e) => std::panic::resume_unwind(e),
+            };
+            (ra, rb)
         })
-        .collect();
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (a(), b())
+    }
+}
+
+fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
+    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
+    let t = table.as_ref().unwrap_or(base_table);
+    let n = t.len();
+    let big = n >= 1 << 16;
+    let ((incl, leaves), (children, roots)) = if big {
+        join2(|| (inclusive_sparse(t, &at), leaves_of(t, &at, nfuncs)), || children_of(t))
+    } else {
+        ((inclusive_sparse(t, &at), leaves_of(t, &at, nfuncs)), children_of(t))
+    };
+    let total = at.iter().map(|x| x.1).fold(0.0, |a, b| a + b) + root_self;
 
     // Depth-first walk: outermost occurrence per function and per (caller, callee) pair.
-    let mut outer = vec![true; n];
+    let mut outer = vec![0u64; n.div_ceil(64)];
     let mut on_path = vec![0u32; nfuncs];
     let mut edge_w: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
@@ -540,7 +741,9 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
             continue;
         }
         let recursive = on_path[f as usize] > 0;
-        outer[i] = !recursive;
+        if !recursive {
+            outer[i >> 6] |= 1 << (i & 63);
+        }
         let par = t.parent[i];
         if par != NO_PARENT {
             let pf = t.func[par as usize].0;
@@ -568,15 +771,25 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
             stack.push((c, false));
         }
     }
+    drop(on_path);
+    drop(stack);
 
     let mut stats = vec![FunctionStats::default(); nfuncs];
-    for i in 0..n {
-        let o = &mut stats[t.func[i].idx()];
-        o.listed = true;
-        *o.self_weight.get_or_insert(0.0) += at[i];
-        let tot = o.total_weight.get_or_insert(0.0);
-        if outer[i] {
-            *tot += incl[i];
+    {
+        let mut hits = at.iter().peekable();
+        for i in 0..n {
+            let o = &mut stats[t.func[i].idx()];
+            o.listed = true;
+            let s = o.self_weight.get_or_insert(0.0);
+            if hits.peek().is_some_and(|h| h.0 == i) {
+                if let Some((_, v)) = hits.next() {
+                    *s += v;
+                }
+            }
+            let tot = o.total_weight.get_or_insert(0.0);
+            if (outer[i >> 6] >> (i & 63)) & 1 == 1 {
+                *tot += incl[i];
+            }
         }
     }
 
@@ -592,9 +805,34 @@ fn derive(p: &Profile, table: Option<StackTable>, at: Vec<f64>, root_self: f64, 
     let callees = Csr::from_counts(&ce, edges.iter().map(|e| (e.0 as usize, (e.1, e.2))));
 
     (
-        SampleView { table, at, incl, root_self, total, children, roots, by_func, leaves, up, outer, callers, callees },
+        SampleView {
+            table,
+            at,
+            incl,
+            root_self,
+            total,
+            children,
+            roots,
+            by_func: std::sync::OnceLock::new(),
+            nfuncs,
+            leaves,
+            outer,
+            callers,
+            callees,
+        },
         stats,
     )
+}
+
+/// Nodes with a non-zero self weight, per function, in node order.
+fn leaves_of(t: &StackTable, at: &SelfWeights, nfuncs: usize) -> Csr<u32> {
+    let mut lcount = vec![0u32; nfuncs];
+    for (i, v) in at.iter() {
+        if v != 0.0 {
+            lcount[t.func[i].idx()] += 1;
+        }
+    }
+    Csr::from_counts(&lcount, at.iter().filter(|x| x.1 != 0.0).map(|(i, _)| (t.func[i].idx(), i as u32)))
 }
 
 #[cfg(test)]

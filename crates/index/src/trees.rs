@@ -85,7 +85,7 @@ impl SampleTopDown<'_> {
                 totals.push((0.0, 0.0));
             }
             totals[k].0 += self.v.incl[c as usize];
-            totals[k].1 += self.v.at[c as usize];
+            totals[k].1 += self.v.at.get(c as usize);
         };
         if multi.is_empty() {
             for &c in kids {
@@ -162,7 +162,7 @@ impl Source for SampleTopDown<'_> {
                 *clipped |= clip;
                 let mut small = Small::default();
                 for (i, &c) in kids.iter().enumerate() {
-                    let (total, own) = (self.v.incl[c as usize], self.v.at[c as usize]);
+                    let (total, own) = (self.v.incl[c as usize], self.v.at.get(c as usize));
                     if total.abs() < cutoff {
                         small.add_many(1, total, own, false);
                     } else if keep[i] {
@@ -214,21 +214,22 @@ pub(crate) struct SampleInverted<'a> {
 
 impl SampleInverted<'_> {
     pub fn leaf_seeds(&self, f: u32) -> Vec<(u32, f64)> {
-        self.v.leaves.slice(f as usize).iter().map(|&n| (n, self.v.at[n as usize])).collect()
+        self.v.leaves.slice(f as usize).iter().map(|&n| (n, self.v.at.get(n as usize))).collect()
     }
     /// Children of a seed set: group by the function of each cursor's parent.
     pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
         const TOP: u32 = 1 << 31;
-        let up = &self.v.up;
+        let t = self.t;
         let mut totals: Vec<(f64, f64, u32)> = Vec::new();
         // Group index per seed (u32::MAX: the cursor is a root frame).
         let mut gidx: Vec<u32> = Vec::with_capacity(seeds.len());
         for &(cur, w) in seeds {
-            let (p, pf) = up[cur as usize];
+            let p = t.parent[cur as usize];
             if p == NO_PARENT {
                 gidx.push(u32::MAX);
                 continue;
             }
+            let pf = t.func[p as usize].0 | if t.parent[p as usize] == NO_PARENT { TOP } else { 0 };
             let (k, new) = self.groups.get(pf & !TOP);
             if new {
                 totals.push((0.0, 0.0, 0));
@@ -251,7 +252,7 @@ impl SampleInverted<'_> {
                 continue;
             }
             if let Some(l) = lists[k as usize].as_mut() {
-                l.push((up[cur as usize].0, w));
+                l.push((t.parent[cur as usize], w));
             }
         }
         let mut small = Small::default();
@@ -273,7 +274,7 @@ impl SampleInverted<'_> {
         // Roots are sorted by function.
         let r = &self.v.roots;
         let lo = r.partition_point(|&n| self.t.func[n as usize].0 < f);
-        r[lo..].iter().take_while(|&&n| self.t.func[n as usize].0 == f).map(|&n| self.v.at[n as usize]).sum()
+        r[lo..].iter().take_while(|&&n| self.t.func[n as usize].0 == f).map(|&n| self.v.at.get(n as usize)).sum()
     }
 }
 
