@@ -63,6 +63,8 @@ pub struct FunctionsRequest {
     pub tf: Option<String>,
     /// Package filter: `user`, `stdlib`, `site-packages`, `builtin`.
     pub package: Option<String>,
+    /// Ask for this function's position in the order (`rank` in the answer).
+    pub find: Option<u32>,
 }
 
 fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
@@ -91,6 +93,9 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
     }
     if let Some(p) = r.package.as_deref().filter(|p| !p.is_empty()) {
         url.push_str(&format!("&package={}", enc(p)));
+    }
+    if let Some(f) = r.find {
+        url.push_str(&format!("&find={f}"));
     }
     push_common(&mut url, &r.thread, &r.tf);
     get_json(&url).await

@@ -190,3 +190,29 @@ test('transforms: focus from the detail panel, a removable chip, the recursion t
   await chartReady(page, find.icicle);
   assert.deepEqual(page.problems, []);
 });
+
+test('a function selected by a link is scrolled into view in the virtualized table', async () => {
+  const rel = 'pstats/cprofile_sympy_big.prof';
+  const extra = await startServer([corpus(rel)]);
+  try {
+    const id = new URL(extra.url).pathname.split('/').pop();
+    const far = await (await fetch(`${extra.origin}/api/profiles/${id}/functions?sort=cumtime&order=desc&offset=3000&limit=1`)).json();
+    const fid = far.rows[0].id;
+    const page = await browser.newPage();
+    await page.goto(`${extra.url}?sel=${fid}`);
+    const row = page.locator(`${find.functionRow}.selected[data-id="${fid}"]`);
+    await row.waitFor({ timeout: 20000 });
+    await page.waitForFunction((sel) => {
+      const r = document.querySelector(sel);
+      const w = r && r.closest('.table-wrap');
+      if (!r || !w) return false;
+      const a = r.getBoundingClientRect(), b = w.getBoundingClientRect();
+      return a.top >= b.top && a.bottom <= b.bottom;
+    }, `${find.functionRow}.selected[data-id="${fid}"]`);
+    assert.equal(await row.getAttribute('data-rank'), '3000');
+    await screenshot(page, 'view-table-scrolled');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    extra.stop();
+  }
+});

@@ -66,6 +66,43 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         }
     });
 
+    // Selected elsewhere (a chart, a link): scroll the table to the function's row.
+    let pending_scroll = RwSignal::new(None::<usize>);
+    {
+        let id = id.clone();
+        Effect::new(move |_| {
+            let Some(fid) = sel.get().and_then(|s| s.parse::<u32>().ok()) else { return };
+            let shown = document()
+                .query_selector(&format!("[data-testid=function-table] tr[data-id=\"{fid}\"]"))
+                .ok()
+                .flatten()
+                .is_some();
+            if shown {
+                return;
+            }
+            let req = FunctionsRequest {
+                sort: sort.get_untracked(),
+                order: order.get_untracked(),
+                q: q.get_untracked(),
+                regex: regex.get_untracked().as_deref() == Some("1"),
+                offset: 0,
+                limit: 1,
+                thread: thread.get_untracked(),
+                tf: tf.get_untracked(),
+                package: package.get_untracked(),
+                find: Some(fid),
+            };
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(rank)) = api::functions(&id, &req).await.map(|p| p.rank) {
+                    // Fetch the block holding the row; the scroll happens once it is rendered.
+                    pending_scroll.set(Some(rank as usize));
+                    scroll_row.set(rank as usize);
+                }
+            });
+        });
+    }
+
     let id2 = id.clone();
     let page = LocalResource::new(move || {
         let req = FunctionsRequest {
@@ -78,9 +115,25 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
             thread: thread.get(),
             tf: tf.get(),
             package: package.get(),
+            find: None,
         };
         let id = id2.clone();
         async move { api::functions(&id, &req).await }
+    });
+    // Apply a pending scroll once the block that holds the row has arrived (the spacers then give
+    // the table its full height).
+    Effect::new(move |_| {
+        if page.with(|p| matches!(p, Some(Ok(_)))) {
+            if let Some(row) = pending_scroll.get_untracked() {
+                let start = block_start.get_untracked();
+                if row >= start && row < start + BLOCK {
+                    pending_scroll.set(None);
+                    if let Some(w) = wrap.get_untracked() {
+                        w.set_scroll_top((row.saturating_sub(3) as f64 * ROW_H) as i32);
+                    }
+                }
+            }
+        }
     });
     // The denominator for percentages: the whole tree's value under the current thread and
     // transforms (the profile total, not the largest row).

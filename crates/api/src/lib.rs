@@ -98,6 +98,9 @@ pub struct FunctionPage {
     pub total: u64,
     /// The requested page.
     pub rows: Vec<FunctionRow>,
+    /// With `find=<fid>`: the function's 0-based position in this order (absent when filtered out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u64>,
 }
 
 /// Every error answer: `{"error": "..."}` with a 4xx/5xx status.

@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use profview_api::{CallGraph, GraphEdge, GraphNode};
-use profview_index::{FunctionQuery, QueryError, Selection, SortKey, SortOrder};
+use profview_index::{FunctionQuery, Selection, SortKey, SortOrder};
 use profview_model::FuncId;
 use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::routes::profiles::entry;
+use crate::routes::query::{blocking, query_err, selection, Q};
 use crate::state::AppState;
 
 /// Most functions one graph may hold; the page switches to a notice above this.
@@ -21,30 +22,20 @@ pub const MAX_GRAPH_NODES: usize = 2_000;
 #[derive(Debug, Default, Deserialize)]
 pub struct GraphParams {
     n: Option<usize>,
-    thread: Option<u32>,
+    thread: Option<String>,
     tf: Option<String>,
-}
-
-fn query_err(e: QueryError) -> AppError {
-    match e {
-        QueryError::NotFound(m) => AppError::NotFound(m),
-        QueryError::BadRequest(m) => AppError::BadRequest(m),
-    }
 }
 
 /// Handler.
 pub async fn graph(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(p): Query<GraphParams>,
+    Q(p): Q<GraphParams>,
 ) -> Result<Json<CallGraph>, AppError> {
     let e = entry(&state, &id)?;
     let n = p.n.unwrap_or(150).clamp(1, MAX_GRAPH_NODES);
-    let sel = Selection { thread: p.thread, tf: p.tf.unwrap_or_default() };
-    let g = tokio::task::spawn_blocking(move || build(&e.index, &sel, n))
-        .await
-        .map_err(|err| AppError::Internal(err.to_string()))??;
-    Ok(Json(g))
+    let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
+    blocking(move || build(&e.index, &sel, n)).await.map(Json)
 }
 
 fn build(index: &profview_index::ProfileIndex, sel: &Selection, n: usize) -> Result<CallGraph, AppError> {

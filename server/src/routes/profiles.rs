@@ -64,6 +64,8 @@ pub struct FunctionsParams {
     tf: Option<String>,
     /// `user`, `stdlib`, `site-packages` or `builtin`.
     package: Option<String>,
+    /// A function id: the answer's `rank` says where it stands in this order (for scrolling to it).
+    find: Option<u32>,
 }
 
 fn truthy(v: &Option<String>) -> bool {
@@ -123,7 +125,12 @@ pub async fn functions(
         let (total, ids) = e.index.query_functions_in(&v, &q);
         let rows: Vec<FunctionRow> =
             ids.into_iter().filter_map(|fid| super::query::function_row(&e.index, &v, fid)).collect();
-        Ok(FunctionPage { total: total as u64, rows })
+        let rank = params.find.and_then(|want| {
+            let all = FunctionQuery { offset: 0, limit: usize::MAX, ..q.clone() };
+            let (_, order) = e.index.query_functions_in(&v, &all);
+            order.iter().position(|f| f.0 == want).map(|r| r as u64)
+        });
+        Ok(FunctionPage { total: total as u64, rows, rank })
     })
     .await
     .map(Json)
