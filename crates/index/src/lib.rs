@@ -531,7 +531,7 @@ impl ProfileIndex {
                         } else {
                             let n = trees::sample_node_at(sv, t, &root_path)
                                 .ok_or_else(|| QueryError::NotFound(format!("no tree node at path {:?}", join(&root_path))))?;
-                            Cand::exact(t.func[n as usize].0, sv.incl[n as usize], sv.at.get(n as usize), Some(TdState::Node(n)))
+                            Cand::exact(t.func[n as usize].0, sv.incl.get(n as usize), sv.at.get(n as usize), Some(TdState::Node(n)))
                         };
                         slice::slice(&mut src, root, &root_path, &q.lod)
                     }
@@ -604,10 +604,10 @@ impl ProfileIndex {
                 if outer.is_empty() {
                     return Err(QueryError::NotFound(format!("function {f} has no samples in this view")));
                 }
-                let total: f64 = outer.iter().map(|&n| sv.incl[n as usize]).sum();
-                let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl[n as usize]).sum();
+                let total: f64 = outer.iter().map(|&n| sv.incl.get(n as usize)).sum();
+                let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl.get(n as usize)).sum();
                 let own: f64 = outer.iter().map(|&n| sv.at.get(n as usize)).sum();
-                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl[n as usize])).collect();
+                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl.get(n as usize))).collect();
                 let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
                 let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
                 let mut down = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };

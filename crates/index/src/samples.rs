@@ -540,7 +540,7 @@ pub(crate) struct SampleView {
     pub table: Option<StackTable>,
     /// Self weight per node (sparse).
     pub at: SelfWeights,
-    pub incl: Vec<f64>,
+    pub incl: Incl,
     pub root_self: f64,
     /// Σ of every selected sample (including empty stacks).
     pub total: f64,
@@ -586,7 +586,7 @@ impl SampleView {
     pub fn heap_bytes(&self) -> usize {
         self.table.as_ref().map_or(0, |t| t.len() * 12)
             + self.at.heap_bytes()
-            + self.incl.capacity() * 8
+            + self.incl.heap_bytes()
             + self.children.heap_bytes()
             + self.by_func.get().map_or(0, |c| c.heap_bytes())
             + self.leaves.heap_bytes()
@@ -642,8 +642,63 @@ pub(crate) fn build_view(
     Ok(derive(p, Some(t), w, s.root_self, funcs.len()))
 }
 
+/// Inclusive weight per node. Stored as `u32` when every self weight is a non-negative whole
+/// number and their sum fits in `u32`: then every inclusive weight (and every sum of the
+/// inclusive weights of disjoint subtrees) is a whole number below 2^32, which f64 holds exactly
+/// whatever the order of the additions, so the values are bit-for-bit those of the f64 sums.
+#[derive(Debug)]
+pub(crate) enum Incl {
+    F64(Vec<f64>),
+    U32(Vec<u32>),
+}
+
+impl Incl {
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        match self {
+            Incl::F64(v) => v[i],
+            Incl::U32(v) => v[i] as f64,
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Incl::F64(v) => v.capacity() * 8,
+            Incl::U32(v) => v.capacity() * 4,
+        }
+    }
+}
+
+/// True when every self weight is a non-negative whole number and their sum is at most
+/// `u32::MAX` (see [`Incl`]).
+fn whole_u32(at: &SelfWeights) -> bool {
+    let mut sum = 0u64;
+    for &v in &at.vals {
+        if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
+            return false;
+        }
+        sum += v as u64;
+        if sum > u32::MAX as u64 {
+            return false;
+        }
+    }
+    true
+}
+
 /// Inclusive weight per node from sparse self weights (same sums as [`inclusive`]).
-fn inclusive_sparse(t: &StackTable, at: &SelfWeights) -> Vec<f64> {
+fn inclusive_sparse(t: &StackTable, at: &SelfWeights, whole: bool) -> Incl {
+    if whole {
+        let mut incl = vec![0u32; t.len()];
+        for (i, v) in at.iter() {
+            incl[i] = v as u32;
+        }
+        for i in (0..t.len()).rev() {
+            let p = t.parent[i];
+            if p != NO_PARENT {
+                incl[p as usize] += incl[i];
+            }
+        }
+        return Incl::U32(incl);
+    }
     let mut incl = vec![0.0; t.len()];
     for (i, v) in at.iter() {
         incl[i] = v;
@@ -654,7 +709,7 @@ fn inclusive_sparse(t: &StackTable, at: &SelfWeights) -> Vec<f64> {
             incl[p as usize] += incl[i];
         }
     }
-    incl
+    Incl::F64(incl)
 }
 
 /// Children per node sorted by function id, and the roots sorted by function id.
@@ -721,15 +776,19 @@ fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f6
     let t = table.as_ref().unwrap_or(base_table);
     let n = t.len();
     let big = n >= 1 << 16;
+    let whole = whole_u32(&at);
     let ((incl, leaves), (children, roots)) = if big {
-        join2(|| (inclusive_sparse(t, &at), leaves_of(t, &at, nfuncs)), || children_of(t))
+        join2(|| (inclusive_sparse(t, &at, whole), leaves_of(t, &at, nfuncs)), || children_of(t))
     } else {
-        ((inclusive_sparse(t, &at), leaves_of(t, &at, nfuncs)), children_of(t))
+        ((inclusive_sparse(t, &at, whole), leaves_of(t, &at, nfuncs)), children_of(t))
     };
     let total = at.iter().map(|x| x.1).fold(0.0, |a, b| a + b) + root_self;
 
-    // Depth-first walk: outermost occurrence per function and per (caller, callee) pair.
+    // Depth-first walk: outermost occurrence per function and per (caller, callee) pair. With
+    // f64 weights the edge weights are summed here, in walk order; with whole weights any order
+    // gives the same sums, so they are summed afterwards in node order (on two threads).
     let mut outer = vec![0u64; n.div_ceil(64)];
+    let mut first = if whole { vec![0u64; n.div_ceil(64)] } else { Vec::new() };
     let mut on_path = vec![0u32; nfuncs];
     let mut edge_w: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
@@ -762,7 +821,11 @@ fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f6
                 }
             }
             if first_pair {
-                *edge_w.entry((pf, f)).or_insert(0.0) += incl[i];
+                if whole {
+                    first[i >> 6] |= 1 << (i & 63);
+                } else {
+                    *edge_w.entry((pf, f)).or_insert(0.0) += incl.get(i);
+                }
             }
         }
         on_path[f as usize] += 1;
@@ -774,8 +837,8 @@ fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f6
     drop(on_path);
     drop(stack);
 
-    let mut stats = vec![FunctionStats::default(); nfuncs];
-    {
+    let stats_of = || {
+        let mut stats = vec![FunctionStats::default(); nfuncs];
         let mut hits = at.iter().peekable();
         for i in 0..n {
             let o = &mut stats[t.func[i].idx()];
@@ -788,12 +851,41 @@ fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f6
             }
             let tot = o.total_weight.get_or_insert(0.0);
             if (outer[i >> 6] >> (i & 63)) & 1 == 1 {
-                *tot += incl[i];
+                *tot += incl.get(i);
             }
         }
-    }
+        stats
+    };
+    let (stats, edge_w): (Vec<FunctionStats>, Vec<(u32, u32, f64)>) = if whole {
+        let Incl::U32(iv) = &incl else { unreachable!("whole weights give u32 inclusive weights") };
+        // Per (caller, callee): Σ of the inclusive weights of the pair's outermost nodes, as u64.
+        let part = |half: u32| {
+            let mut m: FxHashMap<(u32, u32), u64> = FxHashMap::default();
+            for (wi, &word) in first.iter().enumerate() {
+                let mut w = word;
+                while w != 0 {
+                    let i = wi * 64 + w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    let f = t.func[i].0;
+                    if f & 1 != half {
+                        continue;
+                    }
+                    let pf = t.func[t.parent[i] as usize].0;
+                    *m.entry((pf, f)).or_insert(0) += iv[i] as u64;
+                }
+            }
+            m
+        };
+        let ((stats, m0), m1) = if big { join2(|| (stats_of(), part(0)), || part(1)) } else { ((stats_of(), part(0)), part(1)) };
+        let mut e: Vec<(u32, u32, f64)> = Vec::with_capacity(m0.len() + m1.len());
+        e.extend(m0.into_iter().chain(m1).map(|((a, b), w)| (a, b, w as f64)));
+        (stats, e)
+    } else {
+        (stats_of(), edge_w.into_iter().map(|((a, b), w)| (a, b, w)).collect())
+    };
+    drop(first);
 
-    let mut edges: Vec<(u32, u32, f64)> = edge_w.into_iter().map(|((a, b), w)| (a, b, w)).collect();
+    let mut edges: Vec<(u32, u32, f64)> = edge_w;
     edges.sort_unstable_by_key(|e| (e.0, e.1));
     let mut cc = vec![0u32; nfuncs];
     let mut ce = vec![0u32; nfuncs];

@@ -84,7 +84,7 @@ impl SampleTopDown<'_> {
             if new {
                 totals.push((0.0, 0.0));
             }
-            totals[k].0 += self.v.incl[c as usize];
+            totals[k].0 += self.v.incl.get(c as usize);
             totals[k].1 += self.v.at.get(c as usize);
         };
         if multi.is_empty() {
@@ -157,12 +157,12 @@ impl Source for SampleTopDown<'_> {
                 // Children of one node are distinct functions already.
                 let kids = self.v.children.slice(*n as usize);
                 let sizes: Vec<(f64, u32)> =
-                    kids.iter().map(|&c| (self.v.incl[c as usize].abs(), self.t.func[c as usize].0)).collect();
+                    kids.iter().map(|&c| (self.v.incl.get(c as usize).abs(), self.t.func[c as usize].0)).collect();
                 let (keep, clip) = keep_top(&sizes, cutoff, limit);
                 *clipped |= clip;
                 let mut small = Small::default();
                 for (i, &c) in kids.iter().enumerate() {
-                    let (total, own) = (self.v.incl[c as usize], self.v.at.get(c as usize));
+                    let (total, own) = (self.v.incl.get(c as usize), self.v.at.get(c as usize));
                     if total.abs() < cutoff {
                         small.add_many(1, total, own, false);
                     } else if keep[i] {
