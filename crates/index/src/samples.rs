@@ -963,4 +963,67 @@ mod tests {
         assert_eq!(frames_of(&s5, leaf(&s5)), vec![a.0, r.0]);
         assert_eq!(s5.at.iter().sum::<f64>(), 5.0);
     }
+
+    /// The whole-weight path (u32 inclusive weights, edges summed after the walk on 2 threads)
+    /// and the f64 path give the reference aggregates: bit-for-bit for whole weights, and the
+    /// f64 path's edge weights match a brute-force sum.
+    #[test]
+    fn whole_and_fractional_weights_agree_with_reference() {
+        for frac in [false, true] {
+            let mut b = SampleBuilder::new();
+            let t = b.thread("1", None);
+            let fs: Vec<_> = (0..7).map(|i| b.function(&format!("f{i}"), "x.py", i)).collect();
+            let mut seed = 12345u64;
+            let mut rnd = |m: u64| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (seed >> 33) % m
+            };
+            let mut stacks = Vec::new();
+            // Enough nodes for the two-thread path (n >= 65536).
+            for _ in 0..60_000 {
+                let d = 1 + rnd(12) as usize;
+                let st: Vec<_> = (0..d).map(|_| fs[rnd(7) as usize]).collect();
+                let w = if frac { rnd(1000) as f64 / 8.0 + 0.1 } else { rnd(1000) as f64 };
+                b.add_sample(&st, t, w);
+                stacks.push((st, w));
+            }
+            let p = b.finish(Dialect::Gregg, Unit::Samples);
+            let nodes = p.samples.as_ref().unwrap().stacks.len();
+            assert!(nodes >= 1 << 16, "{nodes} nodes");
+            let pkg = vec![Package::User; p.functions.len()];
+            let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
+            let (sv, stats) = build_view(&p, None, &[], &mut funcs).unwrap();
+            assert_eq!(matches!(sv.incl, Incl::U32(_)), !frac);
+            let reference = crate::table::function_stats(&p);
+            for (a, r) in stats.iter().zip(&reference) {
+                assert_eq!(a.self_weight.map(f64::to_bits), r.self_weight.map(f64::to_bits));
+                assert_eq!(a.total_weight.map(f64::to_bits), r.total_weight.map(f64::to_bits));
+            }
+            // Edge weights: once per stack per (caller, callee) pair.
+            let mut want: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+            for (st, w) in &stacks {
+                let mut seen = Vec::new();
+                for pair in st.windows(2) {
+                    let k = (pair[0].0, pair[1].0);
+                    if !seen.contains(&k) {
+                        seen.push(k);
+                        *want.entry(k).or_insert(0.0) += w;
+                    }
+                }
+            }
+            let mut got = 0;
+            for (&(a, c), &w) in &want {
+                let row = sv.callees.slice(a as usize);
+                let e = row.iter().find(|e| e.0 == c).unwrap();
+                if frac {
+                    assert!((e.1 - w).abs() <= 1e-9 * w.abs().max(1.0), "{a}->{c}: {} vs {w}", e.1);
+                } else {
+                    assert_eq!(e.1.to_bits(), w.to_bits(), "{a}->{c}");
+                }
+                got += 1;
+            }
+            assert_eq!(got, (0..7).map(|f| sv.callees.slice(f).len()).sum::<usize>());
+        }
+    }
+
 }
