@@ -86,6 +86,7 @@ test('zoom by click, breadcrumb back, Esc zooms out, and a copied URL restores s
   // Breadcrumb back to the top.
   await crumbs.first().click();
   await page.waitForFunction(() => !new URL(location.href).searchParams.has('root'));
+  await page.waitForFunction((s) => document.querySelector(s).dataset.root === '' && document.querySelector(s).dataset.rootName === 'all', find.icicle);
   // Zoom again, then Esc zooms out.
   await page.mouse.click(box.x + box.width / 2, box.y + 18 + 9);
   await page.waitForURL(/root=/);
@@ -130,12 +131,16 @@ for (const [name, sel] of [['circle-pack', find.circlePack], ['squaremap', find.
   test(`${name}: renders the tree slice, click selects and drills down, URL round trip`, async () => {
     const page = await browser.newPage();
     await page.goto(pageUrl(THREADS));
+    await chartReady(page, find.icicle);
     await page.locator(find.view(name)).click();
     await page.waitForURL(new RegExp(`view=${name}`));
     const el = await chartReady(page, sel);
     const id = ids[THREADS.split('/').pop()];
     const slice = await (await fetch(`${server.origin}/api/profiles/${id}/tree?mode=top-down&min_frac=0.002&max_nodes=2500`)).json();
-    assert.equal(Number(await el.getAttribute('data-nodes')), slice.nodes.filter((n) => n.total > 0).length);
+    const want = slice.nodes.filter((n) => n.total > 0).length;
+    await page.waitForFunction(([s, n]) => Number(document.querySelector(s).dataset.nodes) === n, [sel, want], { timeout: 10000 })
+      .catch(() => {});
+    assert.equal(Number(await el.getAttribute('data-nodes')), want);
     const box = await el.boundingBox();
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await page.waitForURL(/sel=/);

@@ -1,6 +1,7 @@
 //! The sortable function table (RunSnakeRun / `print_stats` columns).
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 use profview_api::{FunctionRow, ProfileSummary};
 
 use crate::api::{self, FunctionsRequest};
@@ -67,7 +68,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     });
 
     // Selected elsewhere (a chart, a link): scroll the table to the function's row.
-    let pending_scroll = RwSignal::new(None::<usize>);
+    let pending_scroll = RwSignal::new(None::<u32>);
     {
         let id = id.clone();
         Effect::new(move |_| {
@@ -96,7 +97,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
             leptos::task::spawn_local(async move {
                 if let Ok(Some(rank)) = api::functions(&id, &req).await.map(|p| p.rank) {
                     // Fetch the block holding the row; the scroll happens once it is rendered.
-                    pending_scroll.set(Some(rank as usize));
+                    pending_scroll.set(Some(fid));
                     scroll_row.set(rank as usize);
                 }
             });
@@ -120,20 +121,20 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         let id = id2.clone();
         async move { api::functions(&id, &req).await }
     });
-    // Apply a pending scroll once the block that holds the row has arrived (the spacers then give
-    // the table its full height).
+    // Apply a pending scroll once the row is in the DOM (after the block holding it renders).
     Effect::new(move |_| {
-        if page.with(|p| matches!(p, Some(Ok(_)))) {
-            if let Some(row) = pending_scroll.get_untracked() {
-                let start = block_start.get_untracked();
-                if row >= start && row < start + BLOCK {
-                    pending_scroll.set(None);
-                    if let Some(w) = wrap.get_untracked() {
-                        w.set_scroll_top((row.saturating_sub(3) as f64 * ROW_H) as i32);
-                    }
-                }
+        page.track();
+        let Some(fid) = pending_scroll.get() else { return };
+        let cb = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let sel = format!("[data-testid=function-table] tr[data-id=\"{fid}\"]");
+            if let Some(row) = document().query_selector(&sel).ok().flatten() {
+                let opts = web_sys::ScrollIntoViewOptions::new();
+                opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                row.scroll_into_view_with_scroll_into_view_options(&opts);
+                pending_scroll.set(None);
             }
-        }
+        });
+        let _ = window().request_animation_frame(cb.unchecked_ref());
     });
     // The denominator for percentages: the whole tree's value under the current thread and
     // transforms (the profile total, not the largest row).
