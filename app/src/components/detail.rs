@@ -120,7 +120,11 @@ fn stats_line(f: &FunctionRow, pstats: bool) -> impl IntoView {
 }
 
 fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl Fn(&[(&str, Option<String>)]) + Clone + 'static) -> impl IntoView {
+    let empty = rows.is_empty().then(|| {
+        view! { <p class="muted empty-list">{if testid == "callers" { "None: a root (nothing calls it)." } else { "None: a leaf (it calls nothing)." }}</p> }
+    });
     view! {
+        {empty}
         <table class="edges" data-testid=testid>
             <thead><tr>
                 {if pstats {
@@ -171,6 +175,9 @@ fn ReachView(id: String, fid: u32, which: &'static str) -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || list.get().map(|r| match r {
                 Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
+                Ok(l) if l.rows.is_empty() => view! {
+                    <p class="muted empty-list" data-testid=which>{if which == "all-callers" { "Nothing calls it." } else { "It calls nothing." }}</p>
+                }.into_any(),
                 Ok(l) => view! {
                     <table class="edges" data-testid=which>
                         <thead><tr><th class="num">"dist"</th><th class="num">"inclusive"</th><th>"function"</th></tr></thead>
