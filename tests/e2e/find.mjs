@@ -45,3 +45,4 @@ export const tfRemove = tid('tf-remove');
 export const tfFocus = tid('tf-focus');
 export const tfMerge = tid('tf-merge');
 export const tfRec = tid('tf-rec');
+export const hotPath = tid('hot-path');

@@ -221,3 +221,21 @@ test('a function selected by a link is scrolled into view in the virtualized tab
     extra.stop();
   }
 });
+
+test('hot path: one click selects and zooms to where the heaviest chain of calls spreads out', async () => {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(THREADS));
+  await chartReady(page, find.icicle);
+  await page.locator(find.hotPath).click();
+  await page.waitForURL(/root=.*sel=|sel=.*root=/);
+  const url = new URL(page.url());
+  const root = url.searchParams.get('root');
+  const sel = url.searchParams.get('sel');
+  assert.equal(root.split('.').pop(), sel);
+  await page.waitForFunction(([s, r]) => document.querySelector(s).dataset.root === r, [find.icicle, root]);
+  // The heaviest chain of the threads profile runs through the thread pool's worker.
+  const names = await page.locator(`${find.breadcrumb} a`).allTextContents();
+  assert.ok(names.includes('_worker'), names.join(' › '));
+  await screenshot(page, 'view-hot-path');
+  assert.deepEqual(page.problems, []);
+});

@@ -116,7 +116,41 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
     });
 
     let set_n = set.clone();
+    let set_hot = set.clone();
+    // Hot path: from the slice root, follow the heaviest child while it carries at least half of
+    // its parent; select and zoom to where the cost spreads out.
+    let hot_path = move |_| {
+        let Some(Ok((json, _))) = data.get_untracked() else { return };
+        let Ok(slice) = serde_json::from_str::<profview_api::TreeSlice>(&json) else { return };
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); slice.nodes.len()];
+        for (i, n) in slice.nodes.iter().enumerate() {
+            if let Some(p) = n.parent {
+                children[p as usize].push(i);
+            }
+        }
+        let mut cur = 0usize;
+        loop {
+            let best = children[cur]
+                .iter()
+                .copied()
+                .filter(|&c| slice.nodes[c].func.is_some())
+                .max_by(|&a, &b| slice.nodes[a].total.total_cmp(&slice.nodes[b].total));
+            match best {
+                Some(c) if slice.nodes[c].total >= 0.5 * slice.nodes[cur].total => cur = c,
+                _ => break,
+            }
+        }
+        let node = &slice.nodes[cur];
+        if let Some(f) = node.func {
+            set_hot(&[("sel", Some(f.to_string())), ("root", (!node.path.is_empty()).then(|| node.path.clone()))]);
+        }
+    };
     view! {
+        {(kind == ChartKind::Icicle || kind == ChartKind::Flame).then(|| view! {
+            <button class="hot-path" data-testid="hot-path" title="follow the heaviest child while it carries at least half of its parent" on:click=hot_path>
+                "Hot path"
+            </button>
+        })}
         {move || estimated.get().then(|| view! {
             <div class="estimate-banner" data-testid="estimate-banner">
                 "Estimated tree: pstats stores caller→callee edges, not stacks. Nodes marked ≈ split a function's time across its callers in proportion to the edge data; hover for bounds."
