@@ -234,6 +234,7 @@ test('hot path: one click selects and zooms to where the heaviest chain of calls
   assert.equal(root.split('.').pop(), sel);
   await page.waitForFunction(([s, r]) => document.querySelector(s).dataset.root === r, [find.icicle, root]);
   // The heaviest chain of the threads profile runs through the thread pool's worker.
+  await page.waitForFunction((s) => [...document.querySelectorAll(`${s} a`)].some((a) => a.textContent === '_worker'), find.breadcrumb);
   const names = await page.locator(`${find.breadcrumb} a`).allTextContents();
   assert.ok(names.includes('_worker'), names.join(' › '));
   await screenshot(page, 'view-hot-path');
