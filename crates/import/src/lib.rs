@@ -27,6 +27,7 @@ pub mod parallel;
 #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
 pub mod pstats;
+mod pstats_fast;
 
 pub use folded::FoldedParser;
 #[cfg(not(target_arch = "wasm32"))]

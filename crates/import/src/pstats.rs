@@ -9,6 +9,7 @@ use profview_model::{
 
 use crate::hash::FxMap;
 use crate::marshal::{self, Marshal, Obj, ObjId};
+use crate::pstats_fast;
 use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits};
 
 /// `Some(true)` when the bytes start like a marshalled dict (possibly with the ref flag) that
@@ -40,14 +41,98 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
+    if let Some(f) = pstats_fast::parse(bytes, limits) {
+        if let Some(out) = finish_fast(f, bytes.len()) {
+            return out;
+        }
+    }
+    parse_generic(bytes, limits)
+}
+
+/// The fast path alone: `None` when it gives up (then [`parse`] uses the generic path). For
+/// tests that compare it with [`parse_generic`].
+#[doc(hidden)]
+pub fn parse_fast_only(bytes: &[u8], limits: &Limits) -> Option<Result<Imported, ImportError>> {
+    if bytes.is_empty() {
+        return None;
+    }
+    finish_fast(pstats_fast::parse(bytes, limits)?, bytes.len())
+}
+
+/// The tail of the fast path: the same warnings, dialect and totals as [`build`].
+fn finish_fast(f: pstats_fast::Fast, input_len: usize) -> Option<Result<Imported, ImportError>> {
+    let mut warnings = Vec::new();
+    if f.consumed < input_len {
+        warnings.push(trailing_warning(input_len, f.consumed));
+    }
+    let dialect = dialect(
+        &f.stats,
+        &f.functions[..f.n_top],
+        f.int_callers,
+        f.has_profiler_key,
+        &mut warnings,
+    );
+    let data = pstats_fast::Fast::data(f.stats, f.edges)?;
+    let profile = Profile {
+        format: Format::Pstats,
+        dialect,
+        unit: Unit::Seconds,
+        functions: f.functions,
+        threads: Vec::new(),
+        pstats: Some(data),
+        samples: None,
+    };
+    Some(finish(profile, warnings))
+}
+
+fn trailing_warning(input_len: usize, consumed: usize) -> ImportWarning {
+    ImportWarning::new(format!(
+        "{} trailing byte(s) after the pstats dict (from byte {}) ignored",
+        input_len - consumed,
+        consumed
+    ))
+}
+
+/// The producer dialect, plus the warning about swapped cc/nc.
+fn dialect(
+    stats: &[Option<PstatsStats>],
+    top: &[Function],
+    int_callers: bool,
+    has_profiler_key: bool,
+    warnings: &mut Vec<ImportWarning>,
+) -> Dialect {
+    let swapped = stats
+        .iter()
+        .flatten()
+        .filter(|s| s.primcalls > s.ncalls)
+        .count();
+    let yappi_builtins = top.iter().any(|f| f.file == "builtins" && f.line == 0);
+    let dialect = if int_callers || has_profiler_key {
+        Dialect::Profile
+    } else if yappi_builtins || swapped > 0 {
+        Dialect::Yappi
+    } else {
+        Dialect::Cprofile
+    };
+    if swapped > 0 {
+        warnings.push(ImportWarning::new(format!(
+            "{swapped} function(s) have more primitive calls than calls (cc > nc): yappi stores them swapped; shown as stored"
+        )));
+    }
+    dialect
+}
+
+/// Parses a pstats dump with the generic marshal reader only (the reference for the fast path;
+/// exposed for tests).
+#[doc(hidden)]
+pub fn parse_generic(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
+    if bytes.is_empty() {
+        return Err(ImportError::Empty);
+    }
     let m = marshal::read(bytes, limits.max_depth)?;
     let mut warnings: Vec<ImportWarning> = m.notes.iter().map(ImportWarning::new).collect();
     if m.consumed < bytes.len() {
-        warnings.push(ImportWarning::new(format!(
-            "{} trailing byte(s) after the pstats dict (from byte {}) ignored",
-            bytes.len() - m.consumed,
-            m.consumed
-        )));
+        warnings.push(trailing_warning(bytes.len(), m.consumed));
     }
     let profile = build(&m, bytes.len(), limits, &mut warnings)?;
     finish(profile, warnings)
@@ -390,26 +475,13 @@ fn build(
     let has_profiler_key = int
         .ids
         .contains_key(&("profile".to_owned(), 0, "profiler".to_owned()));
-    let swapped = stats
-        .iter()
-        .flatten()
-        .filter(|s| s.primcalls > s.ncalls)
-        .count();
-    let yappi_builtins = int.functions[..n_top]
-        .iter()
-        .any(|f| f.file == "builtins" && f.line == 0);
-    let dialect = if int_callers || has_profiler_key {
-        Dialect::Profile
-    } else if yappi_builtins || swapped > 0 {
-        Dialect::Yappi
-    } else {
-        Dialect::Cprofile
-    };
-    if swapped > 0 {
-        warnings.push(ImportWarning::new(format!(
-            "{swapped} function(s) have more primitive calls than calls (cc > nc): yappi stores them swapped; shown as stored"
-        )));
-    }
+    let dialect = dialect(
+        &stats,
+        &int.functions[..n_top],
+        int_callers,
+        has_profiler_key,
+        warnings,
+    );
 
     // Totals in file order (dict order).
     let mut total_calls: u64 = 0;
