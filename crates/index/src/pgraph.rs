@@ -248,83 +248,115 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     let base = p.pstats.as_ref().unwrap_or(&EMPTY.0);
     let d = data.as_ref().unwrap_or(base);
     let nf = d.stats.len();
+    let ne = d.edges.len();
     let mut cc = vec![0u32; nf];
     let mut ce = vec![0u32; nf];
     let mut caller_nc = vec![0u64; nf];
+    // Compact copies of the edge endpoints: the row sorts below read them at random.
+    let mut ecaller_v: Vec<u32> = Vec::with_capacity(ne);
+    let mut ecallee_v: Vec<u32> = Vec::with_capacity(ne);
     for e in &d.edges {
         cc[e.callee.idx()] += 1;
         ce[e.caller.idx()] += 1;
         caller_nc[e.callee.idx()] = caller_nc[e.callee.idx()].saturating_add(e.ncalls);
+        ecaller_v.push(e.caller.0);
+        ecallee_v.push(e.callee.0);
     }
-    let mut callers = Csr::from_counts(&cc, d.edges.iter().enumerate().map(|(k, e)| (e.callee.idx(), k as u32)));
-    let mut callees = Csr::from_counts(&ce, d.edges.iter().enumerate().map(|(k, e)| (e.caller.idx(), k as u32)));
-    let mut ncallers = vec![0u32; nf];
-    let mut caller_ct = vec![0.0f64; nf];
-    let mut caller_tt = vec![0.0f64; nf];
-    for f in 0..nf {
-        let row = callers.slice_mut(f);
-        row.sort_unstable_by_key(|&k| (d.edges[k as usize].caller, k));
-        let mut last = None;
-        for &k in row.iter() {
-            let e = &d.edges[k as usize];
-            if e.caller.idx() == f {
-                continue;
+    let callers = Csr::from_counts(&cc, ecallee_v.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
+    let callees = Csr::from_counts(&ce, ecaller_v.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
+    let ects_v: Vec<f64> = d.edges.iter().map(|e| edge_ct(d, &caller_nc, e).0).collect();
+    let etts_v: Vec<f64> = d.edges.iter().map(|e| edge_tt(d, &caller_nc, e).0).collect();
+    let (ects, etts) = (&ects_v[..], &etts_v[..]);
+    let (ecaller, ecallee) = (&ecaller_v[..], &ecallee_v[..]);
+    // Two independent halves, one per core: the callers side (rows by caller, caller sums,
+    // rows by capped cumtime with their suffix sums) and the callees side.
+    let callers_side = move || {
+        let mut callers = callers;
+        let mut ncallers = vec![0u32; nf];
+        let mut caller_ct = vec![0.0f64; nf];
+        let mut caller_tt = vec![0.0f64; nf];
+        let mut keys: Vec<u64> = Vec::new();
+        for f in 0..nf {
+            let row = callers.slice_mut(f);
+            sort_row(row, ecaller, &mut keys);
+            let mut last = None;
+            for &k in row.iter() {
+                let c = ecaller[k as usize];
+                if c as usize == f {
+                    continue;
+                }
+                if last != Some(c) {
+                    ncallers[f] += 1;
+                    last = Some(c);
+                }
+                caller_ct[f] += ects[k as usize];
+                caller_tt[f] += etts[k as usize];
             }
-            if last != Some(e.caller) {
-                ncallers[f] += 1;
-                last = Some(e.caller);
+        }
+        let ct_of = |f: usize| d.stats[f].map_or(0.0, |s| s.cumtime);
+        // Per function, once: the uncovered part of its cumtime (read once per caller edge).
+        let unc: Vec<f64> = (0..nf)
+            .map(|f| {
+                let ct = ct_of(f);
+                if ct <= 0.0 {
+                    if ncallers[f] == 0 { 1.0 } else { 0.0 }
+                } else {
+                    (1.0 - caller_ct[f] / ct).clamp(0.0, 1.0)
+                }
+            })
+            .collect();
+        let mut callers_by_ct = callers.clone();
+        let mut sfx_in: Vec<(f64, f64)> = Vec::with_capacity(ne);
+        let mut buf: Vec<(f64, u32, f64)> = Vec::new();
+        for f in 0..nf {
+            let cap = ct_of(f).max(0.0);
+            let row = callers_by_ct.slice_mut(f);
+            buf.clear();
+            buf.extend(row.iter().map(|&k| (ects[k as usize].min(cap), k, unc[ecaller[k as usize] as usize])));
+            by_value(row, &mut buf);
+            let start = sfx_in.len();
+            let (mut sc, mut so) = (0.0, 0.0);
+            for &(c, _, u) in buf.iter().rev() {
+                sc += c;
+                so += c * u;
+                sfx_in.push((sc, so));
             }
-            caller_ct[f] += edge_ct(d, &caller_nc, e).0;
-            caller_tt[f] += edge_tt(d, &caller_nc, e).0;
+            sfx_in[start..].reverse();
         }
-        callees.slice_mut(f).sort_unstable_by_key(|&k| (d.edges[k as usize].callee, k));
-    }
-    let roots = find_roots(d, &callers, &callees);
-    // Rows sorted by edge cumtime with suffix sums (see the field docs).
-    let ects: Vec<f64> = d.edges.iter().map(|e| edge_ct(d, &caller_nc, e).0).collect();
-    let etts: Vec<f64> = d.edges.iter().map(|e| edge_tt(d, &caller_nc, e).0).collect();
-    let ect = |k: u32| ects[k as usize];
-    let ett = |k: u32| etts[k as usize];
-    let ct_of = |f: usize| d.stats[f].map_or(0.0, |s| s.cumtime);
-    let uncovered = |f: usize| {
-        let ct = ct_of(f);
-        if ct <= 0.0 {
-            if ncallers[f] == 0 { 1.0 } else { 0.0 }
-        } else {
-            (1.0 - caller_ct[f] / ct).clamp(0.0, 1.0)
-        }
+        (callers, ncallers, caller_ct, caller_tt, callers_by_ct, sfx_in)
     };
-    let mut callees_by_ct = callees.clone();
-    let mut callers_by_ct = callers.clone();
-    let mut sfx_out: Vec<(usize, (f64, f64))> = Vec::with_capacity(d.edges.len());
-    let mut sfx_in: Vec<(usize, (f64, f64))> = Vec::with_capacity(d.edges.len());
-    for f in 0..nf {
-        let row = callees_by_ct.slice_mut(f);
-        row.sort_unstable_by(|&a, &b| ect(b).total_cmp(&ect(a)).then(a.cmp(&b)));
-        let start = sfx_out.len();
-        let (mut sc, mut st) = (0.0, 0.0);
-        for &k in row.iter().rev() {
-            sc += ect(k);
-            st += ett(k);
-            sfx_out.push((f, (sc, st)));
+    let callees_side = move || {
+        let mut callees = callees;
+        let mut keys: Vec<u64> = Vec::new();
+        for f in 0..nf {
+            sort_row(callees.slice_mut(f), ecallee, &mut keys);
         }
-        sfx_out[start..].reverse();
-        let ctf = ct_of(f);
-        let capped = |k: u32| ect(k).min(ctf.max(0.0));
-        let row = callers_by_ct.slice_mut(f);
-        row.sort_unstable_by(|&a, &b| capped(b).total_cmp(&capped(a)).then(a.cmp(&b)));
-        let start = sfx_in.len();
-        let (mut sc, mut so) = (0.0, 0.0);
-        for &k in row.iter().rev() {
-            let c = capped(k);
-            sc += c;
-            so += c * uncovered(d.edges[k as usize].caller.idx());
-            sfx_in.push((f, (sc, so)));
+        let mut callees_by_ct = callees.clone();
+        let mut sfx_out: Vec<(f64, f64)> = Vec::with_capacity(ne);
+        let mut buf: Vec<(f64, u32, f64)> = Vec::new();
+        for f in 0..nf {
+            let row = callees_by_ct.slice_mut(f);
+            buf.clear();
+            buf.extend(row.iter().map(|&k| (ects[k as usize], k, etts[k as usize])));
+            by_value(row, &mut buf);
+            let start = sfx_out.len();
+            let (mut sc, mut st) = (0.0, 0.0);
+            for &(ct, _, tt) in buf.iter().rev() {
+                sc += ct;
+                st += tt;
+                sfx_out.push((sc, st));
+            }
+            sfx_out[start..].reverse();
         }
-        sfx_in[start..].reverse();
-    }
-    let callees_sfx = Csr::from_counts(&ce, sfx_out.into_iter());
-    let callers_sfx = Csr::from_counts(&cc, sfx_in.into_iter());
+        (callees, callees_by_ct, sfx_out)
+    };
+    let ((callers, ncallers, caller_ct, caller_tt, callers_by_ct, sfx_in), (callees, callees_by_ct, sfx_out)) =
+        if ne >= 1 << 16 { join2(callers_side, callees_side) } else { (callers_side(), callees_side()) };
+    let (ecaller, ecallee) = (&ecaller_v[..], &ecallee_v[..]);
+    let roots = find_roots(d, &callers, &callees, ecaller, ecallee);
+    // The suffix sums are laid out row by row exactly like the rows they follow.
+    let callees_sfx = Csr::from_parts(row_offsets(&ce), sfx_out);
+    let callers_sfx = Csr::from_parts(row_offsets(&cc), sfx_in);
     PstatsView {
         data,
         callers,
@@ -344,19 +376,76 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     }
 }
 
+/// Sorts a row of edge indices by (endpoint, index); rows are filled in index order, so an
+/// already ordered row is left alone.
+fn sort_row(row: &mut [u32], end: &[u32], keys: &mut Vec<u64>) {
+    if row.windows(2).all(|w| end[w[0] as usize] <= end[w[1] as usize]) {
+        return;
+    }
+    keys.clear();
+    keys.extend(row.iter().map(|&k| (end[k as usize] as u64) << 32 | k as u64));
+    keys.sort_unstable();
+    for (r, &k) in row.iter_mut().zip(keys.iter()) {
+        *r = k as u32;
+    }
+}
+
+/// Sorts a row by value, largest first, then by edge index (the order of
+/// `sort_unstable_by(|a, b| v(b).total_cmp(&v(a)).then(a.cmp(&b)))`); `buf` holds
+/// (value, edge index, payload) for the row and is sorted along.
+fn by_value(row: &mut [u32], buf: &mut [(f64, u32, f64)]) {
+    buf.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (r, &(_, k, _)) in row.iter_mut().zip(buf.iter()) {
+        *r = k;
+    }
+}
+
+/// Runs both closures, on two threads where there are threads.
+fn join2<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::thread::scope(|s| {
+            let h = s.spawn(b);
+            let ra = a();
+            let rb = match h.join() {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e),
+            };
+            (ra, rb)
+        })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (a(), b())
+    }
+}
+
+/// Row offsets for per-row item counts (as `Csr::from_counts` lays them out).
+fn row_offsets(counts: &[u32]) -> Vec<u32> {
+    let mut off = Vec::with_capacity(counts.len() + 1);
+    let mut acc: u64 = 0;
+    off.push(0u32);
+    for &c in counts {
+        acc += c as u64;
+        off.push(acc.min(u32::MAX as u64) as u32);
+    }
+    off
+}
+
 /// The top level of the derived tree: listed functions whose callers are only themselves or
 /// unlisted functions; then, while some listed function is not reachable from the top level
 /// (a recursion cycle with no outside entry, e.g. `exec` → `<module>` → … → `exec`), the
 /// unreached function with the largest cumtime joins the top level. Sorted by id.
-fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>) -> Vec<u32> {
+fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &[u32], ecallee: &[u32]) -> Vec<u32> {
     let nf = d.stats.len();
-    let listed = |f: usize| d.stats[f].is_some();
+    let listed_v: Vec<bool> = d.stats.iter().map(|s| s.is_some()).collect();
+    let listed = |f: usize| listed_v[f];
     let mut roots: Vec<u32> = (0..nf as u32)
         .filter(|&f| {
             listed(f as usize)
                 && callers.slice(f as usize).iter().all(|&k| {
-                    let c = d.edges[k as usize].caller;
-                    c.0 == f || !listed(c.idx())
+                    let c = ecaller[k as usize];
+                    c == f || !listed(c as usize)
                 })
         })
         .collect();
@@ -370,7 +459,7 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>) -> Vec<u32
         stack.push(r);
         while let Some(g) = stack.pop() {
             for &k in callees.slice(g as usize) {
-                let h = d.edges[k as usize].callee.idx();
+                let h = ecallee[k as usize] as usize;
                 if !reached[h] {
                     reached[h] = true;
                     stack.push(h as u32);
