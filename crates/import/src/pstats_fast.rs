@@ -336,26 +336,30 @@ pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Option<Fast> {
     if limits.max_depth < 4 {
         return None;
     }
+    // Sizes from the input (cProfile files hold a few hundred bytes per function and a
+    // reference per 40 or so bytes): fewer regrowth copies of the big tables.
+    let est_keys = bytes.len() / 192;
+    let est_refs = bytes.len() / 32;
     let mut r = Rd {
         b: bytes,
         pos: 0,
-        refs: Vec::new(),
+        refs: Vec::with_capacity(est_refs),
         ints: Vec::new(),
         floats: Vec::new(),
         strs: Vec::new(),
         max_name: limits.max_name_len,
         keys: IdTable::default(),
-        key_list: Vec::new(),
-        key_hash: Vec::new(),
-        funcs: Vec::new(),
+        key_list: Vec::with_capacity(est_keys),
+        key_hash: Vec::with_capacity(est_keys),
+        funcs: Vec::with_capacity(est_keys),
     };
     r.dict()?;
     // Key id → position among the top-level entries.
     let mut top_of_key: Vec<u32> = Vec::new();
     // Key id → 1 + the entry whose callers dict last named it (repeated callers).
     let mut seen: Vec<u32> = Vec::new();
-    let mut top_keys: Vec<u32> = Vec::new();
-    let mut stats: Vec<Option<PstatsStats>> = Vec::new();
+    let mut top_keys: Vec<u32> = Vec::with_capacity(est_keys);
+    let mut stats: Vec<Option<PstatsStats>> = Vec::with_capacity(est_keys);
     // About 30 bytes per edge in cProfile files; the spare capacity is never touched.
     let mut edges: Vec<CallEdge> = Vec::with_capacity(bytes.len() / 24);
     let (mut int_callers, mut tuple_callers) = (false, false);
