@@ -104,7 +104,7 @@ fn stacks(p: &Profile) -> Vec<(Vec<String>, f64)> {
         // Samples with no frame at all (a folded line ` 1`) are kept as an empty stack.
         let mut empty = 0.0;
         for sample in &s.samples {
-            match sample.stack {
+            match sample.stack() {
                 Some(st) => per_stack[st.idx()] += sample.weight,
                 None => empty += sample.weight,
             }

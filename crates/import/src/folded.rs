@@ -19,7 +19,7 @@
 
 use memchr::{memchr, memrchr2};
 use profview_model::{
-    Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackId, StackTable, Thread,
+    Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackTable, Thread,
     ThreadId, Unit, NO_PARENT,
 };
 
@@ -437,7 +437,7 @@ impl FoldedParser {
         later.child_table.clear();
         // Samples.
         for smp in std::mem::take(&mut later.samples) {
-            let node = smp.stack.map_or(NO_PARENT, |s| nmap[s.idx()]);
+            let node = smp.stack().map_or(NO_PARENT, |s| nmap[s.idx()]);
             self.add_sample(node, tmap[smp.thread.idx()], smp.weight, false);
         }
         // Per-line problem counts and totals.
@@ -563,28 +563,18 @@ impl FoldedParser {
                 samples: Vec::new(),
             }),
         };
-        // Free the lookup tables before the depth column is allocated (peak memory).
+        // Free the lookup tables before the profile is handed on (peak memory).
         self.child_table.clear();
         self.sample_table.clear();
         self.frame_table.clear();
         self.frame_bytes = Vec::new();
         self.prev = Vec::new();
-        let mut depth: Vec<u32> = Vec::with_capacity(self.parent.len());
-        for &p in &self.parent {
-            let d = if p == NO_PARENT {
-                0
-            } else {
-                depth.get(p as usize).map_or(0, |d| d + 1)
-            };
-            depth.push(d);
-        }
         let func: Vec<FuncId> = std::mem::take(&mut self.func).into_iter().map(FuncId).collect();
         let mut profile = profile;
         profile.samples = Some(SampleData {
             stacks: StackTable {
                 parent: std::mem::take(&mut self.parent),
                 func,
-                depth,
             },
             samples: std::mem::take(&mut self.samples),
         });
@@ -923,7 +913,7 @@ impl FoldedParser {
         if !fresh {
             let found = self.sample_table.find(h, |i| {
                 let s = &samples[i as usize];
-                s.thread.0 == thread && s.stack.map_or(NO_PARENT, |x| x.0) == node
+                s.thread.0 == thread && s.node == node
             });
             if let Some(i) = found {
                 self.samples[i as usize].weight += weight;
@@ -932,14 +922,14 @@ impl FoldedParser {
         }
         let i = self.samples.len() as u32;
         self.samples.push(Sample {
-            stack: (node != NO_PARENT).then_some(StackId(node)),
+            node,
             thread: ThreadId(thread),
             weight,
         });
         let samples = &self.samples;
         self.sample_table.insert(h, i, || {
             samples[..i as usize].iter().enumerate().map(|(j, s)| {
-                (hash_pair(s.stack.map_or(NO_PARENT, |x| x.0), s.thread.0), j as u32)
+                (hash_pair(s.node, s.thread.0), j as u32)
             })
         });
     }

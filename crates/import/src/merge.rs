@@ -237,7 +237,7 @@ fn merge_folded(
         }
         for smp in &s.samples {
             b.add_at(
-                smp.stack.map(|st| nmap[st.idx()]),
+                smp.stack().map(|st| nmap[st.idx()]),
                 tmap[smp.thread.idx()],
                 smp.weight,
             );

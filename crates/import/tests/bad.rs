@@ -19,7 +19,7 @@ fn leaf_totals(p: &Profile) -> std::collections::BTreeMap<String, f64> {
     let s = p.samples.as_ref().unwrap();
     let mut m = std::collections::BTreeMap::new();
     for smp in &s.samples {
-        let k = match smp.stack {
+        let k = match smp.stack() {
             Some(st) => p.func(s.stacks.func[st.idx()]).name.clone(),
             None => String::new(),
         };

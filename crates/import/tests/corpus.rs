@@ -374,7 +374,7 @@ fn check_folded(truth_path: &std::path::Path, chunked: bool) {
         );
     }
     // Depth.
-    let max_depth = s.stacks.depth.iter().max().map_or(0, |d| d + 1) as u64;
+    let max_depth = s.stacks.depths().iter().max().map_or(0, |d| d + 1) as u64;
     let pseudo_depth = if p.dialect == Dialect::Austin { 2 } else { 0 };
     if p.dialect != Dialect::PySpy || truth["threads"].is_null() {
         assert_eq!(

@@ -238,7 +238,13 @@ fn path_u32(p: &[FuncId]) -> Vec<u32> {
 
 impl ProfileIndex {
     /// Builds the index. Takes ownership so that queries can borrow the profile freely.
-    pub fn build(profile: Profile) -> Self {
+    ///
+    /// When every sample weight is a whole number (and their sum fits in `u32`), the profile's
+    /// stack table is renumbered in pre-order (children sorted by function id) and the samples'
+    /// stack ids with it: the same stacks and samples, in the same sample order, with node ids
+    /// that make every subtree a contiguous range.
+    pub fn build(mut profile: Profile) -> Self {
+        samples::preorder_profile(&mut profile);
         let pkg: Vec<Package> = profile.functions.iter().map(|f| classify_function(&f.name, &f.file)).collect();
         let mut thread_totals = vec![0.0; profile.threads.len()];
         if let Some(sd) = &profile.samples {
@@ -416,8 +422,7 @@ impl ProfileIndex {
         let mut out: Vec<EdgeInfo> = Vec::new();
         match &v.kind {
             Kind::Samples(sv) => {
-                let row = if callers { sv.callers.slice(id.idx()) } else { sv.callees.slice(id.idx()) };
-                for &(o, w) in row {
+                for (o, w) in sv.edges(id.idx(), callers) {
                     if v.is_visible(o) {
                         out.push(EdgeInfo { func: FuncId(o), ncalls: None, primcalls: None, tottime: None, cumtime: None, weight: Some(w) });
                     }
@@ -486,8 +491,7 @@ impl ProfileIndex {
             };
             match &v.kind {
                 Kind::Samples(sv) => {
-                    let row = if callers { sv.callers.slice(f as usize) } else { sv.callees.slice(f as usize) };
-                    for &(o, _) in row {
+                    for (o, _) in sv.edges(f as usize, callers) {
                         visit(o);
                     }
                 }
@@ -531,7 +535,7 @@ impl ProfileIndex {
                         } else {
                             let n = trees::sample_node_at(sv, t, &root_path)
                                 .ok_or_else(|| QueryError::NotFound(format!("no tree node at path {:?}", join(&root_path))))?;
-                            Cand::exact(t.func[n as usize].0, sv.incl.get(n as usize), sv.at.get(n as usize), Some(TdState::Node(n)))
+                            Cand::exact(t.func[n as usize].0, sv.incl(n as usize), sv.own(n as usize), Some(TdState::Node(n)))
                         };
                         slice::slice(&mut src, root, &root_path, &q.lod)
                     }
@@ -604,10 +608,10 @@ impl ProfileIndex {
                 if outer.is_empty() {
                     return Err(QueryError::NotFound(format!("function {f} has no samples in this view")));
                 }
-                let total: f64 = outer.iter().map(|&n| sv.incl.get(n as usize)).sum();
-                let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl.get(n as usize)).sum();
-                let own: f64 = outer.iter().map(|&n| sv.at.get(n as usize)).sum();
-                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl.get(n as usize))).collect();
+                let total: f64 = outer.iter().map(|&n| sv.incl(n as usize)).sum();
+                let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl(n as usize)).sum();
+                let own: f64 = outer.iter().map(|&n| sv.own(n as usize)).sum();
+                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl(n as usize))).collect();
                 let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
                 let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
                 let mut down = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };

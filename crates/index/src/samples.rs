@@ -89,7 +89,7 @@ pub(crate) fn initial_weights(p: &Profile, thread: Option<ThreadId>) -> (Vec<f64
         if thread.is_some_and(|t| t != s.thread) {
             continue;
         }
-        match s.stack {
+        match s.stack() {
             Some(st) => {
                 at[st.idx()] += s.weight;
                 hit[st.idx()] = true;
@@ -114,7 +114,6 @@ impl Rebuild {
             out: StackTable {
                 parent: Vec::with_capacity(cap),
                 func: Vec::with_capacity(cap),
-                depth: Vec::with_capacity(cap),
             },
             intern: FxHashMap::with_capacity_and_hasher(cap, Default::default()),
         }
@@ -126,10 +125,8 @@ impl Rebuild {
             return c;
         }
         let id = self.out.func.len() as u32;
-        let depth = if p == NO_PARENT { 0 } else { self.out.depth[p as usize] + 1 };
         self.out.parent.push(p);
         self.out.func.push(profview_model::FuncId(func));
-        self.out.depth.push(depth);
         self.intern.insert((p, func), id);
         id
     }
@@ -218,9 +215,10 @@ pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks
         }
         Op::FocusPath(path) => {
             let last = path.len() - 1;
+            let depth = t.depths();
             for i in 0..n {
                 let f = t.func[i].0;
-                let d = t.depth[i] as usize;
+                let d = depth[i] as usize;
                 let pm = if t.parent[i] == NO_PARENT { MWAIT } else { map[t.parent[i] as usize] };
                 map[i] = if pm == MWAIT {
                     if d <= last && path[d].0 == f {
@@ -327,11 +325,12 @@ pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks
             return Ok(out);
         }
         Op::Depth(d) => {
+            let depth = t.depths();
             for i in 0..n {
                 let pm = parent_map(&map, t, i);
                 map[i] = if pm == MDROP {
                     MDROP
-                } else if t.depth[i] >= *d {
+                } else if depth[i] >= *d {
                     pm
                 } else {
                     rb.child(pm, t.func[i].0)
@@ -400,7 +399,6 @@ pub(crate) fn compact(t: &StackTable, at: &[f64], hit: &[bool]) -> Option<(Stack
         let p = t.parent[i];
         out.parent.push(if p == NO_PARENT { NO_PARENT } else { newid[p as usize] });
         out.func.push(t.func[i]);
-        out.depth.push(t.depth[i]);
         nat.push(at[i]);
     }
     Some((out, nat))
@@ -493,7 +491,7 @@ fn initial_sparse(p: &Profile, n: usize) -> Option<(SelfWeights, f64)> {
     let sd = p.samples.as_ref()?;
     let mut bits = vec![0u64; n.div_ceil(64)];
     for s in &sd.samples {
-        if let Some(st) = s.stack {
+        if let Some(st) = s.stack() {
             let i = st.idx();
             if i >= n {
                 return None;
@@ -504,7 +502,7 @@ fn initial_sparse(p: &Profile, n: usize) -> Option<(SelfWeights, f64)> {
     let mut w = SelfWeights::with_bits(bits);
     let mut rs = 0.0;
     for s in &sd.samples {
-        match s.stack {
+        match s.stack() {
             Some(st) => {
                 if let Some(k) = w.slot(st.idx()) {
                     w.vals[k] += s.weight;
@@ -533,31 +531,136 @@ fn all_live(t: &StackTable, w: &SelfWeights) -> bool {
     true
 }
 
+/// Self and inclusive weights per node.
+#[derive(Debug)]
+pub(crate) enum Weights {
+    /// Sparse self weights and inclusive weights (any table order).
+    Sparse { at: SelfWeights, incl: Incl },
+    /// Whole weights on a pre-order table ([`Shape::Pre`]): `p[k]` = Σ of the self weights of
+    /// nodes `0..k` (`n + 1` entries, at most `u32::MAX`). Self weight of `i` = `p[i + 1] - p[i]`,
+    /// inclusive = `p[end[i]] - p[i]`: exact integers, the values the f64 sums give.
+    Prefix(Vec<u32>),
+}
+
+/// How the children of a node are found.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// Children per node, sorted by function id.
+    Csr(Csr<u32>),
+    /// The table is in pre-order with the children of a node sorted by function id: node `i`'s
+    /// subtree is `i..end[i]`, its first child `i + 1`, the sibling after child `c` is `end[c]`.
+    Pre(Ends),
+}
+
+/// Subtree ends of a pre-order table, 2 bytes per node: `end[i] - i` when below `u16::MAX`,
+/// else looked up among the few large subtrees.
+#[derive(Debug, Default)]
+pub(crate) struct Ends {
+    small: Vec<u16>,
+    /// (node, end) of the subtrees of `u16::MAX` nodes or more, by node.
+    big: Vec<(u32, u32)>,
+}
+
+impl Ends {
+    fn from_u32(end: &[u32]) -> Self {
+        let mut e = Ends { small: Vec::with_capacity(end.len()), big: Vec::new() };
+        for (i, &x) in end.iter().enumerate() {
+            let size = x - i as u32;
+            if size < u16::MAX as u32 {
+                e.small.push(size as u16);
+            } else {
+                e.small.push(u16::MAX);
+                e.big.push((i as u32, x));
+            }
+        }
+        e
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> u32 {
+        match self.small.get(i) {
+            Some(&s) if s != u16::MAX => i as u32 + s as u32,
+            Some(_) => self.big.binary_search_by_key(&(i as u32), |b| b.0).map_or(i as u32 + 1, |k| self.big[k].1),
+            None => 0,
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        self.small.capacity() * 2 + self.big.capacity() * 8
+    }
+}
+
+/// The children of one node, in function order.
+pub(crate) enum Kids<'a> {
+    Slice(std::slice::Iter<'a, u32>),
+    Pre { end: &'a Ends, c: u32, stop: u32 },
+}
+
+impl Iterator for Kids<'_> {
+    type Item = u32;
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            Kids::Slice(it) => it.next().copied(),
+            Kids::Pre { end, c, stop } => {
+                if *c < *stop {
+                    let x = *c;
+                    *c = end.get(x as usize);
+                    Some(x)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
 /// A sampled profile under one thread selection and one transform list.
 #[derive(Debug)]
 pub(crate) struct SampleView {
     /// The rewritten table; `None` = the profile's own table.
     pub table: Option<StackTable>,
-    /// Self weight per node (sparse).
-    pub at: SelfWeights,
-    pub incl: Incl,
+    /// Self and inclusive weights per node.
+    pub w: Weights,
+    pub shape: Shape,
     pub root_self: f64,
     /// Σ of every selected sample (including empty stacks).
     pub total: f64,
-    /// Children per node, sorted by function id.
-    pub children: Csr<u32>,
     /// Root nodes, sorted by function id.
     pub roots: Vec<u32>,
     /// Nodes per function, built on first use (sandwich).
     by_func: std::sync::OnceLock<Csr<u32>>,
     nfuncs: usize,
-    /// Nodes with self weight per function (the leaves of the inverted tree).
-    pub leaves: Csr<u32>,
+    /// Nodes with self weight per function (the leaves of the inverted tree), built on first
+    /// use for pre-order views.
+    leaves: std::sync::OnceLock<Csr<u32>>,
     /// Bit i: no ancestor of node i has the same function.
     outer: Vec<u64>,
-    /// Per callee: (caller, weight); per caller: (callee, weight). Sorted by the other id.
-    pub callers: Csr<(u32, f64)>,
-    pub callees: Csr<(u32, f64)>,
+    /// Caller→callee weights.
+    edges: EdgeRows,
+}
+
+/// Per callee: (caller, weight); per caller: (callee, weight). Sorted by the other id. Whole
+/// weights are stored as `u32` (a pair's weight is at most the total, which fits).
+#[derive(Debug)]
+pub(crate) enum EdgeRows {
+    F64 { callers: Csr<(u32, f64)>, callees: Csr<(u32, f64)> },
+    U32 { callers: Csr<(u32, u32)>, callees: Csr<(u32, u32)> },
+}
+
+/// One row of [`EdgeRows`] as (other function, weight).
+pub(crate) enum EdgeIter<'a> {
+    F(std::slice::Iter<'a, (u32, f64)>),
+    U(std::slice::Iter<'a, (u32, u32)>),
+}
+
+impl Iterator for EdgeIter<'_> {
+    type Item = (u32, f64);
+    #[inline]
+    fn next(&mut self) -> Option<(u32, f64)> {
+        match self {
+            EdgeIter::F(it) => it.next().copied(),
+            EdgeIter::U(it) => it.next().map(|&(o, w)| (o, w as f64)),
+        }
+    }
 }
 
 impl SampleView {
@@ -566,6 +669,53 @@ impl SampleView {
             Some(t) => t,
             None => p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0),
         }
+    }
+    /// Inclusive weight of node `i`.
+    #[inline]
+    pub fn incl(&self, i: usize) -> f64 {
+        match (&self.w, &self.shape) {
+            (Weights::Sparse { incl, .. }, _) => incl.get(i),
+            (Weights::Prefix(p), Shape::Pre(end)) => (p[end.get(i) as usize] - p[i]) as f64,
+            (Weights::Prefix(_), Shape::Csr(_)) => unreachable!("prefix weights need a pre-order table"),
+        }
+    }
+    /// Weight of samples ending at node `i`.
+    #[inline]
+    pub fn own(&self, i: usize) -> f64 {
+        match &self.w {
+            Weights::Sparse { at, .. } => at.get(i),
+            Weights::Prefix(p) => (p[i + 1] - p[i]) as f64,
+        }
+    }
+    /// Children of node `n`, sorted by function id.
+    #[inline]
+    pub fn kids(&self, n: u32) -> Kids<'_> {
+        match &self.shape {
+            Shape::Csr(c) => Kids::Slice(c.slice(n as usize).iter()),
+            Shape::Pre(end) => Kids::Pre { end, c: n + 1, stop: end.get(n as usize) },
+        }
+    }
+    /// Callers (`callers`) or callees of function `f` with the edge weights.
+    pub fn edges(&self, f: usize, callers: bool) -> EdgeIter<'_> {
+        match (&self.edges, callers) {
+            (EdgeRows::F64 { callers, .. }, true) => EdgeIter::F(callers.slice(f).iter()),
+            (EdgeRows::F64 { callees, .. }, false) => EdgeIter::F(callees.slice(f).iter()),
+            (EdgeRows::U32 { callers, .. }, true) => EdgeIter::U(callers.slice(f).iter()),
+            (EdgeRows::U32 { callees, .. }, false) => EdgeIter::U(callees.slice(f).iter()),
+        }
+    }
+    /// Nodes with a non-zero self weight per function, in node order (built on first use).
+    pub fn leaves(&self, t: &StackTable) -> &Csr<u32> {
+        self.leaves.get_or_init(|| {
+            let n = t.len();
+            let mut lcount = vec![0u32; self.nfuncs];
+            for i in 0..n {
+                if self.own(i) != 0.0 {
+                    lcount[t.func[i].idx()] += 1;
+                }
+            }
+            Csr::from_counts(&lcount, (0..n).filter(|&i| self.own(i) != 0.0).map(|i| (t.func[i].idx(), i as u32)))
+        })
     }
     /// No ancestor of node `i` has the same function.
     pub fn is_outer(&self, i: usize) -> bool {
@@ -584,20 +734,27 @@ impl SampleView {
     }
     /// Approximate heap size in bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.table.as_ref().map_or(0, |t| t.len() * 12)
-            + self.at.heap_bytes()
-            + self.incl.heap_bytes()
-            + self.children.heap_bytes()
+        self.table.as_ref().map_or(0, |t| t.len() * 8)
+            + match &self.w {
+                Weights::Sparse { at, incl } => at.heap_bytes() + incl.heap_bytes(),
+                Weights::Prefix(p) => p.capacity() * 4,
+            }
+            + match &self.shape {
+                Shape::Csr(c) => c.heap_bytes(),
+                Shape::Pre(e) => e.heap_bytes(),
+            }
             + self.by_func.get().map_or(0, |c| c.heap_bytes())
-            + self.leaves.heap_bytes()
+            + self.leaves.get().map_or(0, |c| c.heap_bytes())
             + self.outer.capacity() * 8
-            + self.callers.heap_bytes()
-            + self.callees.heap_bytes()
+            + match &self.edges {
+                EdgeRows::F64 { callers, callees } => callers.heap_bytes() + callees.heap_bytes(),
+                EdgeRows::U32 { callers, callees } => callers.heap_bytes() + callees.heap_bytes(),
+            }
     }
 }
 
 struct EmptyTable(StackTable);
-static EMPTY_TABLE_REF: EmptyTable = EmptyTable(StackTable { parent: Vec::new(), func: Vec::new(), depth: Vec::new() });
+static EMPTY_TABLE_REF: EmptyTable = EmptyTable(StackTable { parent: Vec::new(), func: Vec::new() });
 
 /// Builds the view data; returns the view and the per-function stats (len = `nfuncs`).
 pub(crate) fn build_view(
@@ -611,7 +768,7 @@ pub(crate) fn build_view(
         // The default view: no dense per-node weight vector, no copy of the table.
         if let Some((w, rs)) = initial_sparse(p, base_table.len()) {
             if all_live(base_table, &w) {
-                return Ok(derive(p, None, w, rs, funcs.len()));
+                return Ok(finish_view(p, None, w, rs, funcs.len()));
             }
         }
     }
@@ -626,7 +783,7 @@ pub(crate) fn build_view(
         };
         let w = SelfWeights::from_dense(&at, &hit);
         drop((at, hit));
-        return Ok(derive(p, table, w, rs, funcs.len()));
+        return Ok(finish_view(p, table, w, rs, funcs.len()));
     }
     let mut s = Stacks { t: base_table.clone(), at, hit, root_self: rs, root_hit: rh };
     for op in ops {
@@ -639,7 +796,7 @@ pub(crate) fn build_view(
     let h: Vec<bool> = a.iter().map(|&x| x.to_bits() != 0).collect();
     let w = SelfWeights::from_dense(&a, &h);
     drop((a, h));
-    Ok(derive(p, Some(t), w, s.root_self, funcs.len()))
+    Ok(finish_view(p, Some(t), w, s.root_self, funcs.len()))
 }
 
 /// Inclusive weight per node. Stored as `u32` when every self weight is a non-negative whole
@@ -899,21 +1056,373 @@ fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f6
     (
         SampleView {
             table,
-            at,
-            incl,
+            w: Weights::Sparse { at, incl },
+            shape: Shape::Csr(children),
             root_self,
             total,
-            children,
             roots,
             by_func: std::sync::OnceLock::new(),
             nfuncs,
-            leaves,
+            leaves: std::sync::OnceLock::from(leaves),
             outer,
-            callers,
-            callees,
+            edges: EdgeRows::F64 { callers, callees },
         },
         stats,
     )
+}
+
+/// Whole weights on a table below 2^31 nodes go to [`derive_pre`] (the table put in pre-order
+/// first when it is not), any other to [`derive`].
+fn finish_view(p: &Profile, table: Option<StackTable>, w: SelfWeights, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
+    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
+    let n = table.as_ref().unwrap_or(base_table).len();
+    if n >= PRE_MAX || nfuncs > PAIR_FUNCS_MAX || !whole_u32(&w) {
+        return derive(p, table, w, root_self, nfuncs);
+    }
+    let (table, perm) = if is_preorder(table.as_ref().unwrap_or(base_table)) {
+        (table, None)
+    } else {
+        let mut t = table.unwrap_or_else(|| base_table.clone());
+        let perm = to_preorder(&mut t);
+        (Some(t), perm)
+    };
+    let ends = ends_of(table.as_ref().unwrap_or(base_table));
+    // Self weights as u32 at k + 1, then the prefix sum in place.
+    let mut pre = vec![0u32; n + 1];
+    for (i, v) in w.iter() {
+        let k = perm.as_ref().map_or(i, |pm| pm[i] as usize);
+        pre[k + 1] = v as u32;
+    }
+    drop(perm);
+    drop(w);
+    for k in 1..=n {
+        pre[k] += pre[k - 1];
+    }
+    derive_pre(p, table, ends, pre, root_self, nfuncs)
+}
+
+/// Subtree ends of a pre-order table (the end of a node's last child; children follow their
+/// parent).
+fn ends_of(t: &StackTable) -> Ends {
+    let n = t.len();
+    let mut end: Vec<u32> = (1..=n as u32).collect();
+    for i in (0..n).rev() {
+        let par = t.parent[i];
+        if par != NO_PARENT && end[par as usize] < end[i] {
+            end[par as usize] = end[i];
+        }
+    }
+    Ends::from_u32(&end)
+}
+
+/// Renumbers the profile's stack table in pre-order (see [`to_preorder`]) when its weights are
+/// whole (every sample weight a non-negative whole number, the sum at most `u32::MAX`) and
+/// every sample's stack is in range; remaps the samples' stack ids. Sample order, the stacks
+/// and all sums are unchanged.
+pub(crate) fn preorder_profile(p: &mut Profile) {
+    let Some(sd) = p.samples.as_mut() else { return };
+    let n = sd.stacks.len();
+    let mut sum = 0u64;
+    for s in &sd.samples {
+        let w = s.weight;
+        if !(w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64) {
+            return;
+        }
+        sum += w as u64;
+        if sum > u32::MAX as u64 || s.stack().is_some_and(|st| st.idx() >= n) {
+            return;
+        }
+    }
+    if n >= PRE_MAX || is_preorder(&sd.stacks) {
+        return;
+    }
+    if let Some(perm) = to_preorder(&mut sd.stacks) {
+        for s in sd.samples.iter_mut() {
+            if let Some(st) = s.stack() {
+                s.node = perm[st.idx()];
+            }
+        }
+    }
+}
+
+/// Views with more functions keep [`derive`] (a (caller, callee) pair must fit in a `u32` key).
+const PAIR_FUNCS_MAX: usize = 65_535;
+
+/// Tables at or above this many nodes keep the CSR children (pre-order ids use bit 31).
+const PRE_MAX: usize = 1 << 31;
+
+/// True when `t` is in pre-order (every subtree is a contiguous range starting at its root) and
+/// the children of every node, and the roots, come in strictly increasing function order.
+pub(crate) fn is_preorder(t: &StackTable) -> bool {
+    const VROOT: u32 = u32::MAX;
+    // (node, function of its last child seen)
+    let mut path: Vec<(u32, u32)> = vec![(VROOT, u32::MAX)];
+    for i in 0..t.len() {
+        let p = t.parent[i];
+        let target = if p == NO_PARENT { VROOT } else { p };
+        loop {
+            let Some(&(top, _)) = path.last() else { return false };
+            if top == target {
+                break;
+            }
+            if top == VROOT {
+                return false;
+            }
+            path.pop();
+        }
+        let f = t.func[i].0;
+        let Some(last) = path.last_mut() else { return false };
+        if last.1 != u32::MAX && f <= last.1 {
+            return false;
+        }
+        last.1 = f;
+        path.push((i as u32, u32::MAX));
+    }
+    true
+}
+
+/// Renumbers `t` in place into pre-order with the children of each node (and the roots) sorted
+/// by function id (ties by old id). Returns old id → new id; `None` (table unchanged) when the
+/// table has 2^31 nodes or more. Extra memory: 8 bytes per node while the order is found, then
+/// the 4-byte map.
+pub(crate) fn to_preorder(t: &mut StackTable) -> Option<Vec<u32>> {
+    const NONE: u32 = u32::MAX;
+    let n = t.len();
+    if n >= PRE_MAX {
+        return None;
+    }
+    // First child / next sibling, children in increasing id order.
+    let mut first = vec![NONE; n];
+    let mut next = vec![NONE; n];
+    let mut roots = Vec::new();
+    for i in (0..n).rev() {
+        let p = t.parent[i];
+        if p == NO_PARENT {
+            roots.push(i as u32);
+        } else {
+            next[i] = first[p as usize];
+            first[p as usize] = i as u32;
+        }
+    }
+    let func = &t.func;
+    roots.sort_unstable_by_key(|&r| (func[r as usize], r));
+    let mut stack: Vec<u32> = roots.into_iter().rev().collect();
+    let mut buf: Vec<u32> = Vec::new();
+    let mut counter = 0u32;
+    // Depth-first; `first[v]` becomes v's new id once its children are gathered.
+    while let Some(v) = stack.pop() {
+        let mut c = first[v as usize];
+        first[v as usize] = counter;
+        counter += 1;
+        buf.clear();
+        while c != NONE {
+            buf.push(c);
+            c = next[c as usize];
+        }
+        if buf.len() > 1 {
+            buf.sort_unstable_by_key(|&c| (func[c as usize], c));
+        }
+        stack.extend(buf.iter().rev());
+    }
+    drop(next);
+    let perm = first;
+    // Scatter each column to the new ids (independent writes: far faster than following the
+    // permutation's cycles in place), one column at a time.
+    let mut np = vec![0u32; n];
+    for (i, &p) in t.parent.iter().enumerate() {
+        np[perm[i] as usize] = if p == NO_PARENT { NO_PARENT } else { perm[p as usize] };
+    }
+    t.parent = np;
+    let mut nf = vec![profview_model::FuncId(0); n];
+    for (i, &f) in t.func.iter().enumerate() {
+        nf[perm[i] as usize] = f;
+    }
+    t.func = nf;
+    Some(perm)
+}
+
+/// [`derive`] for whole weights on a pre-order table: children are implicit (a subtree end per
+/// node), inclusive and self weights come from one prefix sum, and the depth-first walk is a
+/// single pass in node order.
+fn derive_pre(p: &Profile, table: Option<StackTable>, end: Ends, pre: Vec<u32>, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
+    let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
+    let t = table.as_ref().unwrap_or(base_table);
+    let n = t.len();
+    let mut roots = Vec::new();
+    let mut c = 0usize;
+    while c < n {
+        roots.push(c as u32);
+        c = end.get(c) as usize;
+    }
+    let total = pre[n] as f64 + root_self;
+    let incl = |i: usize| pre[end.get(i) as usize] - pre[i];
+
+    // One pass in node order with the path from the root: outermost occurrence per function and
+    // per (caller, callee) pair (whole weights: the sums are exact in any order).
+    let mut outer = vec![0u64; n.div_ceil(64)];
+    let mut on_path = vec![0u32; nfuncs];
+    let mut path: Vec<u32> = Vec::new();
+    // Nodes that are the outermost occurrence of their (caller, callee) pair on their stack.
+    let mut first = vec![0u64; n.div_ceil(64)];
+    for i in 0..n {
+        while let Some(&top) = path.last() {
+            if end.get(top as usize) as usize > i {
+                break;
+            }
+            on_path[t.func[top as usize].idx()] -= 1;
+            path.pop();
+        }
+        let f = t.func[i].0;
+        let recursive = on_path[f as usize] > 0;
+        if !recursive {
+            outer[i >> 6] |= 1 << (i & 63);
+        }
+        if let Some(&par) = path.last() {
+            let pf = t.func[par as usize].0;
+            let mut first_pair = true;
+            if recursive {
+                // Is (pf, f) already on the path above? path[k] has function f and path[k-1] pf.
+                for k in (1..path.len()).rev() {
+                    if t.func[path[k] as usize].0 == f && t.func[path[k - 1] as usize].0 == pf {
+                        first_pair = false;
+                        break;
+                    }
+                }
+            }
+            if first_pair {
+                first[i >> 6] |= 1 << (i & 63);
+            }
+        }
+        on_path[f as usize] += 1;
+        path.push(i as u32);
+    }
+    drop(on_path);
+    drop(path);
+
+    let stats_of = || {
+        let mut stats = vec![FunctionStats::default(); nfuncs];
+        for i in 0..n {
+            let o = &mut stats[t.func[i].idx()];
+            o.listed = true;
+            *o.self_weight.get_or_insert(0.0) += (pre[i + 1] - pre[i]) as f64;
+            let tot = o.total_weight.get_or_insert(0.0);
+            if (outer[i >> 6] >> (i & 63)) & 1 == 1 {
+                *tot += incl(i) as f64;
+            }
+        }
+        stats
+    };
+    // (caller, callee) sums for callers in lo..hi, as sorted (caller * nfuncs + callee, weight).
+    let nf = nfuncs as u32;
+    let part = |lo: u32, hi: u32| {
+        let mut sums = PairSums::new();
+        for (wi, &word) in first.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                let i = wi * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                let pf = t.func[t.parent[i] as usize].0;
+                if pf >= lo && pf < hi {
+                    sums.add(pf * nf + t.func[i].0, incl(i));
+                }
+            }
+        }
+        sums.into_sorted()
+    };
+    let mid = nf / 2;
+    let ((stats, mut items), hi) =
+        if n >= 1 << 16 { join2(|| (stats_of(), part(0, mid)), || part(mid, nf)) } else { ((stats_of(), part(0, mid)), part(mid, nf)) };
+    drop(first);
+    items.extend_from_slice(&hi);
+    drop(hi);
+    // Callees: the sorted pairs themselves, keyed down to the callee.
+    let mut ce = vec![0u32; nfuncs];
+    let mut cc = vec![0u32; nfuncs];
+    for e in items.iter_mut() {
+        let (a, b) = (e.0 / nf, e.0 % nf);
+        ce[a as usize] += 1;
+        cc[b as usize] += 1;
+        e.0 = b;
+    }
+    let mut off = Vec::with_capacity(nfuncs + 1);
+    let mut acc = 0u32;
+    off.push(0);
+    for &c in &ce {
+        acc += c;
+        off.push(acc);
+    }
+    let callees = Csr::from_parts(off, items);
+    let callers = Csr::from_counts(&cc, (0..nfuncs).flat_map(|a| callees.slice(a).iter().map(move |&(b, w)| (b as usize, (a as u32, w)))));
+
+    (
+        SampleView {
+            table,
+            w: Weights::Prefix(pre),
+            shape: Shape::Pre(end),
+            root_self,
+            total,
+            roots,
+            by_func: std::sync::OnceLock::new(),
+            nfuncs,
+            leaves: std::sync::OnceLock::new(),
+            outer,
+            edges: EdgeRows::U32 { callers, callees },
+        },
+        stats,
+    )
+}
+
+/// Sums of `u32` values keyed by a `u32` (not `u32::MAX`) in an open-addressing table (8 bytes
+/// per slot, at most 3/4 full).
+struct PairSums {
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl PairSums {
+    const EMPTY: u32 = u32::MAX;
+    fn new() -> Self {
+        PairSums { slots: vec![(Self::EMPTY, 0); 1 << 12], len: 0 }
+    }
+    #[inline]
+    fn add(&mut self, key: u32, v: u32) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut h = (key.wrapping_mul(0x9E37_79B1) as usize ^ (key as usize >> 15)) & mask;
+        loop {
+            let s = &mut self.slots[h];
+            if s.0 == key {
+                s.1 += v;
+                return;
+            }
+            if s.0 == Self::EMPTY {
+                *s = (key, v);
+                self.len += 1;
+                return;
+            }
+            h = (h + 1) & mask;
+        }
+    }
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![(Self::EMPTY, 0); cap]);
+        self.len = 0;
+        for (k, v) in old {
+            if k != Self::EMPTY {
+                self.add(k, v);
+            }
+        }
+    }
+    /// The (key, sum) pairs sorted by key, in the table's own memory.
+    fn into_sorted(self) -> Vec<(u32, u32)> {
+        let mut s = self.slots;
+        s.retain(|e| e.0 != Self::EMPTY);
+        s.sort_unstable_by_key(|e| e.0);
+        s.shrink_to_fit();
+        s
+    }
 }
 
 /// Nodes with a non-zero self weight, per function, in node order.
@@ -993,7 +1502,7 @@ mod tests {
             let pkg = vec![Package::User; p.functions.len()];
             let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
             let (sv, stats) = build_view(&p, None, &[], &mut funcs).unwrap();
-            assert_eq!(matches!(sv.incl, Incl::U32(_)), !frac);
+            assert_eq!(matches!(sv.w, Weights::Prefix(_)), !frac);
             let reference = crate::table::function_stats(&p);
             for (a, r) in stats.iter().zip(&reference) {
                 assert_eq!(a.self_weight.map(f64::to_bits), r.self_weight.map(f64::to_bits));
@@ -1013,8 +1522,7 @@ mod tests {
             }
             let mut got = 0;
             for (&(a, c), &w) in &want {
-                let row = sv.callees.slice(a as usize);
-                let e = row.iter().find(|e| e.0 == c).unwrap();
+                let e = sv.edges(a as usize, false).find(|e| e.0 == c).unwrap();
                 if frac {
                     assert!((e.1 - w).abs() <= 1e-9 * w.abs().max(1.0), "{a}->{c}: {} vs {w}", e.1);
                 } else {
@@ -1022,7 +1530,7 @@ mod tests {
                 }
                 got += 1;
             }
-            assert_eq!(got, (0..7).map(|f| sv.callees.slice(f).len()).sum::<usize>());
+            assert_eq!(got, (0..7).map(|f| sv.edges(f, false).count()).sum::<usize>());
         }
     }
 

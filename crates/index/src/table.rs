@@ -78,7 +78,7 @@ pub(crate) fn function_stats(p: &Profile) -> Vec<FunctionStats> {
         // Weight ending exactly at each node.
         let mut at = vec![0.0f64; n];
         for s in &sd.samples {
-            if let Some(st) = s.stack {
+            if let Some(st) = s.stack() {
                 at[st.idx()] += s.weight;
             }
         }

@@ -84,8 +84,8 @@ impl SampleTopDown<'_> {
             if new {
                 totals.push((0.0, 0.0));
             }
-            totals[k].0 += self.v.incl.get(c as usize);
-            totals[k].1 += self.v.at.get(c as usize);
+            totals[k].0 += self.v.incl(c as usize);
+            totals[k].1 += self.v.own(c as usize);
         };
         if multi.is_empty() {
             for &c in kids {
@@ -93,7 +93,7 @@ impl SampleTopDown<'_> {
             }
         } else {
             for &n in multi {
-                for &c in self.v.children.slice(n as usize) {
+                for c in self.v.kids(n) {
                     visit(c, &mut self.groups, &mut totals);
                 }
             }
@@ -114,7 +114,7 @@ impl SampleTopDown<'_> {
             }
         } else {
             for &n in multi {
-                for &c in self.v.children.slice(n as usize) {
+                for c in self.v.kids(n) {
                     fill(c, &mut self.groups);
                 }
             }
@@ -155,14 +155,14 @@ impl Source for SampleTopDown<'_> {
             }
             TdState::Node(n) => {
                 // Children of one node are distinct functions already.
-                let kids = self.v.children.slice(*n as usize);
+                let kids: Vec<u32> = self.v.kids(*n).collect();
                 let sizes: Vec<(f64, u32)> =
-                    kids.iter().map(|&c| (self.v.incl.get(c as usize).abs(), self.t.func[c as usize].0)).collect();
+                    kids.iter().map(|&c| (self.v.incl(c as usize).abs(), self.t.func[c as usize].0)).collect();
                 let (keep, clip) = keep_top(&sizes, cutoff, limit);
                 *clipped |= clip;
                 let mut small = Small::default();
                 for (i, &c) in kids.iter().enumerate() {
-                    let (total, own) = (self.v.incl.get(c as usize), self.v.at.get(c as usize));
+                    let (total, own) = (self.v.incl(c as usize), self.v.own(c as usize));
                     if total.abs() < cutoff {
                         small.add_many(1, total, own, false);
                     } else if keep[i] {
@@ -181,13 +181,17 @@ impl Source for SampleTopDown<'_> {
 
 /// Finds the node of a top-down path (function ids from a root frame).
 pub(crate) fn sample_node_at(v: &SampleView, t: &StackTable, path: &[u32]) -> Option<u32> {
-    let mut level: &[u32] = &v.roots;
-    let mut cur = None;
+    let mut cur: Option<u32> = None;
     for &f in path {
-        let k = level.binary_search_by_key(&f, |&c| t.func[c as usize].0).ok()?;
-        let n = level[k];
+        let n = match cur {
+            None => {
+                let k = v.roots.binary_search_by_key(&f, |&c| t.func[c as usize].0).ok()?;
+                v.roots[k]
+            }
+            // Children come in function order.
+            Some(p) => v.kids(p).find(|&c| t.func[c as usize].0 >= f).filter(|&c| t.func[c as usize].0 == f)?,
+        };
         cur = Some(n);
-        level = v.children.slice(n as usize);
     }
     cur
 }
@@ -214,7 +218,7 @@ pub(crate) struct SampleInverted<'a> {
 
 impl SampleInverted<'_> {
     pub fn leaf_seeds(&self, f: u32) -> Vec<(u32, f64)> {
-        self.v.leaves.slice(f as usize).iter().map(|&n| (n, self.v.at.get(n as usize))).collect()
+        self.v.leaves(self.t).slice(f as usize).iter().map(|&n| (n, self.v.own(n as usize))).collect()
     }
     /// Children of a seed set: group by the function of each cursor's parent.
     pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
@@ -274,7 +278,7 @@ impl SampleInverted<'_> {
         // Roots are sorted by function.
         let r = &self.v.roots;
         let lo = r.partition_point(|&n| self.t.func[n as usize].0 < f);
-        r[lo..].iter().take_while(|&&n| self.t.func[n as usize].0 == f).map(|&n| self.v.at.get(n as usize)).sum()
+        r[lo..].iter().take_while(|&&n| self.t.func[n as usize].0 == f).map(|&n| self.v.own(n as usize)).sum()
     }
 }
 

@@ -199,14 +199,13 @@ pub const NO_PARENT: u32 = u32::MAX;
 
 /// A prefix tree of frames: node `i` is the stack `parent[i]`'s stack plus `func[i]`.
 /// Nodes are interned, so one stack is one node; a parent always precedes its children.
+/// Depths are not stored (4 bytes per node); [`StackTable::depths`] computes them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StackTable {
     /// Parent node index, or [`NO_PARENT`] for a root frame.
     pub parent: Vec<u32>,
     /// The frame's function.
     pub func: Vec<FuncId>,
-    /// Depth of the node (root = 0).
-    pub depth: Vec<u32>,
 }
 
 impl StackTable {
@@ -223,9 +222,28 @@ impl StackTable {
         let p = self.parent[s.idx()];
         (p != NO_PARENT).then_some(StackId(p))
     }
+    /// Depth of every node (root = 0), in one pass (parents precede children).
+    pub fn depths(&self) -> Vec<u32> {
+        let mut d: Vec<u32> = Vec::with_capacity(self.parent.len());
+        for &p in &self.parent {
+            let v = if p == NO_PARENT { 0 } else { d.get(p as usize).map_or(0, |x| x + 1) };
+            d.push(v);
+        }
+        d
+    }
+    /// Depth of one node (root = 0), by walking up.
+    pub fn depth_of(&self, s: StackId) -> u32 {
+        let mut d = 0;
+        let mut cur = self.parent[s.idx()];
+        while cur != NO_PARENT {
+            d += 1;
+            cur = self.parent[cur as usize];
+        }
+        d
+    }
     /// The frames of a stack, root first.
     pub fn frames(&self, s: StackId) -> Vec<FuncId> {
-        let mut out = Vec::with_capacity(self.depth[s.idx()] as usize + 1);
+        let mut out = Vec::new();
         let mut cur = Some(s);
         while let Some(n) = cur {
             out.push(self.func[n.idx()]);
@@ -236,15 +254,31 @@ impl StackTable {
     }
 }
 
-/// One aggregated sample: a stack on a thread with a weight.
+/// [`Sample::node`] of a sample with an empty stack.
+pub const NO_STACK: u32 = u32::MAX;
+
+/// One aggregated sample: a stack on a thread with a weight (16 bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {
-    /// The leaf node of the stack; `None` for a sample with an empty stack.
-    pub stack: Option<StackId>,
+    /// The leaf node of the stack; [`NO_STACK`] for a sample with an empty stack (see
+    /// [`Sample::stack`]).
+    pub node: u32,
     /// The thread the sample was taken on.
     pub thread: ThreadId,
     /// The metric: sample count, µs, or bytes (may be negative for austin memory deltas).
     pub weight: f64,
+}
+
+impl Sample {
+    /// A sample at `stack` (`None` = the empty stack).
+    pub fn new(stack: Option<StackId>, thread: ThreadId, weight: f64) -> Self {
+        Sample { node: stack.map_or(NO_STACK, |s| s.0), thread, weight }
+    }
+    /// The leaf node of the stack; `None` for a sample with an empty stack.
+    #[inline]
+    pub fn stack(&self) -> Option<StackId> {
+        (self.node != NO_STACK).then_some(StackId(self.node))
+    }
 }
 
 /// The sampling-profiler part of a profile.
@@ -332,26 +366,24 @@ impl Profile {
         }
         if let Some(s) = &self.samples {
             let t = &s.stacks;
-            if t.parent.len() != t.func.len() || t.depth.len() != t.func.len() {
+            if t.parent.len() != t.func.len() {
                 return Err("stack table columns differ in length".into());
+            }
+            if t.len() >= NO_STACK as usize {
+                return Err("too many stack nodes".into());
             }
             for i in 0..t.len() {
                 if t.func[i].idx() >= nf {
                     return Err(format!("stack node {i} points outside the function table"));
                 }
+                // Parents precede children: every depth is finite and no node is its own ancestor.
                 let p = t.parent[i];
-                if p == NO_PARENT {
-                    if t.depth[i] != 0 {
-                        return Err(format!("root stack node {i} has depth {}", t.depth[i]));
-                    }
-                } else if p as usize >= i {
+                if p != NO_PARENT && p as usize >= i {
                     return Err(format!("stack node {i} has a parent that does not precede it"));
-                } else if t.depth[i] != t.depth[p as usize] + 1 {
-                    return Err(format!("stack node {i} has a wrong depth"));
                 }
             }
             for (i, smp) in s.samples.iter().enumerate() {
-                if smp.stack.is_some_and(|st| st.idx() >= t.len()) {
+                if smp.stack().is_some_and(|st| st.idx() >= t.len()) {
                     return Err(format!("sample {i} points outside the stack table"));
                 }
                 if smp.thread.idx() >= self.threads.len() {
@@ -421,10 +453,8 @@ impl SampleBuilder {
             return s;
         }
         let s = StackId(self.stacks.func.len() as u32);
-        let depth = parent.map_or(0, |q| self.stacks.depth[q.idx()] + 1);
         self.stacks.parent.push(p);
         self.stacks.func.push(func);
-        self.stacks.depth.push(depth);
         self.children.insert((p, func), s);
         s
     }
@@ -436,7 +466,7 @@ impl SampleBuilder {
             Some(&i) => self.samples[i].weight += weight,
             None => {
                 self.sample_ids.insert(key, self.samples.len());
-                self.samples.push(Sample { stack, thread, weight });
+                self.samples.push(Sample::new(stack, thread, weight));
             }
         }
     }
@@ -490,8 +520,12 @@ mod tests {
         let s = p.samples.as_ref().unwrap();
         assert_eq!(s.samples.len(), 2);
         assert_eq!(s.total(), 6.0);
-        assert_eq!(s.stacks.frames(s.samples[0].stack.unwrap()), vec![a, c]);
+        assert_eq!(s.stacks.frames(s.samples[0].stack().unwrap()), vec![a, c]);
         assert!(p.check_valid().is_ok());
+        assert_eq!(std::mem::size_of::<Sample>(), 16);
+        let st = &s.stacks;
+        assert_eq!(st.depths(), (0..st.len()).map(|i| st.depth_of(StackId(i as u32))).collect::<Vec<_>>());
+        assert_eq!(st.depths(), vec![0, 1]);
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn raw_frame_view(p: &Profile) -> std::collections::HashMap<String, (f64, f6
         let th = render_thread(p.dialect, &p.threads[smp.thread.idx()]);
         let hidden_thread = th.is_none();
         frames.extend(th.unwrap_or_default());
-        if let Some(st) = smp.stack {
+        if let Some(st) = smp.stack() {
             frames.extend(
                 s.stacks
                     .frames(st)
