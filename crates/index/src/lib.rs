@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use profview_model::{FuncId, Function, Profile, ThreadId, NO_PARENT};
 
+mod par;
 mod classify;
 mod csr;
 mod pgraph;

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use crate::samples::Funcs;
 use crate::transform::Op;
 use crate::Csr;
+use crate::par::join2;
 
 /// Most edges a merge may create before it is refused.
 pub const MAX_MERGED_EDGES: usize = 8_000_000;
@@ -400,25 +401,6 @@ fn by_value(row: &mut [u32], buf: &mut [(f64, u32, f64)]) {
     }
 }
 
-/// Runs both closures, on two threads where there are threads.
-fn join2<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::thread::scope(|s| {
-            let h = s.spawn(b);
-            let ra = a();
-            let rb = match h.join() {
-                Ok(v) => v,
-                Err(e) => std::panic::resume_unwind(e),
-            };
-            (ra, rb)
-        })
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        (a(), b())
-    }
-}
 
 /// Row offsets for per-row item counts (as `Csr::from_counts` lays them out).
 fn row_offsets(counts: &[u32]) -> Vec<u32> {

@@ -8,6 +8,7 @@ use crate::classify::{site_package_name, Package};
 use crate::table::FunctionStats;
 use crate::transform::{is_idle_name, GroupBy, Matcher, Op};
 use crate::Csr;
+use crate::par::join2;
 
 /// Sample goes to the root (empty stack).
 const MROOT: u32 = u32::MAX;
@@ -908,25 +909,6 @@ fn children_of(t: &StackTable) -> (Csr<u32>, Vec<u32>) {
     (children, roots)
 }
 
-/// Runs two closures, on two threads where there are threads.
-fn join2<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::thread::scope(|s| {
-            let h = s.spawn(b);
-            let ra = a();
-            let rb = match h.join() {
-                Ok(r) => r,
-                Err(e) => std::panic::resume_unwind(e),
-            };
-            (ra, rb)
-        })
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        (a(), b())
-    }
-}
 
 fn derive(p: &Profile, table: Option<StackTable>, at: SelfWeights, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
     let base_table = p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE_REF.0);
