@@ -141,6 +141,14 @@ pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &O
     get_json(&url).await
 }
 
+/// A function's name only: the detail with `limit=0`, so no caller or callee rows are sent
+/// (breadcrumbs and transform chips ask for one name per step).
+pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<String, ApiError> {
+    let mut url = format!("/api/profiles/{}/functions/{fid}?limit=0", enc(id));
+    push_common(&mut url, thread, tf);
+    get_json::<FunctionDetail>(&url).await.map(|d| d.function.name)
+}
+
 /// `GET /api/profiles/{id}/functions/{fid}/all-callers` (or `all-callees`).
 pub async fn reach(id: &str, fid: u32, which: &str, thread: &Option<String>, tf: &Option<String>) -> Result<ReachList, ApiError> {
     let mut url = format!("/api/profiles/{}/functions/{fid}/{which}?", enc(id));

@@ -9,18 +9,19 @@ use crate::url_state;
 #[component]
 pub fn Breadcrumb(id: String) -> impl IntoView {
     let root = url_state::param("root");
+    let thread = url_state::param("thread");
+    let tf = url_state::param("tf");
     let set = url_state::setter();
     let names = LocalResource::new(move || {
         let path = root.get().unwrap_or_default();
+        // Path ids belong to the current view (a grouping transform makes new ids).
+        let (thread, tf) = (thread.get(), tf.get());
         let id = id.clone();
         async move {
             let mut out = Vec::new();
             for seg in path.split('.').filter(|s| !s.is_empty()) {
                 let name = match seg.parse::<u32>() {
-                    Ok(fid) => api::function_detail(&id, fid, &None, &None)
-                        .await
-                        .map(|d| d.function.name)
-                        .unwrap_or_else(|_| format!("#{seg}")),
+                    Ok(fid) => api::function_name(&id, fid, &thread, &tf).await.unwrap_or_else(|_| format!("#{seg}")),
                     Err(_) => seg.to_owned(),
                 };
                 out.push(name);

@@ -92,8 +92,8 @@ pub fn TransformBar(id: String, sampled: bool) -> impl IntoView {
             let mut out = std::collections::HashMap::new();
             for op in ops {
                 if let (_, Some(fid)) = describe(&op) {
-                    if let Ok(d) = api::function_detail(&id, fid, &None, &None).await {
-                        out.insert(fid, d.function.name);
+                    if let Ok(name) = api::function_name(&id, fid, &None, &None).await {
+                        out.insert(fid, name);
                     }
                 }
             }
