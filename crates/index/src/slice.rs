@@ -15,6 +15,19 @@ pub enum Exactness {
     Cut,
 }
 
+impl Exactness {
+    /// A cut wins over everything; otherwise exact or estimated.
+    pub fn of(cut: bool, exact: bool) -> Exactness {
+        if cut {
+            Exactness::Cut
+        } else if exact {
+            Exactness::Exact
+        } else {
+            Exactness::Estimated
+        }
+    }
+}
+
 /// One node of a slice. Parents come before their children; `nodes[0]` is the slice root.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SliceNode {

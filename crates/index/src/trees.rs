@@ -445,13 +445,7 @@ impl PstatsTree<'_> {
             total,
             self_value: ett * phi,
             calls: Some(e.ncalls as f64 * psi),
-            exactness: if cut {
-                Exactness::Cut
-            } else if exact {
-                Exactness::Exact
-            } else {
-                Exactness::Estimated
-            },
+            exactness: Exactness::of(cut, exact),
             min: Some(min),
             max: Some(max),
             merged: 0,
@@ -497,13 +491,7 @@ impl PstatsTree<'_> {
             total,
             self_value: total * self.uncovered(c),
             calls: Some(calls),
-            exactness: if cut {
-                Exactness::Cut
-            } else if exact {
-                Exactness::Exact
-            } else {
-                Exactness::Estimated
-            },
+            exactness: Exactness::of(cut, exact),
             min: Some(min),
             max: Some(max),
             merged: 0,
