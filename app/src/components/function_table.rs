@@ -127,10 +127,11 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         let Some(fid) = pending_scroll.get() else { return };
         let cb = wasm_bindgen::closure::Closure::once_into_js(move || {
             let sel = format!("[data-testid=function-table] tr[data-id=\"{fid}\"]");
-            if let Some(row) = document().query_selector(&sel).ok().flatten() {
-                let opts = web_sys::ScrollIntoViewOptions::new();
-                opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
-                row.scroll_into_view_with_scroll_into_view_options(&opts);
+            if let (Some(row), Some(w)) = (document().query_selector(&sel).ok().flatten(), wrap.get_untracked()) {
+                // Scroll the table only (scrollIntoView would move the whole page too): centre the row.
+                let (r, b) = (row.get_bounding_client_rect(), w.get_bounding_client_rect());
+                let delta = r.top() - b.top() - (b.height() - r.height()) / 2.0;
+                w.set_scroll_top(w.scroll_top() + delta as i32);
                 pending_scroll.set(None);
             }
         });
