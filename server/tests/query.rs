@@ -270,3 +270,18 @@ async fn openapi_documents_every_route() {
         assert!(schemas.contains_key(s), "{s}");
     }
 }
+
+/// issue_4: a tiny caller-less function must not hide a recursion cycle that carries the time
+/// (`exec` → `<module>` → … → `exec` in cProfile files): the top level holds the real cost.
+#[tokio::test]
+async fn pstats_top_level_holds_the_cost_of_a_recursion_cycle() {
+    let rel = "pstats/cprofile_sympy_big.prof";
+    let (state, ids) = state_with(&[rel]);
+    let v = ok(&state, &format!("/api/profiles/{}/tree?mode=top-down&min_frac=0.001&max_nodes=50", ids[0])).await;
+    let nodes = v["nodes"].as_array().unwrap();
+    let grand = v["grand_total"].as_f64().unwrap();
+    let top: f64 = nodes.iter().filter(|n| n["parent"] == 0).map(|n| n["total"].as_f64().unwrap()).sum();
+    assert!(top >= 0.5 * grand, "top level {top} of {grand}");
+    let exec = truth(rel)["top10_cumulative"][0].clone();
+    assert!(nodes.iter().any(|n| n["parent"] == 0 && n["name"] == exec["key"][2]), "no {} at the top", exec["key"][2]);
+}

@@ -466,6 +466,26 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &
         }
         roots.sort_unstable();
     }
+    // Reachable is not enough: a tiny root that calls into a recursion cycle (`exec` →
+    // `<module>` → … → `exec`) reaches everything but carries none of its time. While the
+    // top level holds less than half of the total own time, the function with the largest
+    // cumtime joins it (pstats counts cumtime once per outermost call, so this is its real cost).
+    let ct = |f: u32| d.stats[f as usize].map_or(0.0, |s| s.cumtime);
+    let mut covered: f64 = roots.iter().map(|&r| ct(r)).sum();
+    if covered < 0.5 * d.total_time {
+        let mut by_ct: Vec<u32> = (0..nf as u32).filter(|&f| listed(f as usize)).collect();
+        by_ct.sort_by(|&a, &b| ct(b).total_cmp(&ct(a)).then(a.cmp(&b)));
+        for f in by_ct {
+            if covered >= 0.5 * d.total_time || ct(f) <= covered {
+                break;
+            }
+            if roots.binary_search(&f).is_err() {
+                let at = roots.binary_search(&f).unwrap_or_else(|i| i);
+                roots.insert(at, f);
+                covered += ct(f);
+            }
+        }
+    }
     roots
 }
 
