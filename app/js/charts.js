@@ -166,14 +166,21 @@ export class Icicle {
     this.estimated = slice.estimated;
     const nodes = slice.nodes;
     const next = new Float64Array(nodes.length); // running child offset per node
+    // Estimated (pstats) children can add up to more than their parent. Their drawn width `dw`
+    // is scaled to fit inside the parent so siblings never overlap; tooltips keep the numbers.
+    const kids = new Float64Array(nodes.length);
+    for (const n of nodes) if (n.parent != null) kids[n.parent] += n.total;
     let maxDepth = 0;
     for (const n of nodes) {
       if (n.parent == null) {
         n.x0 = 0;
+        n.dw = n.total;
       } else {
         const p = nodes[n.parent];
+        const room = Math.max(p.total, kids[n.parent]);
+        n.dw = room > 0 ? n.total * (p.dw / room) : 0;
         n.x0 = p.x0 + next[n.parent];
-        next[n.parent] += n.total;
+        next[n.parent] += n.dw;
       }
       n.lname = n.name.toLowerCase();
       n.lfile = n.file.toLowerCase();
@@ -184,7 +191,7 @@ export class Icicle {
     this.recolor();
     this.rematch();
     const root = nodes[0];
-    this.domain = root ? [root.x0, root.x0 + Math.max(root.total, 1e-300)] : [0, 1];
+    this.domain = root ? [root.x0, root.x0 + Math.max(root.dw, 1e-300)] : [0, 1];
     if (this.timer) { this.timer.stop(); this.timer = null; }
     this.draw();
   }
@@ -248,7 +255,7 @@ export class Icicle {
     for (let i = 0; i < N; i++) {
       const n = nodes[i];
       const x0 = k * n.x0 + b;
-      const w = k * n.total;
+      const w = k * n.dw;
       xs[i] = x0; ws[i] = w;
       vis[i] = 0;
       if (x0 + w < 0 || x0 > W) continue;
@@ -336,7 +343,7 @@ export class Icicle {
     const v = x.invert(px);
     for (let i = 0; i < this.nodes.length; i++) {
       const n = this.nodes[i];
-      if (n.depth === depth && v >= n.x0 && v < n.x0 + n.total) return i;
+      if (n.depth === depth && v >= n.x0 && v < n.x0 + n.dw) return i;
     }
     return -1;
   }
@@ -359,7 +366,7 @@ export class Icicle {
 
   /** Animates the x domain to the node's extent (d3 transition timing), then asks for the slice under it. */
   zoomTo(n) {
-    const target = [n.x0, n.x0 + Math.max(n.total, 1e-300)];
+    const target = [n.x0, n.x0 + Math.max(n.dw, 1e-300)];
     const from = this.domain.slice();
     const interp = d3().interpolate(from, target);
     const ease = d3().easeCubicInOut;
