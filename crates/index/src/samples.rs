@@ -696,6 +696,22 @@ impl SampleView {
             Shape::Pre(end) => Kids::Pre { end, c: n + 1, stop: end.get(n as usize) },
         }
     }
+    /// The children of `n` as (node, inclusive, own), in function order: one pass that reads
+    /// each child's subtree end and prefix sums once (the sibling walk of a pre-order table).
+    pub fn kids_weighted(&self, n: u32, out: &mut Vec<(u32, f64, f64)>) {
+        if let (Weights::Prefix(p), Shape::Pre(end)) = (&self.w, &self.shape) {
+            let stop = end.get(n as usize);
+            let mut c = n + 1;
+            while c < stop {
+                let e = end.get(c as usize);
+                let pc = p[c as usize];
+                out.push((c, (p[e as usize] - pc) as f64, (p[c as usize + 1] - pc) as f64));
+                c = e;
+            }
+        } else {
+            out.extend(self.kids(n).map(|c| (c, self.incl(c as usize), self.own(c as usize))));
+        }
+    }
     /// Callers (`callers`) or callees of function `f` with the edge weights.
     pub fn edges(&self, f: usize, callers: bool) -> EdgeIter<'_> {
         match (&self.edges, callers) {

@@ -229,7 +229,8 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
                       idx: u32,
                       node: &Cand<Src::S>,
                       state: &Src::S,
-                      budget_left: bool| {
+                      budget_left: bool,
+                      floor: f64| {
         buf.clear();
         let path = full_path(nodes, funcs, idx);
         let limit = max_nodes.saturating_sub(nodes.len()).max(1);
@@ -261,6 +262,9 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
                 if c.exactness != Exactness::Exact {
                     small_exact = Exactness::Estimated;
                 }
+            } else if c.total.abs() <= floor {
+                // Ranks below `left` waiting nodes: can never be emitted.
+                nodes[idx as usize].truncated = true;
             } else {
                 big.push(c);
             }
@@ -293,13 +297,33 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
     };
 
     if let Some(st) = &root.state {
-        expand(&mut nodes, &funcs, &mut heap, &mut seq, root_id, &root, st, max_nodes > 1);
+        expand(&mut nodes, &funcs, &mut heap, &mut seq, root_id, &root, st, max_nodes > 1, f64::NEG_INFINITY);
     }
     // Paths repeat their prefix, so a very deep chain could make them quadratic: the budget
     // also counts their bytes.
     let mut path_bytes: usize = nodes[0].path.len();
     let mut full = false;
-    while let Some(it) = heap.pop() {
+    // Waiting nodes at or below this size can never be emitted (see the pruning below).
+    let mut floor = f64::NEG_INFINITY;
+    loop {
+        // Only the `left` biggest waiting nodes can still be emitted (each of them is popped
+        // before anything smaller, and every pop spends budget), so the rest is dropped now,
+        // marking its parents truncated as popping it would: keeps the heap at O(budget)
+        // when a node has far more children than the budget (`min_frac=0`, wide trees). The
+        // smallest kept size is a floor for later nodes: they come with a higher `seq`, so one
+        // of that size or smaller ranks below all `left` kept ones, and every emission since
+        // spends budget as it takes one of those away.
+        let left = max_nodes.saturating_sub(nodes.len());
+        if heap.len() > 2 * left + 8 {
+            let mut items = std::mem::take(&mut heap).into_vec();
+            items.select_nth_unstable_by(left, |a, b| b.cmp(a));
+            floor = floor.max(if left == 0 { f64::INFINITY } else { items[left - 1].key });
+            for it in items.drain(left..) {
+                nodes[it.parent as usize].truncated = true;
+            }
+            heap = BinaryHeap::from(items);
+        }
+        let Some(it) = heap.pop() else { break };
         if full || nodes.len() >= max_nodes {
             nodes[it.parent as usize].truncated = true;
             continue;
@@ -309,7 +333,7 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
         full = path_bytes >= MAX_PATH_BYTES;
         if let Some(st) = &it.cand.state {
             let left = nodes.len() < max_nodes && !full;
-            expand(&mut nodes, &funcs, &mut heap, &mut seq, id, &it.cand, st, left);
+            expand(&mut nodes, &funcs, &mut heap, &mut seq, id, &it.cand, st, left, floor);
         }
     }
     nodes

@@ -155,14 +155,13 @@ impl Source for SampleTopDown<'_> {
             }
             TdState::Node(n) => {
                 // Children of one node are distinct functions already.
-                let kids: Vec<u32> = self.v.kids(*n).collect();
-                let sizes: Vec<(f64, u32)> =
-                    kids.iter().map(|&c| (self.v.incl(c as usize).abs(), self.t.func[c as usize].0)).collect();
+                let mut kids = Vec::new();
+                self.v.kids_weighted(*n, &mut kids);
+                let sizes: Vec<(f64, u32)> = kids.iter().map(|k| (k.1.abs(), self.t.func[k.0 as usize].0)).collect();
                 let (keep, clip) = keep_top(&sizes, cutoff, limit);
                 *clipped |= clip;
                 let mut small = Small::default();
-                for (i, &c) in kids.iter().enumerate() {
-                    let (total, own) = (self.v.incl(c as usize), self.v.own(c as usize));
+                for (i, &(c, total, own)) in kids.iter().enumerate() {
                     if total.abs() < cutoff {
                         small.add_many(1, total, own, false);
                     } else if keep[i] {

@@ -1,7 +1,7 @@
 //! `bench-index FILE [REPS]`: index and query benchmark (see BENCHMARKS.md, "Index and queries").
 //!
-//! Measures, in one process: read + import + index (through `AppState::add_bytes`, as the
-//! server does), the first table page and the first tree slice through the router (JSON bytes =
+//! Measures, in one process: store + import + index of the file through `AppState::add_file`
+//! into a fresh data directory (exactly what `profview serve FILE` does before it listens), the first table page and the first tree slice through the router (JSON bytes =
 //! the first screen's payload), RSS after the first answers and the peak, then latencies of
 //! repeated queries (median and max over REPS runs): table pages, tree slices top-down and
 //! inverted, a zoom, a sandwich, a transformed view (first build and cached).
@@ -74,19 +74,19 @@ async fn main() {
         std::process::exit(2);
     };
     let reps: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20).max(1);
-    let t0 = Instant::now();
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => panic!("{path}: {e}"),
+    let data_dir = std::env::temp_dir().join(format!("profview-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let cfg = profview_server::state::StoreConfig { data_dir: Some(data_dir.clone()), ..Default::default() };
+    let state = match AppState::open(cfg) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
     };
-    let t_read = t0.elapsed();
-    let state = AppState::new();
     let name = std::path::Path::new(&path).file_name().and_then(|n| n.to_str()).unwrap_or("profile").to_owned();
-    let entry = match state.add_bytes(&name, &bytes) {
+    let t0 = Instant::now();
+    let entry = match state.add_file(&name, std::path::Path::new(&path)) {
         Ok(e) => e,
         Err(e) => panic!("{e}"),
     };
-    drop(bytes);
     let t_index = t0.elapsed();
     let id = entry.id.clone();
     let p = entry.index.profile();
@@ -96,8 +96,7 @@ async fn main() {
     let (d_table, table) = get(&state, &format!("/api/profiles/{id}/functions?limit=100")).await;
     let (d_tree, tree) = get(&state, &format!("/api/profiles/{id}/tree")).await;
     let t_first = t0.elapsed();
-    println!("  read file                                    {}", ms(t_read));
-    println!("  read + import + index                        {}", ms(t_index));
+    println!("  store + import + index (add_file)            {}", ms(t_index));
     println!("  first table page (100 rows)                  {}  ({} bytes)", ms(d_table), table.len());
     println!("  first tree slice (min_frac 0.001, 3000)      {}  ({} bytes)", ms(d_tree), tree.len());
     println!("  start -> first complete answers              {}", ms(t_first));
@@ -133,4 +132,6 @@ async fn main() {
     println!("  tf={tf}: first tree slice (builds the view) {}", ms(d));
     latency(&state, &format!("tf={tf}: tree slice (cached view)"), &format!("{b}/tree?tf={tf}"), reps).await;
     println!("  peak RSS {} MiB", rss_kib("VmHWM:") / 1024);
+    drop(state);
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
