@@ -49,7 +49,7 @@ pub use transform::{is_idle_name, parse as parse_transforms, GroupBy, Matcher, O
 use pgraph::PstatsView;
 use samples::{Funcs, SampleView};
 use slice::Cand;
-use trees::{wrap, Groups, InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, TdState};
+use trees::{wrap, Groups, InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, Seed, TdState};
 
 /// Views kept in the cache besides the default one.
 pub const VIEW_CACHE_ENTRIES: usize = 8;
@@ -547,19 +547,19 @@ impl ProfileIndex {
                         } else {
                             let mut seeds = src.leaf_seeds(root_path[0]);
                             for &c in &root_path[1..] {
-                                seeds = seeds
-                                    .into_iter()
-                                    .filter_map(|(cur, w)| {
-                                        let p = t.parent[cur as usize];
-                                        (p != NO_PARENT && t.func[p as usize].0 == c).then_some((p, w))
-                                    })
-                                    .collect();
+                                seeds.retain_mut(|s| {
+                                    let up = s.par != NO_PARENT && t.func[s.par as usize].0 == c;
+                                    if up {
+                                        *s = Seed::at(t, s.par, s.w);
+                                    }
+                                    up
+                                });
                             }
                             if seeds.is_empty() {
                                 return Err(QueryError::NotFound(format!("no inverted tree node at path {:?}", join(&root_path))));
                             }
-                            let total = seeds.iter().map(|s| s.1).sum();
-                            let own = seeds.iter().filter(|s| t.parent[s.0 as usize] == NO_PARENT).map(|s| s.1).sum();
+                            let total = seeds.iter().map(|s| s.w).sum();
+                            let own = seeds.iter().filter(|s| s.par == NO_PARENT).map(|s| s.w).sum();
                             let f = root_path[root_path.len() - 1];
                             Cand::exact(f, total, own, Some(InvState::Seeds(seeds)))
                         };
@@ -612,11 +612,18 @@ impl ProfileIndex {
                 let total: f64 = outer.iter().map(|&n| sv.incl(n as usize)).sum();
                 let root_self_up: f64 = outer.iter().filter(|&&n| t.parent[n as usize] == NO_PARENT).map(|&n| sv.incl(n as usize)).sum();
                 let own: f64 = outer.iter().map(|&n| sv.own(n as usize)).sum();
-                let seeds: Vec<(u32, f64)> = outer.iter().map(|&n| (n, sv.incl(n as usize))).collect();
-                let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
-                let callers = slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod);
-                let mut down = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };
-                let callees = slice::slice(&mut down, Cand::exact(f, total, own, Some(TdState::Nodes(outer))), &[f], lod);
+                let seeds: Vec<Seed> = outer.iter().map(|&n| Seed::at(t, n, sv.incl(n as usize))).collect();
+                // The two halves are independent: one per core.
+                let (callers, callees) = par::join2(
+                    || {
+                        let mut up = SampleInverted { v: sv, t, stats: &v.stats, groups: Groups::new(v.stats.len()) };
+                        slice::slice(&mut up, Cand::exact(f, total, root_self_up, Some(InvState::Seeds(seeds))), &[f], lod)
+                    },
+                    || {
+                        let mut down = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };
+                        slice::slice(&mut down, Cand::exact(f, total, own, Some(TdState::Nodes(outer))), &[f], lod)
+                    },
+                );
                 Ok((
                     Slice { grand_total: sv.total, estimated: false, nodes: callers },
                     Slice { grand_total: sv.total, estimated: false, nodes: callees },

@@ -317,7 +317,7 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
         if heap.len() > 2 * left + 8 {
             let mut items = std::mem::take(&mut heap).into_vec();
             items.select_nth_unstable_by(left, |a, b| b.cmp(a));
-            floor = floor.max(if left == 0 { f64::INFINITY } else { items[left - 1].key });
+            floor = floor.max(items[..left].iter().map(|it| it.key).fold(f64::INFINITY, f64::min));
             for it in items.drain(left..) {
                 nodes[it.parent as usize].truncated = true;
             }

@@ -78,50 +78,41 @@ impl SampleTopDown<'_> {
     /// Children of several nodes merged by function (`kids`: a flat child list; or, when
     /// `multi` is non-empty, the children of every node in `multi`).
     fn group(&mut self, kids: &[u32], multi: &[u32], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<TdState>>) {
-        let mut totals: Vec<(f64, f64)> = Vec::new();
-        let visit = |c: u32, g: &mut Groups, totals: &mut Vec<(f64, f64)>| {
-            let (k, new) = g.get(self.t.func[c as usize].0);
-            if new {
-                totals.push((0.0, 0.0));
-            }
-            totals[k].0 += self.v.incl(c as usize);
-            totals[k].1 += self.v.own(c as usize);
-        };
+        // Every child once, with its weights and function: (node, inclusive, own), function.
+        let mut all: Vec<(u32, f64, f64)> = Vec::new();
         if multi.is_empty() {
-            for &c in kids {
-                visit(c, &mut self.groups, &mut totals);
-            }
+            all.extend(kids.iter().map(|&c| (c, self.v.incl(c as usize), self.v.own(c as usize))));
         } else {
             for &n in multi {
-                for c in self.v.kids(n) {
-                    visit(c, &mut self.groups, &mut totals);
-                }
+                self.v.kids_weighted(n, &mut all);
             }
+        }
+        let fk: Vec<u32> = all.iter().map(|k| self.t.func[k.0 as usize].0).collect();
+        let mut totals: Vec<(f64, f64, u32)> = Vec::new();
+        for (k, &f) in all.iter().zip(&fk) {
+            let (g, new) = self.groups.get(f);
+            if new {
+                totals.push((0.0, 0.0, 0));
+            }
+            let e = &mut totals[g];
+            e.0 += k.1;
+            e.1 += k.2;
+            e.2 += 1;
         }
         let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(t, &f)| (t.0.abs(), f)).collect();
         let (keep, clip) = keep_top(&sizes, cutoff, limit);
         *clipped |= clip;
-        let mut lists: Vec<Option<Vec<u32>>> = keep.iter().map(|&k| k.then(Vec::new)).collect();
-        let mut fill = |c: u32, g: &mut Groups| {
-            let (k, _) = g.get(self.t.func[c as usize].0);
-            if let Some(l) = lists[k].as_mut() {
-                l.push(c);
-            }
-        };
-        if multi.is_empty() {
-            for &c in kids {
-                fill(c, &mut self.groups);
-            }
-        } else {
-            for &n in multi {
-                for c in self.v.kids(n) {
-                    fill(c, &mut self.groups);
-                }
+        let mut lists: Vec<Option<Vec<u32>>> =
+            totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
+        for (k, &f) in all.iter().zip(&fk) {
+            let (g, _) = self.groups.get(f);
+            if let Some(l) = lists[g].as_mut() {
+                l.push(k.0);
             }
         }
         let mut small = Small::default();
         for (k, &f) in self.groups.funcs().iter().enumerate() {
-            let (total, own) = totals[k];
+            let (total, own, _) = totals[k];
             if total.abs() < cutoff {
                 small.add_many(1, total, own, false);
             } else if let Some(l) = lists[k].take() {
@@ -197,15 +188,30 @@ pub(crate) fn sample_node_at(v: &SampleView, t: &StackTable, path: &[u32]) -> Op
 
 // ---------------------------------------------------------------- samples, inverted
 
-/// State of an inverted node: seeds (a stack node whose weight counts, and the cursor: the frame
-/// this tree node stands for, walking up towards the root).
+/// One seed of an inverted node: a stack node whose weight counts (`w`), the cursor (`cur`:
+/// the frame this tree node stands for, walking up towards the root) and the cursor's parent
+/// (`par`, carried so that a step reads each frame once).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seed {
+    pub cur: u32,
+    pub par: u32,
+    pub w: f64,
+}
+
+impl Seed {
+    pub fn at(t: &StackTable, cur: u32, w: f64) -> Seed {
+        Seed { cur, par: t.parent[cur as usize], w }
+    }
+}
+
+/// State of an inverted node.
 pub(crate) enum InvState {
     /// The synthetic root: every function with self weight.
     AllLeaves,
     /// Leaf level, not materialised yet: every node of `f` with self weight.
     Leaf(u32),
-    /// Explicit (cursor, weight) pairs.
-    Seeds(Vec<(u32, f64)>),
+    /// Explicit seeds.
+    Seeds(Vec<Seed>),
 }
 
 pub(crate) struct SampleInverted<'a> {
@@ -215,47 +221,64 @@ pub(crate) struct SampleInverted<'a> {
     pub groups: Groups,
 }
 
+/// Seeds per thread below which a step stays on one thread.
+const PAR_SEEDS: usize = 1 << 16;
+
+/// For each seed, the function of its parent frame and the grandparent (`NO_PARENT` when the
+/// cursor is a root frame: then the function is meaningless). Only independent loads, so
+/// the cache misses of many seeds overlap; split over two threads for big sets.
+fn gather(t: &StackTable, seeds: &[Seed], out: &mut [(u32, u32)]) {
+    fn run(t: &StackTable, seeds: &[Seed], out: &mut [(u32, u32)]) {
+        for (o, s) in out.iter_mut().zip(seeds) {
+            *o = if s.par == NO_PARENT { (0, NO_PARENT) } else { (t.func[s.par as usize].0, t.parent[s.par as usize]) };
+        }
+    }
+    if seeds.len() < 2 * PAR_SEEDS {
+        return run(t, seeds, out);
+    }
+    let mid = seeds.len() / 2;
+    let (sa, sb) = seeds.split_at(mid);
+    let (oa, ob) = out.split_at_mut(mid);
+    crate::par::join2(|| run(t, sa, oa), || run(t, sb, ob));
+}
+
 impl SampleInverted<'_> {
-    pub fn leaf_seeds(&self, f: u32) -> Vec<(u32, f64)> {
-        self.v.leaves(self.t).slice(f as usize).iter().map(|&n| (n, self.v.own(n as usize))).collect()
+    pub fn leaf_seeds(&self, f: u32) -> Vec<Seed> {
+        self.v.leaves(self.t).slice(f as usize).iter().map(|&n| Seed::at(self.t, n, self.v.own(n as usize))).collect()
     }
     /// Children of a seed set: group by the function of each cursor's parent.
-    pub fn step(&mut self, seeds: &[(u32, f64)], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
-        const TOP: u32 = 1 << 31;
-        let t = self.t;
+    pub fn step(&mut self, seeds: &[Seed], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
+        let mut up = vec![(0u32, 0u32); seeds.len()];
+        gather(self.t, seeds, &mut up);
+        // (total, own: weight whose new cursor is a root frame, seeds)
         let mut totals: Vec<(f64, f64, u32)> = Vec::new();
-        // Group index per seed (u32::MAX: the cursor is a root frame).
-        let mut gidx: Vec<u32> = Vec::with_capacity(seeds.len());
-        for &(cur, w) in seeds {
-            let p = t.parent[cur as usize];
-            if p == NO_PARENT {
-                gidx.push(u32::MAX);
+        for (s, &(f, gp)) in seeds.iter().zip(&up) {
+            if s.par == NO_PARENT {
                 continue;
             }
-            let pf = t.func[p as usize].0 | if t.parent[p as usize] == NO_PARENT { TOP } else { 0 };
-            let (k, new) = self.groups.get(pf & !TOP);
+            let (k, new) = self.groups.get(f);
             if new {
                 totals.push((0.0, 0.0, 0));
             }
-            gidx.push(k as u32);
             let e = &mut totals[k];
-            e.0 += w;
+            e.0 += s.w;
             e.2 += 1;
-            if pf & TOP != 0 {
-                e.1 += w;
+            if gp == NO_PARENT {
+                e.1 += s.w;
             }
         }
         let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(e, &f)| (e.0.abs(), f)).collect();
         let (keep, clip) = keep_top(&sizes, cutoff, limit);
         *clipped |= clip;
-        let mut lists: Vec<Option<Vec<(u32, f64)>>> =
+        let mut lists: Vec<Option<Vec<Seed>>> =
             totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
-        for (&(cur, w), &k) in seeds.iter().zip(&gidx) {
-            if k == u32::MAX {
+        for (s, &(f, gp)) in seeds.iter().zip(&up) {
+            if s.par == NO_PARENT {
                 continue;
             }
-            if let Some(l) = lists[k as usize].as_mut() {
-                l.push((t.parent[cur as usize], w));
+            let (k, _) = self.groups.get(f);
+            if let Some(l) = lists[k].as_mut() {
+                l.push(Seed { cur: s.par, par: gp, w: s.w });
             }
         }
         let mut small = Small::default();
