@@ -336,6 +336,7 @@ impl AppState {
         let Imported { profile, warnings } =
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let index = Arc::new(ProfileIndex::build(profile));
+        prepare_in_background(&index);
         let p = index.profile();
         let meta = ProfileMeta {
             id: id.clone(),
@@ -418,6 +419,7 @@ impl AppState {
             }
             let imported = imported.map_err(|e| format!("profile {id}: stored file no longer imports: {e}"))?;
             let index = Arc::new(ProfileIndex::build(imported.profile));
+            prepare_in_background(&index);
             lock(&self.inner.cache).insert(id, index.clone());
             Ok(index)
         })();
@@ -506,5 +508,23 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// Prepares the slices the dashboard's first screen asks for (icicle and flame at
+/// [`profview_api::FLAME_LOD`]) on a thread of their own: on a big profile the inverted one
+/// takes a few hundred ms, which is then spent while the page loads, not on its request.
+fn prepare_in_background(index: &Arc<ProfileIndex>) {
+    let index = Arc::clone(index);
+    let (min_frac, max_nodes) = profview_api::FLAME_LOD;
+    let lod = profview_index::Lod { min_frac, max_nodes };
+    let spawned = std::thread::Builder::new().name("prepare-slices".into()).spawn(move || {
+        index.prepare(&[
+            profview_index::TreeQuery { mode: profview_index::TreeMode::TopDown, root: Vec::new(), lod },
+            profview_index::TreeQuery { mode: profview_index::TreeMode::Inverted, root: Vec::new(), lod },
+        ])
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("could not start preparing slices: {e}");
     }
 }

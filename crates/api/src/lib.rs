@@ -268,6 +268,14 @@ pub const PACKAGES: &[&str] = &["user", "stdlib", "site-packages", "builtin"];
 /// Tree modes (`mode=` of the tree route).
 pub const TREE_MODES: &[&str] = &["top-down", "inverted"];
 
+/// Level of detail `(min_frac, max_nodes)` the dashboard's icicle and flame views ask for
+/// (`GET .../tree?mode=…&min_frac=…&max_nodes=…`). The server prepares these two slices of
+/// the default view when it indexes a profile, so the first screen of a big profile is ready.
+pub const FLAME_LOD: (f64, usize) = (0.0005, 20_000);
+
+/// Level of detail of the circle-packing and squaremap views.
+pub const PACK_LOD: (f64, usize) = (0.002, 2_500);
+
 /// One thread of a sampled profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThreadRow {

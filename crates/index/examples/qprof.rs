@@ -1,6 +1,7 @@
 //! Query profiling harness: `cargo run --release -p profview-index --example qprof -- FILE QUERY [N]`
 //! with QUERY one of `mf0` (top-down, min_frac=0), `inv` (inverted), `sand` (sandwich of the
-//! 6th function by inclusive weight), `td` (default top-down). Loads the file the way the
+//! 6th function by inclusive weight), `td` (default top-down), `app-td` / `app-inv` (the
+//! dashboard's icicle and flame requests: min_frac 0.0005, 20,000 nodes). Loads the file the way the
 //! server does (streamed, parallel), then runs the query N times and prints each time.
 use std::time::Instant;
 
@@ -25,6 +26,13 @@ fn main() {
             "mf0" => idx.tree(&v, &TreeQuery { lod: Lod { min_frac: 0.0, max_nodes: 3000 }, ..Default::default() }).expect("tree").nodes.len(),
             "inv" => idx.tree(&v, &TreeQuery { mode: TreeMode::Inverted, ..Default::default() }).expect("tree").nodes.len(),
             "td" => idx.tree(&v, &TreeQuery::default()).expect("tree").nodes.len(),
+            // What the dashboard's icicle and flame views ask for.
+            "app-td" => idx.tree(&v, &TreeQuery { lod: Lod { min_frac: 0.0005, max_nodes: 20_000 }, ..Default::default() }).expect("tree").nodes.len(),
+            "app-inv" => idx
+                .tree(&v, &TreeQuery { mode: TreeMode::Inverted, lod: Lod { min_frac: 0.0005, max_nodes: 20_000 }, ..Default::default() })
+                .expect("tree")
+                .nodes
+                .len(),
             "sand" => {
                 let (a, b) = idx.sandwich(&v, f6, &Lod::default()).expect("sandwich");
                 a.nodes.len() + b.nodes.len()

@@ -180,6 +180,45 @@ pub struct View {
     approx_bytes: usize,
     /// Full table orders per (column, direction), built on first use.
     orders: Mutex<Vec<OrderEntry>>,
+    /// Recent tree slices by request (see [`ProfileIndex::tree`]).
+    slices: Mutex<SliceCache>,
+}
+
+/// A tree request as a cache key: mode, root path, `min_frac` bits, `max_nodes`.
+type SliceKey = (TreeMode, Vec<u32>, u64, usize);
+
+/// The most recent slices of one view, newest last, at most [`SliceCache::MAX_NODES`] nodes
+/// together. A slice of a big profile can take a few hundred ms (an inverted tree walks every
+/// stack that ends in the functions it shows), and the dashboard asks for the same few slices
+/// again and again (view switches, links, zoom out).
+#[derive(Default)]
+struct SliceCache {
+    items: VecDeque<(SliceKey, Arc<Slice>)>,
+    nodes: usize,
+}
+
+impl SliceCache {
+    const MAX_NODES: usize = 200_000;
+    fn get(&mut self, k: &SliceKey) -> Option<Arc<Slice>> {
+        let i = self.items.iter().position(|(key, _)| key == k)?;
+        let item = self.items.remove(i)?;
+        let s = item.1.clone();
+        self.items.push_back(item);
+        Some(s)
+    }
+    fn put(&mut self, k: SliceKey, s: Arc<Slice>) {
+        if s.nodes.len() > Self::MAX_NODES / 4 || self.items.iter().any(|(key, _)| *key == k) {
+            return;
+        }
+        self.nodes += s.nodes.len();
+        self.items.push_back((k, s));
+        while self.nodes > Self::MAX_NODES {
+            match self.items.pop_front() {
+                Some((_, old)) => self.nodes -= old.nodes.len(),
+                None => break,
+            }
+        }
+    }
 }
 
 impl fmt::Debug for View {
@@ -258,7 +297,7 @@ impl ProfileIndex {
         let base = match make_view(&profile, &pkg, &Selection::default(), &Transforms::default()) {
             Ok(v) => v,
             // The default view has no user input and cannot fail; keep an empty one just in case.
-            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()) },
+            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()), slices: Default::default() },
         };
         let idx = ProfileIndex {
             profile,
@@ -380,14 +419,14 @@ impl ProfileIndex {
         let vis = |i: u32| v.is_visible(i);
         let key = table::effective_sort(v.is_pstats(), q);
         let cached = {
-            let o = v.orders.lock().unwrap_or_else(|p| p.into_inner());
+            let o = lock(&v.orders);
             o.iter().find(|(k, _)| *k == key).map(|(_, ids)| ids.clone())
         };
         let ordered = match cached {
             Some(ids) => ids,
             None => {
                 let ids = Arc::new(table::full_order(&func, &vis, &v.stats, key.0, key.1));
-                let mut o = v.orders.lock().unwrap_or_else(|p| p.into_inner());
+                let mut o = lock(&v.orders);
                 if o.len() >= 12 {
                     o.remove(0);
                 }
@@ -522,8 +561,27 @@ impl ProfileIndex {
         self.reach(v, id, false)
     }
 
-    /// A tree slice.
+    /// Computes and keeps slices of the default view (all threads, no transform), so that the
+    /// first requests for them are copies: call it off the request path after indexing.
+    pub fn prepare(&self, queries: &[TreeQuery]) {
+        for q in queries {
+            // An error here (none is expected for a valid query) shows again on the request.
+            let _ = self.tree(&self.base, q);
+        }
+    }
+
+    /// A tree slice. Recent slices of a view are kept, so asking again is a copy.
     pub fn tree(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {
+        let key: SliceKey = (q.mode, path_u32(&q.root), q.lod.min_frac.to_bits(), q.lod.max_nodes);
+        if let Some(s) = lock(&v.slices).get(&key) {
+            return Ok((*s).clone());
+        }
+        let s = self.tree_uncached(v, q)?;
+        lock(&v.slices).put(key, Arc::new(s.clone()));
+        Ok(s)
+    }
+
+    fn tree_uncached(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {
         let root_path = path_u32(&q.root);
         match &v.kind {
             Kind::Samples(sv) => {
@@ -665,6 +723,11 @@ impl ProfileIndex {
     }
 }
 
+/// Locks a mutex, also after a panic elsewhere (the data is caches: always consistent).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn join(p: &[u32]) -> String {
     p.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(".")
 }
@@ -700,7 +763,7 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
         }
         let approx_bytes = sv.heap_bytes() + stats.len() * 80;
         let Funcs { extra, extra_pkg, .. } = funcs;
-        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()) })
+        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()), slices: Default::default() })
     } else {
         let pv = pgraph::build_view(p, &tf.ops, &funcs)?;
         let d = pv.data(p);
@@ -722,6 +785,6 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
             vis
         });
         let approx_bytes = d.edges.len() * 60 + stats.len() * 100;
-        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(Vec::new()) })
+        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(Vec::new()), slices: Default::default() })
     }
 }

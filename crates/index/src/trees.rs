@@ -188,19 +188,18 @@ pub(crate) fn sample_node_at(v: &SampleView, t: &StackTable, path: &[u32]) -> Op
 
 // ---------------------------------------------------------------- samples, inverted
 
-/// One seed of an inverted node: a stack node whose weight counts (`w`), the cursor (`cur`:
-/// the frame this tree node stands for, walking up towards the root) and the cursor's parent
-/// (`par`, carried so that a step reads each frame once).
+/// One seed of an inverted node: the weight of a stack (`w`) and the parent of the frame this
+/// tree node stands for in it (`par`, the next frame up; `NO_PARENT` at a root frame). The
+/// frame itself is not needed: its function is the tree node's.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Seed {
-    pub cur: u32,
     pub par: u32,
     pub w: f64,
 }
 
 impl Seed {
     pub fn at(t: &StackTable, cur: u32, w: f64) -> Seed {
-        Seed { cur, par: t.parent[cur as usize], w }
+        Seed { par: t.parent[cur as usize], w }
     }
 }
 
@@ -278,7 +277,7 @@ impl SampleInverted<'_> {
             }
             let (k, _) = self.groups.get(f);
             if let Some(l) = lists[k].as_mut() {
-                l.push(Seed { cur: s.par, par: gp, w: s.w });
+                l.push(Seed { par: gp, w: s.w });
             }
         }
         let mut small = Small::default();

@@ -61,3 +61,28 @@ fn budget_slices_are_prefixes_of_the_unlimited_slice() {
         }
     }
 }
+
+#[test]
+fn prepared_and_repeated_slices_equal_fresh_ones() {
+    let (a, b) = (wide(300, true), wide(300, true));
+    let (va, vb) = (a.default_view(), b.default_view());
+    let top = b.tree(&vb, &TreeQuery { lod: Lod { min_frac: 0.0, max_nodes: 3 }, ..Default::default() }).unwrap();
+    let root = parse_path(&top.nodes[1].path).unwrap();
+    let mut queries = Vec::new();
+    for mode in [TreeMode::TopDown, TreeMode::Inverted] {
+        for (min_frac, max_nodes) in [(0.0005, 20_000), (0.0, 50), (0.01, 3000), (0.01, 2999)] {
+            queries.push(TreeQuery { mode, root: Vec::new(), lod: Lod { min_frac, max_nodes } });
+        }
+    }
+    queries.push(TreeQuery { mode: TreeMode::TopDown, root, lod: Lod::default() });
+    a.prepare(&queries[..2]);
+    for round in 0..3 {
+        for q in &queries {
+            assert_eq!(a.tree(&va, q).unwrap(), b.tree(&vb, q).unwrap(), "round {round}: {q:?}");
+        }
+    }
+    // Different requests stay different (the key covers mode, root, min_frac and max_nodes).
+    let n = |i: usize| a.tree(&va, &queries[i]).unwrap().nodes.len();
+    assert_ne!(n(0), n(1));
+    assert_ne!(n(2), n(6));
+}

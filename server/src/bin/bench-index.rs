@@ -48,11 +48,13 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
+/// Median and max of `reps` requests. A `{n}` in `uri` becomes `max_nodes` 3000, 2999, … so
+/// that every run of a tree slice misses the index's slice cache (cold computes).
 async fn latency(state: &AppState, label: &str, uri: &str, reps: usize) -> Vec<u8> {
     let mut times = Vec::with_capacity(reps);
     let mut body = Vec::new();
-    for _ in 0..reps {
-        let (d, b) = get(state, uri).await;
+    for rep in 0..reps {
+        let (d, b) = get(state, &uri.replace("{n}", &(3000 - rep).to_string())).await;
         times.push(d);
         body = b;
     }
@@ -95,10 +97,13 @@ async fn main() {
     println!("{path}: {} functions, {nodes} stack nodes, {edges} call edges", p.functions.len());
     let (d_table, table) = get(&state, &format!("/api/profiles/{id}/functions?limit=100")).await;
     let (d_tree, tree) = get(&state, &format!("/api/profiles/{id}/tree")).await;
+    let (fmf, fmn) = profview_api::FLAME_LOD;
+    let (d_icicle, _) = get(&state, &format!("/api/profiles/{id}/tree?mode=top-down&min_frac={fmf}&max_nodes={fmn}")).await;
     let t_first = t0.elapsed();
     println!("  store + import + index (add_file)            {}", ms(t_index));
     println!("  first table page (100 rows)                  {}  ({} bytes)", ms(d_table), table.len());
     println!("  first tree slice (min_frac 0.001, 3000)      {}  ({} bytes)", ms(d_tree), tree.len());
+    println!("  dashboard icicle slice, right after loading  {}", ms(d_icicle));
     println!("  start -> first complete answers              {}", ms(t_first));
     println!("  first-screen payload (table + tree JSON)     {} bytes", table.len() + tree.len());
     println!("  RSS after first answers {} MiB, peak {} MiB", rss_kib("VmRSS:") / 1024, rss_kib("VmHWM:") / 1024);
@@ -119,11 +124,17 @@ async fn main() {
     latency(&state, "table page 50, offset 1000, sort=tottime", &format!("{b}/functions?limit=50&offset=1000&sort=tottime"), reps).await;
     latency(&state, "table page, sort=name asc", &format!("{b}/functions?limit=100&sort=name"), reps).await;
     latency(&state, "table page, q=func_1 filter", &format!("{b}/functions?limit=100&q=func_1"), reps).await;
-    latency(&state, "tree slice top-down", &format!("{b}/tree"), reps).await;
-    latency(&state, "tree slice top-down min_frac=0 (3000 nodes)", &format!("{b}/tree?min_frac=0"), reps).await;
-    latency(&state, "tree slice inverted", &format!("{b}/tree?mode=inverted"), reps).await;
-    latency(&state, "tree slice zoom root=<biggest top-level>", &format!("{b}/tree?root={zoom}"), reps).await;
-    latency(&state, "tree slice inverted zoom root=<top leaf>", &format!("{b}/tree?mode=inverted&root={fid2}"), reps).await;
+    println!("  (tree slices: cold computes, max_nodes 3000, 2999, … per run; min_frac 0.001 unless given)");
+    latency(&state, "tree slice top-down", &format!("{b}/tree?max_nodes={{n}}"), reps).await;
+    latency(&state, "tree slice top-down min_frac=0", &format!("{b}/tree?min_frac=0&max_nodes={{n}}"), reps).await;
+    latency(&state, "tree slice inverted", &format!("{b}/tree?mode=inverted&max_nodes={{n}}"), reps).await;
+    latency(&state, "tree slice zoom root=<biggest top-level>", &format!("{b}/tree?root={zoom}&max_nodes={{n}}"), reps).await;
+    latency(&state, "tree slice inverted zoom root=<top leaf>", &format!("{b}/tree?mode=inverted&root={fid2}&max_nodes={{n}}"), reps).await;
+    // The dashboard's icicle and flame requests (prepared in the background at load).
+    let (mf, mn) = profview_api::FLAME_LOD;
+    latency(&state, "dashboard icicle (prepared)", &format!("{b}/tree?mode=top-down&min_frac={mf}&max_nodes={mn}"), reps).await;
+    latency(&state, "dashboard flame (prepared)", &format!("{b}/tree?mode=inverted&min_frac={mf}&max_nodes={mn}"), reps).await;
+    latency(&state, "flame at the dashboard's LOD, cold", &format!("{b}/tree?mode=inverted&min_frac={mf}&max_nodes=1{{n}}"), reps).await;
     latency(&state, "function detail (top function)", &format!("{b}/functions/{fid}"), reps).await;
     latency(&state, "sandwich (6th function)", &format!("{b}/functions/{fid2}/sandwich"), reps).await;
     latency(&state, "all-callees (top function)", &format!("{b}/functions/{fid}/all-callees"), reps).await;
