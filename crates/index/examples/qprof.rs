@@ -1,7 +1,8 @@
 //! Query profiling harness: `cargo run --release -p profview-index --example qprof -- FILE QUERY [N]`
 //! with QUERY one of `mf0` (top-down, min_frac=0), `inv` (inverted), `sand` (sandwich of the
 //! 6th function by inclusive weight), `td` (default top-down), `app-td` / `app-inv` (the
-//! dashboard's icicle and flame requests: min_frac 0.0005, 20,000 nodes). Loads the file the way the
+//! dashboard's icicle and flame requests: min_frac 0.0005, 20,000 nodes), `tf=STRING` (builds
+//! the transformed view once). Loads the file the way the
 //! server does (streamed, parallel), then runs the query N times and prints each time.
 use std::time::Instant;
 
@@ -20,6 +21,14 @@ fn main() {
     let v = idx.default_view();
     let (_, page) = idx.query_functions_in(&v, &FunctionQuery { limit: 10, ..Default::default() });
     let f6 = *page.get(5).or(page.first()).expect("a function");
+    if let Some(tf) = query.strip_prefix("tf=") {
+        let t = Instant::now();
+        let tv = idx.view(&Selection { thread: None, tf: tf.to_owned() }).expect("view");
+        let built = t.elapsed();
+        let s = idx.tree(&tv, &TreeQuery::default()).expect("tree");
+        println!("tf={tf}: view {:.0} ms, then a slice {:.2} ms ({} nodes)", built.as_secs_f64() * 1e3, (t.elapsed() - built).as_secs_f64() * 1e3, s.nodes.len());
+        return;
+    }
     for _ in 0..n {
         let t = Instant::now();
         let size = match query.as_str() {

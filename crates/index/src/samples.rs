@@ -66,10 +66,11 @@ impl Funcs<'_> {
     }
 }
 
-/// A stack table with per-node weights, the unit every transform rewrites.
+/// A stack table with per-node weights, the unit every transform rewrites. The first
+/// operation reads the profile's own table (borrowed, not copied).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Stacks {
-    pub t: StackTable,
+pub(crate) struct Stacks<'a> {
+    pub t: std::borrow::Cow<'a, StackTable>,
     /// Weight of samples ending at the node.
     pub at: Vec<f64>,
     /// A sample ends at the node (weights may sum to 0).
@@ -104,9 +105,21 @@ pub(crate) fn initial_weights(p: &Profile, thread: Option<ThreadId>) -> (Vec<f64
     (at, hit, rs, rh)
 }
 
+/// The rewritten table being built: `child(parent, func)` finds or adds a node. The
+/// interning table holds node ids only (keys are read back from the table: 5 bytes a slot
+/// instead of 13 for a map of pairs).
 struct Rebuild {
     out: StackTable,
-    intern: FxHashMap<(u32, u32), u32>,
+    intern: hashbrown::HashTable<u32>,
+}
+
+#[inline]
+fn pair_hash(parent: u32, func: u32) -> u64 {
+    // splitmix64's finalizer: high bits (hashbrown's tags) and low bits (its buckets) both mixed.
+    let mut x = (parent as u64) << 32 | func as u64;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 impl Rebuild {
@@ -116,27 +129,34 @@ impl Rebuild {
                 parent: Vec::with_capacity(cap),
                 func: Vec::with_capacity(cap),
             },
-            intern: FxHashMap::with_capacity_and_hasher(cap, Default::default()),
+            // Sized for the input (an upper bound of the output): growing would re-read every key.
+            intern: hashbrown::HashTable::with_capacity(cap),
         }
     }
     /// The node `func` under `parent` (`MROOT` = a root frame).
     fn child(&mut self, parent: u32, func: u32) -> u32 {
         let p = if parent == MROOT { NO_PARENT } else { parent };
-        if let Some(&c) = self.intern.get(&(p, func)) {
+        let h = pair_hash(p, func);
+        let Rebuild { out, intern } = self;
+        if let Some(&c) = intern.find(h, |&id| out.parent[id as usize] == p && out.func[id as usize].0 == func) {
             return c;
         }
-        let id = self.out.func.len() as u32;
-        self.out.parent.push(p);
-        self.out.func.push(profview_model::FuncId(func));
-        self.intern.insert((p, func), id);
+        let id = out.func.len() as u32;
+        out.parent.push(p);
+        out.func.push(profview_model::FuncId(func));
+        intern.insert_unique(h, id, |&id| pair_hash(out.parent[id as usize], out.func[id as usize].0));
         id
     }
     fn func_of(&self, node: u32) -> Option<u32> {
         (node < MWAIT).then(|| self.out.func[node as usize].0)
     }
     /// Moves the weights along `map` and returns the new stacks.
-    fn finish(self, s: &Stacks, map: &[u32]) -> Stacks {
-        let n = self.out.len();
+    fn finish(self, s: &Stacks<'_>, map: &[u32]) -> Stacks<'static> {
+        let Rebuild { mut out, intern } = self;
+        drop(intern);
+        out.parent.shrink_to_fit();
+        out.func.shrink_to_fit();
+        let n = out.len();
         let mut at = vec![0.0; n];
         let mut hit = vec![false; n];
         let (mut rs, mut rh) = (s.root_self, s.root_hit);
@@ -152,7 +172,7 @@ impl Rebuild {
                 hit[m as usize] = true;
             }
         }
-        Stacks { t: self.out, at, hit, root_self: rs, root_hit: rh }
+        Stacks { t: std::borrow::Cow::Owned(out), at, hit, root_self: rs, root_hit: rh }
     }
 }
 
@@ -166,8 +186,8 @@ fn parent_map(map: &[u32], t: &StackTable, i: usize) -> u32 {
 }
 
 /// Applies one stack-rewriting operation.
-pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks, String> {
-    let t = &s.t;
+pub(crate) fn apply(op: &Op, s: &Stacks<'_>, funcs: &mut Funcs<'_>) -> Result<Stacks<'static>, String> {
+    let t: &StackTable = &s.t;
     let n = t.len();
     let mut rb = Rebuild::new(n);
     let mut map = vec![MDROP; n];
@@ -316,7 +336,8 @@ pub(crate) fn apply(op: &Op, s: &Stacks, funcs: &mut Funcs<'_>) -> Result<Stacks
         }
         Op::DropIdle => {
             let idle: Vec<bool> = (0..funcs.len() as u32).map(|i| is_idle_name(&funcs.get(i).name)).collect();
-            let mut out = s.clone();
+            let table = std::borrow::Cow::Owned(StackTable::clone(&s.t));
+            let mut out = Stacks { t: table, at: s.at.clone(), hit: s.hit.clone(), root_self: s.root_self, root_hit: s.root_hit };
             for i in 0..n {
                 if idle[t.func[i].idx()] {
                     out.at[i] = 0.0;
@@ -802,12 +823,12 @@ pub(crate) fn build_view(
         drop((at, hit));
         return Ok(finish_view(p, table, w, rs, funcs.len()));
     }
-    let mut s = Stacks { t: base_table.clone(), at, hit, root_self: rs, root_hit: rh };
+    let mut s = Stacks { t: std::borrow::Cow::Borrowed(base_table), at, hit, root_self: rs, root_hit: rh };
     for op in ops {
         s = apply(op, &s, funcs)?;
     }
     let (t, a) = match compact(&s.t, &s.at, &s.hit) {
-        None => (s.t, s.at),
+        None => (s.t.into_owned(), s.at),
         Some(x) => x,
     };
     let h: Vec<bool> = a.iter().map(|&x| x.to_bits() != 0).collect();
@@ -1456,7 +1477,7 @@ mod tests {
         let pkg = vec![Package::User; 3];
         let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
         let (at, hit, rs, rh) = initial_weights(&p, None);
-        let s0 = Stacks { t: p.samples.as_ref().unwrap().stacks.clone(), at, hit, root_self: rs, root_hit: rh };
+        let s0 = Stacks { t: std::borrow::Cow::Owned(p.samples.as_ref().unwrap().stacks.clone()), at, hit, root_self: rs, root_hit: rh };
         let leaf = |s: &Stacks| s.hit.iter().position(|&h| h).unwrap();
         let s1 = apply(&parse("rec").unwrap().ops[0], &s0, &mut funcs).unwrap();
         assert_eq!(frames_of(&s1, leaf(&s1)), vec![a.0, r.0, g.0, r.0]);
