@@ -203,6 +203,39 @@ enum Source<'a> {
     Staged(&'a Staged),
 }
 
+impl Source<'_> {
+    fn hash_size(&self) -> (blake3::Hash, u64) {
+        match self {
+            Source::Bytes(b) => (blake3::hash(b), b.len() as u64),
+            Source::Staged(s) => (s.hash, s.size),
+        }
+    }
+}
+
+/// Reads a file for the importer while hashing it and copying it into staging. A write error
+/// ends the read (kept here, reported as a storage error, not as a bad profile).
+struct TeeReader {
+    inner: fs::File,
+    hasher: blake3::Hasher,
+    out: fs::File,
+    size: u64,
+    write_error: Option<io::Error>,
+}
+
+impl Read for TeeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Err(e) = self.out.write_all(&buf[..n]) {
+            let msg = e.to_string();
+            self.write_error = Some(e);
+            return Err(io::Error::other(msg));
+        }
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
 impl AppState {
     /// An empty in-memory state with default limits (nothing touches the disk).
     pub fn new() -> Self {
@@ -279,28 +312,31 @@ impl AppState {
         blocking(|| self.ingest(name, Source::Bytes(bytes))).map_err(|e| e.to_string())
     }
 
-    /// Registers a local file: copied into staging while hashed, then the same path as an upload.
+    /// Registers a local file with one read of it: each block is hashed and copied into staging
+    /// as the importer takes it (on its reading thread, so the copy overlaps the parse), then it
+    /// is stored like an upload.
     pub fn add_file(&self, name: &str, path: &Path) -> Result<Arc<Entry>, IngestError> {
         let io_err = |e: io::Error| IngestError::Storage(format!("{}: {e}", path.display()));
-        let mut src = fs::File::open(path).map_err(io_err)?;
+        let src = fs::File::open(path).map_err(io_err)?;
         let staged_path = self.staging_path();
         let guard = StagingGuard(staged_path.clone());
-        let mut out = fs::File::create(&staged_path).map_err(|e| IngestError::Storage(e.to_string()))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut size = 0u64;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = src.read(&mut buf).map_err(io_err)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| IngestError::Storage(e.to_string()))?;
-            size += n as u64;
+        let out = fs::File::create(&staged_path).map_err(|e| IngestError::Storage(e.to_string()))?;
+        let mut tee = TeeReader { inner: src, hasher: blake3::Hasher::new(), out, size: 0, write_error: None };
+        let imported = profview_import::import_reader(name, &mut tee, &self.inner.limits, &StreamOptions::default());
+        // The importer may stop early (a bad file): the copy and the hash still take the rest.
+        let drained = io::copy(&mut tee, &mut io::sink());
+        if let Some(e) = tee.write_error.take() {
+            return Err(IngestError::Storage(format!("cannot stage {}: {e}", path.display())));
         }
+        drained.map_err(io_err)?;
+        let TeeReader { hasher, out, size, .. } = tee;
         drop(out);
         let staged = Staged { path: staged_path, hash: hasher.finalize(), size };
-        let entry = self.ingest_staged(name, &staged);
+        let id = id_of(&staged.hash);
+        let entry = match self.existing(&id)? {
+            Some(e) => Ok(e),
+            None => self.register(name, (staged.hash, staged.size), &Source::Staged(&staged), imported),
+        };
         drop(guard);
         entry
     }
@@ -313,26 +349,43 @@ impl AppState {
     }
 
     fn ingest(&self, name: &str, src: Source<'_>) -> Result<Arc<Entry>, IngestError> {
-        let storage = |e: &dyn std::fmt::Display| IngestError::Storage(e.to_string());
-        let (hash, size) = match &src {
-            Source::Bytes(b) => (blake3::hash(b), b.len() as u64),
-            Source::Staged(s) => (s.hash, s.size),
-        };
+        let (hash, size) = src.hash_size();
         let id = id_of(&hash);
-        if self.inner.metas.get(&id).map_err(|e| storage(&e))?.is_some() {
-            if let Ok(Some(e)) = self.load_blocking(&id) {
-                return Ok(e);
-            }
+        if let Some(e) = self.existing(&id)? {
+            return Ok(e);
         }
         let imported = match &src {
             Source::Bytes(b) => profview_import::import(name, b, &self.inner.limits),
             // From disk in blocks: folded files (even gzipped) are parsed on every core with
             // memory bounded by the profile, not the file.
             Source::Staged(s) => {
-                let f = fs::File::open(&s.path).map_err(|e| storage(&e))?;
+                let f = fs::File::open(&s.path).map_err(|e| IngestError::Storage(e.to_string()))?;
                 profview_import::import_reader(name, f, &self.inner.limits, &StreamOptions::default())
             }
         };
+        self.register(name, (hash, size), &src, imported)
+    }
+
+    /// The entry of a profile that is already stored (and still loads), if any.
+    fn existing(&self, id: &str) -> Result<Option<Arc<Entry>>, IngestError> {
+        if self.inner.metas.get(id).map_err(|e| IngestError::Storage(e.to_string()))?.is_some() {
+            if let Ok(Some(e)) = self.load_blocking(id) {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Indexes an imported profile and stores it with its file (whose hash and size are given).
+    fn register(
+        &self,
+        name: &str,
+        (hash, size): (blake3::Hash, u64),
+        src: &Source<'_>,
+        imported: Result<Imported, ImportError>,
+    ) -> Result<Arc<Entry>, IngestError> {
+        let storage = |e: &dyn std::fmt::Display| IngestError::Storage(e.to_string());
+        let id = id_of(&hash);
         let Imported { profile, warnings } =
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let index = Arc::new(ProfileIndex::build(profile));
