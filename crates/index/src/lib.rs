@@ -285,7 +285,18 @@ impl ProfileIndex {
     /// that make every subtree a contiguous range.
     pub fn build(mut profile: Profile) -> Self {
         samples::preorder_profile(&mut profile);
-        let pkg: Vec<Package> = profile.functions.iter().map(|f| classify_function(&f.name, &f.file)).collect();
+        let classify_all = |fs: &[Function]| -> Vec<Package> { fs.iter().map(|f| classify_function(&f.name, &f.file)).collect() };
+        let default_view = |pkg: &[Package]| make_view(&profile, pkg, &Selection::default(), &Transforms::default());
+        let (pkg, base) = if profile.samples.is_none() && profile.functions.len() >= 1 << 14 {
+            // pstats: the default view (no transform) never reads the package classes, so a
+            // big table is classified on the other core while the view is built.
+            let (v, pkg) = par::join2(|| default_view(&[]), || classify_all(&profile.functions));
+            (pkg, v)
+        } else {
+            let pkg = classify_all(&profile.functions);
+            let v = default_view(&pkg);
+            (pkg, v)
+        };
         let mut thread_totals = vec![0.0; profile.threads.len()];
         if let Some(sd) = &profile.samples {
             for s in &sd.samples {
@@ -294,7 +305,7 @@ impl ProfileIndex {
                 }
             }
         }
-        let base = match make_view(&profile, &pkg, &Selection::default(), &Transforms::default()) {
+        let base = match base {
             Ok(v) => v,
             // The default view has no user input and cannot fail; keep an empty one just in case.
             Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()), slices: Default::default() },

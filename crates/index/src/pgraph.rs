@@ -454,7 +454,7 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &
     }
     let mut rest: Vec<u32> = (0..nf as u32).filter(|&f| listed(f as usize) && !reached[f as usize]).collect();
     if !rest.is_empty() {
-        rest.sort_by(|&a, &b| {
+        rest.sort_unstable_by(|&a, &b| {
             let (ca, cb) = (d.stats[a as usize].map_or(0.0, |s| s.cumtime), d.stats[b as usize].map_or(0.0, |s| s.cumtime));
             cb.total_cmp(&ca).then(a.cmp(&b))
         });
@@ -473,9 +473,15 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &
     let ct = |f: u32| d.stats[f as usize].map_or(0.0, |s| s.cumtime);
     let mut covered: f64 = roots.iter().map(|&r| ct(r)).sum();
     if covered < 0.5 * d.total_time {
-        let mut by_ct: Vec<u32> = (0..nf as u32).filter(|&f| listed(f as usize)).collect();
-        by_ct.sort_by(|&a, &b| ct(b).total_cmp(&ct(a)).then(a.cmp(&b)));
-        for f in by_ct {
+        // In order of (cumtime, largest first; id), stopping at the first that is not above
+        // `covered`. `covered` only grows, so only functions above its first value can ever be
+        // taken: a heap of those pops them in that order without sorting the whole table.
+        let floor = covered;
+        let mut by_ct: std::collections::BinaryHeap<(u64, std::cmp::Reverse<u32>)> = (0..nf as u32)
+            .filter(|&f| listed(f as usize) && ct(f) > floor)
+            .map(|f| (total_key(ct(f)), std::cmp::Reverse(f)))
+            .collect();
+        while let Some((_, std::cmp::Reverse(f))) = by_ct.pop() {
             if covered >= 0.5 * d.total_time || ct(f) <= covered {
                 break;
             }
@@ -487,6 +493,12 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &
         }
     }
     roots
+}
+
+/// A key whose unsigned order is `f64::total_cmp`'s order.
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | 1 << 63 }
 }
 
 /// The stats of a function in a view's data.
@@ -504,6 +516,16 @@ mod tests {
     }
     fn edge(a: u32, b: u32, n: u64, tt: f64, ct: f64) -> CallEdge {
         CallEdge { caller: FuncId(a), callee: FuncId(b), ncalls: n, primcalls: Some(n), tottime: Some(tt), cumtime: Some(ct) }
+    }
+
+    #[test]
+    fn total_key_orders_like_total_cmp() {
+        let v = [f64::NEG_INFINITY, -1e300, -2.5, -f64::MIN_POSITIVE, -0.0, 0.0, f64::MIN_POSITIVE, 1.0, 2.5, 1e300, f64::INFINITY];
+        for a in v {
+            for b in v {
+                assert_eq!(total_key(a).cmp(&total_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
     }
 
     #[test]
