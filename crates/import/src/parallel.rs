@@ -32,7 +32,9 @@ pub struct StreamOptions {
     /// Parser threads (a merging thread and the reading thread come on top; they mostly wait).
     /// `0` = the number of CPUs. `1` still overlaps parsing with merging and reading.
     pub threads: usize,
-    /// Bytes per block (cut at the next line end). Default 4 MiB.
+    /// Bytes per block (cut at the next line end). Default 1 MiB: the blocks in flight and
+    /// the parser state per block are memory the allocator keeps after the parse (4 MiB
+    /// blocks left ≈ 50 MiB more resident on a 1 GB file).
     pub block_size: usize,
     /// Blocks read but not yet merged, at most. `0` = `2 × threads + 1`.
     pub in_flight: usize,
@@ -42,7 +44,7 @@ impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
             threads: 0,
-            block_size: 4 << 20,
+            block_size: 1 << 20,
             in_flight: 0,
         }
     }
@@ -243,6 +245,9 @@ impl<R: Read> Blocks<R> {
         loop {
             if !self.eof {
                 let want = self.block.saturating_sub(buf.len()).max(64 << 10);
+                // Exactly what is read (read_to_end would double the capacity): freed blocks
+                // stay in the allocator, so their size is memory the process keeps.
+                buf.reserve_exact(want + 1);
                 let got = (&mut self.reader)
                     .take(want as u64)
                     .read_to_end(&mut buf)
