@@ -8,6 +8,7 @@ use crate::samples::Funcs;
 use crate::transform::Op;
 use crate::Csr;
 use crate::par::join2;
+use crate::table::total_key;
 
 /// Most edges a merge may create before it is refused.
 pub const MAX_MERGED_EDGES: usize = 8_000_000;
@@ -253,22 +254,34 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     let mut cc = vec![0u32; nf];
     let mut ce = vec![0u32; nf];
     let mut caller_nc = vec![0u64; nf];
-    // Compact copies of the edge endpoints: the row sorts below read them at random.
+    // Compact copies of the edge endpoints and times, in one pass over the edge table: the row
+    // sorts below read them at random.
     let mut ecaller_v: Vec<u32> = Vec::with_capacity(ne);
     let mut ecallee_v: Vec<u32> = Vec::with_capacity(ne);
+    let mut ects_v: Vec<f64> = Vec::with_capacity(ne);
+    let mut etts_v: Vec<f64> = Vec::with_capacity(ne);
+    let mut estimated = false;
     for e in &d.edges {
         cc[e.callee.idx()] += 1;
         ce[e.caller.idx()] += 1;
         caller_nc[e.callee.idx()] = caller_nc[e.callee.idx()].saturating_add(e.ncalls);
         ecaller_v.push(e.caller.0);
         ecallee_v.push(e.callee.0);
+        ects_v.push(e.cumtime.unwrap_or(0.0));
+        etts_v.push(e.tottime.unwrap_or(0.0));
+        estimated |= e.cumtime.is_none() || e.tottime.is_none();
     }
-    let callers = Csr::from_counts(&cc, ecallee_v.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
-    let callees = Csr::from_counts(&ce, ecaller_v.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
-    let ects_v: Vec<f64> = d.edges.iter().map(|e| edge_ct(d, &caller_nc, e).0).collect();
-    let etts_v: Vec<f64> = d.edges.iter().map(|e| edge_tt(d, &caller_nc, e).0).collect();
+    if estimated {
+        // Edges without times (the `profile` module): estimates from the calls of every edge.
+        for (k, e) in d.edges.iter().enumerate() {
+            ects_v[k] = edge_ct(d, &caller_nc, e).0;
+            etts_v[k] = edge_tt(d, &caller_nc, e).0;
+        }
+    }
     let (ects, etts) = (&ects_v[..], &etts_v[..]);
     let (ecaller, ecallee) = (&ecaller_v[..], &ecallee_v[..]);
+    let callers = Csr::from_counts(&cc, ecallee.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
+    let callees = Csr::from_counts(&ce, ecaller.iter().enumerate().map(|(k, &c)| (c as usize, k as u32)));
     // Two independent halves, one per core: the callers side (rows by caller, caller sums,
     // rows by capped cumtime with their suffix sums) and the callees side.
     let callers_side = move || {
@@ -493,12 +506,6 @@ fn find_roots(d: &PstatsData, callers: &Csr<u32>, callees: &Csr<u32>, ecaller: &
         }
     }
     roots
-}
-
-/// A key whose unsigned order is `f64::total_cmp`'s order.
-fn total_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 { !b } else { b | 1 << 63 }
 }
 
 /// The stats of a function in a view's data.
