@@ -776,10 +776,19 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
         let Funcs { extra, extra_pkg, .. } = funcs;
         Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()), slices: Default::default() })
     } else {
-        let pv = pgraph::build_view(p, &tf.ops, &funcs)?;
-        let d = pv.data(p);
         let mut stats = vec![FunctionStats::default(); p.functions.len()];
-        table::fill_pstats(&mut stats, d);
+        let st = &mut stats;
+        // The table's numbers, and without transforms (every function visible) its first page's
+        // order, while the graph finds its top level.
+        let first_order = tf.ops.is_empty();
+        let (pv, order) = pgraph::build_view(p, &tf.ops, &funcs, |d| {
+            table::fill_pstats(st, d);
+            first_order.then(|| {
+                let key = table::effective_sort(true, &FunctionQuery::default());
+                (key, Arc::new(table::full_order(&|i| &p.functions[i as usize], &|_| true, st, key.0, key.1)))
+            })
+        })?;
+        let d = pv.data(p);
         let visible = pv.focus.map(|f| {
             let mut vis = vec![false; p.functions.len()];
             let mut stack = vec![f];
@@ -796,6 +805,6 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
             vis
         });
         let approx_bytes = d.edges.len() * 60 + stats.len() * 100;
-        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(Vec::new()), slices: Default::default() })
+        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(order.into_iter().collect()), slices: Default::default() })
     }
 }

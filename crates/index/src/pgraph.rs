@@ -202,8 +202,14 @@ pub(crate) fn merge_into_callers(d: &PstatsData, mask: &[bool]) -> Result<Pstats
     Ok(PstatsData { stats, edges, total_calls: d.total_calls, prim_calls: d.prim_calls, total_time: d.total_time })
 }
 
-/// Builds a pstats view. Operations that need stacks are refused with a message.
-pub(crate) fn build_view(p: &Profile, ops: &[Op], funcs: &Funcs<'_>) -> Result<PstatsView, String> {
+/// Builds a pstats view. Operations that need stacks are refused with a message. `job` runs on
+/// the view's data beside the graph's last step (on the other core for a big graph).
+pub(crate) fn build_view<R: Send>(
+    p: &Profile,
+    ops: &[Op],
+    funcs: &Funcs<'_>,
+    job: impl FnOnce(&PstatsData) -> R + Send,
+) -> Result<(PstatsView, R), String> {
     let base = p.pstats.as_ref().unwrap_or(&EMPTY.0);
     let mut data: Option<PstatsData> = None;
     let mut focus = None;
@@ -243,10 +249,17 @@ pub(crate) fn build_view(p: &Profile, ops: &[Op], funcs: &Funcs<'_>) -> Result<P
             return Err(format!("focus: function {f} was merged away by an earlier transform"));
         }
     }
-    Ok(derive(p, data, focus, depth_limit, threshold))
+    Ok(derive(p, data, focus, depth_limit, threshold, job))
 }
 
-fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit: Option<u32>, threshold: Option<f64>) -> PstatsView {
+fn derive<R: Send>(
+    p: &Profile,
+    data: Option<PstatsData>,
+    focus: Option<u32>,
+    depth_limit: Option<u32>,
+    threshold: Option<f64>,
+    job: impl FnOnce(&PstatsData) -> R + Send,
+) -> (PstatsView, R) {
     let base = p.pstats.as_ref().unwrap_or(&EMPTY.0);
     let d = data.as_ref().unwrap_or(base);
     let nf = d.stats.len();
@@ -367,11 +380,15 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
     let ((callers, ncallers, caller_ct, caller_tt, callers_by_ct, sfx_in), (callees, callees_by_ct, sfx_out)) =
         if ne >= 1 << 16 { join2(callers_side, callees_side) } else { (callers_side(), callees_side()) };
     let (ecaller, ecallee) = (&ecaller_v[..], &ecallee_v[..]);
-    let roots = find_roots(d, &callers, &callees, ecaller, ecallee);
+    let (roots, r) = if ne >= 1 << 16 {
+        join2(|| find_roots(d, &callers, &callees, ecaller, ecallee), || job(d))
+    } else {
+        (find_roots(d, &callers, &callees, ecaller, ecallee), job(d))
+    };
     // The suffix sums are laid out row by row exactly like the rows they follow.
     let callees_sfx = Csr::from_parts(row_offsets(&ce), sfx_out);
     let callers_sfx = Csr::from_parts(row_offsets(&cc), sfx_in);
-    PstatsView {
+    let view = PstatsView {
         data,
         callers,
         callees,
@@ -387,7 +404,8 @@ fn derive(p: &Profile, data: Option<PstatsData>, focus: Option<u32>, depth_limit
         focus,
         depth_limit,
         threshold,
-    }
+    };
+    (view, r)
 }
 
 /// Sorts a row of edge indices by (endpoint, index); rows are filled in index order, so an
