@@ -200,11 +200,16 @@ fn main() {
         let mut nfun = 0;
         for _ in 0..runs {
             // The index leaves the closure and is dropped after the clock stops: the server keeps
-            // a loaded profile (freeing 200k functions' strings is not part of loading one).
+            // a loaded profile (freeing 200k functions' strings is not part of loading one). The
+            // file's bytes are freed (on the clock) before indexing, as in the server, whose
+            // `import_reader` drops its buffer before `ProfileIndex::build`; with glibc, a 46 MB
+            // buffer still held during the build makes the later runs fault in ~12k more pages
+            // each (about +30 ms; see BENCHMARKS.md).
             let mut loaded = None;
             ours.push(measure(|| {
                 let b = std::fs::read(&p).unwrap();
                 let out = import(&p, &b, &Limits::default()).unwrap();
+                drop(b);
                 nfun = out.profile.functions.len();
                 loaded = Some(ProfileIndex::build(out.profile));
             }));
