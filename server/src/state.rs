@@ -6,7 +6,7 @@
 //! Nothing is stored for a file that does not import. Indexes are rebuilt lazily from the blob on
 //! first access after a restart or an eviction.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use profview_import::{ImportError, Imported, Limits, StreamOptions};
-use profview_index::ProfileIndex;
+use profview_index::{ProfileIndex, Recent};
 
 use crate::store::{
     self, BlobSource, BlobStore, FsBlobStore, MemBlobStore, MemMetaStore, MetaStore, ProfileMeta, RedbMetaStore,
@@ -91,26 +91,21 @@ pub fn default_data_dir() -> Option<PathBuf> {
 #[derive(Debug)]
 struct IndexCache {
     cap: usize,
-    items: VecDeque<(String, Arc<ProfileIndex>)>,
+    items: Recent<String, Arc<ProfileIndex>>,
 }
 
 impl IndexCache {
     fn get(&mut self, id: &str) -> Option<Arc<ProfileIndex>> {
-        let pos = self.items.iter().position(|(k, _)| k == id)?;
-        let item = self.items.remove(pos)?;
-        let index = item.1.clone();
-        self.items.push_back(item);
-        Some(index)
+        self.items.get(id)
     }
     fn insert(&mut self, id: &str, index: Arc<ProfileIndex>) {
-        self.remove(id);
-        self.items.push_back((id.to_owned(), index));
+        self.items.insert(id.to_owned(), index);
         while self.items.len() > self.cap.max(1) {
-            self.items.pop_front();
+            self.items.pop_oldest();
         }
     }
     fn remove(&mut self, id: &str) {
-        self.items.retain(|(k, _)| k != id);
+        self.items.remove(id);
     }
 }
 
@@ -255,7 +250,7 @@ impl AppState {
                 data_dir: cfg.data_dir,
                 limits: cfg.limits,
                 max_upload_bytes: cfg.max_upload_bytes,
-                cache: Mutex::new(IndexCache { cap: cfg.cache_profiles, items: VecDeque::new() }),
+                cache: Mutex::new(IndexCache { cap: cfg.cache_profiles, items: Recent::default() }),
                 building: Mutex::default(),
                 commit: Mutex::default(),
             }),

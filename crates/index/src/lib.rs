@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use profview_model::{FuncId, Function, Profile, ThreadId, NO_PARENT};
 
 mod par;
+mod recent;
 mod classify;
 mod csr;
 mod pgraph;
@@ -40,6 +41,7 @@ mod transform;
 mod trees;
 
 pub(crate) use csr::Csr;
+pub use recent::Recent;
 
 pub use classify::{classify, classify_function, site_package_name, Package};
 pub use slice::{Exactness, Lod, Slice, SliceNode};
@@ -193,27 +195,23 @@ type SliceKey = (TreeMode, Vec<u32>, u64, usize);
 /// again and again (view switches, links, zoom out).
 #[derive(Default)]
 struct SliceCache {
-    items: VecDeque<(SliceKey, Arc<Slice>)>,
+    items: Recent<SliceKey, Arc<Slice>>,
     nodes: usize,
 }
 
 impl SliceCache {
     const MAX_NODES: usize = 200_000;
     fn get(&mut self, k: &SliceKey) -> Option<Arc<Slice>> {
-        let i = self.items.iter().position(|(key, _)| key == k)?;
-        let item = self.items.remove(i)?;
-        let s = item.1.clone();
-        self.items.push_back(item);
-        Some(s)
+        self.items.get(k)
     }
     fn put(&mut self, k: SliceKey, s: Arc<Slice>) {
-        if s.nodes.len() > Self::MAX_NODES / 4 || self.items.iter().any(|(key, _)| *key == k) {
+        if s.nodes.len() > Self::MAX_NODES / 4 || self.items.contains(&k) {
             return;
         }
         self.nodes += s.nodes.len();
-        self.items.push_back((k, s));
+        self.items.insert(k, s);
         while self.nodes > Self::MAX_NODES {
-            match self.items.pop_front() {
+            match self.items.pop_oldest() {
                 Some((_, old)) => self.nodes -= old.nodes.len(),
                 None => break,
             }
@@ -250,7 +248,7 @@ pub struct ProfileIndex {
     profile: Profile,
     pkg: Vec<Package>,
     base: Arc<View>,
-    cache: Mutex<VecDeque<(Selection, Arc<View>)>>,
+    cache: Mutex<Recent<Selection, Arc<View>>>,
     thread_totals: Vec<f64>,
     search: std::sync::OnceLock<table::SearchText>,
 }
@@ -314,7 +312,7 @@ impl ProfileIndex {
             profile,
             pkg,
             base: Arc::new(base),
-            cache: Mutex::new(VecDeque::new()),
+            cache: Mutex::default(),
             thread_totals,
             search: std::sync::OnceLock::new(),
         };
@@ -368,22 +366,15 @@ impl ProfileIndex {
         if sel.thread.is_none() && tf.is_empty() {
             return Ok(self.base.clone());
         }
-        {
-            let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(pos) = c.iter().position(|(k, _)| k == sel) {
-                if let Some(e) = c.remove(pos) {
-                    let v = e.1.clone();
-                    c.push_front(e);
-                    return Ok(v);
-                }
-            }
+        if let Some(v) = lock(&self.cache).get(sel) {
+            return Ok(v);
         }
         let v = Arc::new(make_view(&self.profile, &self.pkg, sel, &tf).map_err(QueryError::BadRequest)?);
-        let mut c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        c.push_front((sel.clone(), v.clone()));
+        let mut c = lock(&self.cache);
+        c.insert(sel.clone(), v.clone());
         // Keep at most N entries and roughly 1 GiB.
-        while c.len() > VIEW_CACHE_ENTRIES || (c.len() > 1 && c.iter().map(|(_, v)| v.approx_bytes).sum::<usize>() > 1 << 30) {
-            c.pop_back();
+        while c.len() > VIEW_CACHE_ENTRIES || (c.len() > 1 && c.values().map(|v| v.approx_bytes).sum::<usize>() > 1 << 30) {
+            c.pop_oldest();
         }
         Ok(v)
     }
