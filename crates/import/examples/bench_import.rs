@@ -204,7 +204,7 @@ fn main() {
             // file's bytes are freed (on the clock) before indexing, as in the server, whose
             // `import_reader` drops its buffer before `ProfileIndex::build`; with glibc, a 46 MB
             // buffer still held during the build makes the later runs fault in ~12k more pages
-            // each (about +30 ms; see BENCHMARKS.md).
+            // each (+15–30 ms; see BENCHMARKS.md).
             let mut loaded = None;
             ours.push(measure(|| {
                 let b = std::fs::read(&p).unwrap();
