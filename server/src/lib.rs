@@ -4,6 +4,7 @@
 //! - `router()` builds the whole app; tests drive it with `oneshot()`.
 //! - `routes/` has one file per group of endpoints: extract → query the index → convert → JSON.
 //! - `state` holds the registered profiles; `assets` the embedded app; `error` the one error type.
+//!
 //! This crate is the only one that knows HTTP or tokio.
 
 pub mod assets;

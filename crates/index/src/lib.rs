@@ -578,9 +578,39 @@ impl ProfileIndex {
         if let Some(s) = lock(&v.slices).get(&key) {
             return Ok((*s).clone());
         }
-        let s = self.tree_uncached(v, q)?;
+        let s = match self.derive_slice(v, &key, q) {
+            Some(s) => s,
+            None => self.tree_uncached(v, q)?,
+        };
         lock(&v.slices).put(key, Arc::new(s.clone()));
         Ok(s)
+    }
+
+    /// Cuts the slice from a kept complete slice of the same root at an equal or finer level of
+    /// detail (whole-weight sample views only, where sums are order-free): the prepared flame
+    /// slice then answers every coarser inverted request of the default view without walking
+    /// the stacks again.
+    fn derive_slice(&self, v: &View, key: &SliceKey, q: &TreeQuery) -> Option<Slice> {
+        let Kind::Samples(sv) = &v.kind else { return None };
+        if !sv.whole() {
+            return None;
+        }
+        let want = slice::effective_min_frac(&q.lod);
+        let src = {
+            let c = lock(&v.slices);
+            c.items
+                .iter()
+                .filter(|(k, s)| {
+                    let lod = Lod { min_frac: f64::from_bits(k.2), max_nodes: k.3 };
+                    k.0 == key.0 && k.1 == key.1 && slice::effective_min_frac(&lod) <= want && slice::is_complete(&s.nodes, &lod)
+                })
+                .max_by(|a, b| f64::from_bits(a.0 .2).total_cmp(&f64::from_bits(b.0 .2)))
+                .map(|(_, s)| s.clone())?
+        };
+        let mut from = slice::FromSlice::new(&src.nodes);
+        let root = from.root();
+        let nodes = slice::slice(&mut from, root, &key.1, &q.lod);
+        Some(Slice { grand_total: src.grand_total, estimated: src.estimated, nodes })
     }
 
     fn tree_uncached(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {

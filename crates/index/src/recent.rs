@@ -60,6 +60,10 @@ impl<K: PartialEq, V: Clone> Recent<K, V> {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    /// The pairs, oldest first (without making any recent).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.items.iter().map(|(k, v)| (k, v))
+    }
     /// The values, oldest first.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.items.iter().map(|(_, v)| v)

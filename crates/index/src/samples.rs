@@ -733,6 +733,11 @@ impl SampleView {
             out.extend(self.kids(n).map(|c| (c, self.incl(c as usize), self.own(c as usize))));
         }
     }
+    /// Whole weights summed as integers (`Weights::Prefix`): any order of additions gives the
+    /// same values.
+    pub fn whole(&self) -> bool {
+        matches!(self.w, Weights::Prefix(_))
+    }
     /// Callers (`callers`) or callees of function `f` with the edge weights.
     pub fn edges(&self, f: usize, callers: bool) -> EdgeIter<'_> {
         match (&self.edges, callers) {

@@ -162,7 +162,7 @@ pub const MAX_PATH_BYTES: usize = 16 << 20;
 /// Builds a slice from `root` (whose path from the tree root is `root_path`).
 pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &[u32], lod: &Lod) -> Vec<SliceNode> {
     let max_nodes = lod.max_nodes.max(1);
-    let min_frac = if lod.min_frac.is_finite() { lod.min_frac.max(0.0) } else { 0.0 };
+    let min_frac = effective_min_frac(lod);
     let cutoff = root.total.abs() * min_frac;
     let mut nodes: Vec<SliceNode> = Vec::new();
     let mut funcs: Vec<Option<u32>> = Vec::new();
@@ -337,4 +337,102 @@ pub(crate) fn slice<Src: Source>(src: &mut Src, root: Cand<Src::S>, root_path: &
         }
     }
     nodes
+}
+
+/// Whether a slice built with `lod` holds every node at or above its cutoff: its budget was
+/// never reached (so no children were clipped or left waiting) and its paths stayed under
+/// their byte limit.
+pub(crate) fn is_complete(nodes: &[SliceNode], lod: &Lod) -> bool {
+    nodes.len() < lod.max_nodes.max(1) && nodes.iter().map(|n| n.path.len()).sum::<usize>() < MAX_PATH_BYTES
+}
+
+/// Level of detail as the slicer applies it (a negative or non-finite `min_frac` is 0).
+pub(crate) fn effective_min_frac(lod: &Lod) -> f64 {
+    if lod.min_frac.is_finite() {
+        lod.min_frac.max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// A complete slice (see [`is_complete`]) as a tree source: a slice of the same root at an equal
+/// or coarser level of detail is cut from it without walking the profile again. Every child at
+/// or above the finer cutoff is among its nodes; what is below sits in its "other" nodes,
+/// which come through already summed. Only for trees whose sums do not depend on their order
+/// (whole weights), so the result is the one a fresh walk gives.
+pub(crate) struct FromSlice<'a> {
+    nodes: &'a [SliceNode],
+    kids: Vec<Vec<u32>>,
+}
+
+impl<'a> FromSlice<'a> {
+    pub fn new(nodes: &'a [SliceNode]) -> Self {
+        let mut kids = vec![Vec::new(); nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            if let Some(p) = n.parent {
+                kids[p as usize].push(i as u32);
+            }
+        }
+        FromSlice { nodes, kids }
+    }
+    /// The slice root as a candidate.
+    pub fn root(&self) -> Cand<u32> {
+        let n = &self.nodes[0];
+        Cand {
+            func: n.func,
+            total: n.total,
+            self_value: n.self_value,
+            calls: n.calls,
+            exactness: n.exactness,
+            min: n.total_min,
+            max: n.total_max,
+            merged: n.merged,
+            state: Some(0),
+        }
+    }
+}
+
+impl Source for FromSlice<'_> {
+    type S = u32;
+    fn children(
+        &mut self,
+        _node: &Cand<u32>,
+        state: &u32,
+        _path: &[u32],
+        cutoff: f64,
+        limit: usize,
+        clipped: &mut bool,
+        out: &mut Vec<Cand<u32>>,
+    ) -> f64 {
+        let ks = &self.kids[*state as usize];
+        let real: Vec<u32> = ks.iter().copied().filter(|&k| self.nodes[k as usize].func.is_some()).collect();
+        let sizes: Vec<(f64, u32)> =
+            real.iter().map(|&k| (self.nodes[k as usize].total.abs(), self.nodes[k as usize].func.unwrap_or(0))).collect();
+        let (keep, clip) = crate::trees::keep_top(&sizes, cutoff, limit);
+        *clipped |= clip;
+        for (i, &k) in real.iter().enumerate() {
+            let n = &self.nodes[k as usize];
+            // Below the cutoff: the slicer merges it; at or above: kept unless the budget clips it.
+            if n.total.abs() < cutoff || keep[i] {
+                let mut c = Cand::exact(n.func.unwrap_or(0), n.total, n.self_value, Some(k));
+                c.exactness = n.exactness;
+                out.push(c);
+            }
+        }
+        for &k in ks.iter().filter(|&&k| self.nodes[k as usize].func.is_none()) {
+            let n = &self.nodes[k as usize];
+            out.push(Cand {
+                func: None,
+                total: n.total,
+                self_value: n.self_value,
+                calls: None,
+                exactness: n.exactness,
+                min: None,
+                max: None,
+                merged: n.merged,
+                state: None,
+            });
+        }
+        0.0
+    }
 }

@@ -53,7 +53,7 @@ pub(crate) enum TdState {
 
 /// Which of `items` (|total|, function) at or above `cutoff` to keep when at most `limit` fit:
 /// the biggest (ties: smaller function id). Returns a keep mask and whether any were clipped.
-fn keep_top(items: &[(f64, u32)], cutoff: f64, limit: usize) -> (Vec<bool>, bool) {
+pub(crate) fn keep_top(items: &[(f64, u32)], cutoff: f64, limit: usize) -> (Vec<bool>, bool) {
     let mut keep: Vec<bool> = items.iter().map(|x| x.0 >= cutoff).collect();
     let big: Vec<usize> = (0..items.len()).filter(|&i| keep[i]).collect();
     if big.len() <= limit {

@@ -86,3 +86,28 @@ fn prepared_and_repeated_slices_equal_fresh_ones() {
     assert_ne!(n(0), n(1));
     assert_ne!(n(2), n(6));
 }
+
+#[test]
+fn slices_cut_from_a_kept_finer_slice_equal_fresh_walks() {
+    // A kept complete slice at a finer level of detail answers coarser requests (whole weights);
+    // each answer must be what a fresh index walks.
+    for fine in [0.0, 0.0005, 0.003] {
+        for mode in [TreeMode::TopDown, TreeMode::Inverted] {
+            let a = wide(400, false);
+            let va = a.default_view();
+            let base = a.tree(&va, &TreeQuery { mode, root: Vec::new(), lod: Lod { min_frac: fine, max_nodes: 1_000_000 } }).unwrap();
+            assert!(base.nodes.len() > 10, "{} nodes", base.nodes.len());
+            for min_frac in [fine, 0.001, 0.004, 0.02, 0.3] {
+                if min_frac < fine {
+                    continue;
+                }
+                for max_nodes in [1, 2, 9, 40, 333, 5000] {
+                    let q = TreeQuery { mode, root: Vec::new(), lod: Lod { min_frac, max_nodes } };
+                    let fresh = wide(400, false);
+                    let want = fresh.tree(&fresh.default_view(), &q).unwrap();
+                    assert_eq!(a.tree(&va, &q).unwrap(), want, "{mode:?} fine {fine} -> {min_frac} / {max_nodes}");
+                }
+            }
+        }
+    }
+}

@@ -107,7 +107,6 @@ pub(crate) fn function_query(p: &FunctionsParams) -> Result<FunctionQuery, AppEr
         package,
         offset: p.offset.unwrap_or(0),
         limit: p.limit.unwrap_or(100).min(MAX_PAGE),
-        ..Default::default()
     })
 }
 
