@@ -1,10 +1,11 @@
 //! Combining several imported files into one profile.
 
 use profview_model::{
-    CallEdge, Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
+    Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
 };
 
 use crate::hash::FxMap;
+use crate::pstats::CallerVal;
 use crate::{finish, ImportError, ImportWarning, Imported};
 
 pub(crate) fn merge(parts: Vec<(&str, Imported)>) -> Result<Imported, ImportError> {
@@ -30,12 +31,6 @@ pub(crate) fn merge(parts: Vec<(&str, Imported)>) -> Result<Imported, ImportErro
     } else {
         merge_folded(parts, warnings)
     }
-}
-
-#[derive(Clone, Copy)]
-enum Cv {
-    T { nc: u64, cc: u64, tt: f64, ct: f64 },
-    N(u64),
 }
 
 fn overflow() -> ImportError {
@@ -73,7 +68,7 @@ fn merge_pstats(
     let mut functions: Vec<Function> = Vec::new();
     let mut stats: Vec<Option<PstatsStats>> = Vec::new();
     // Per callee: ordered callers.
-    let mut callers: Vec<Vec<(FuncId, Cv)>> = Vec::new();
+    let mut callers: Vec<Vec<(FuncId, CallerVal)>> = Vec::new();
     let mut caller_pos: Vec<FxMap<FuncId, usize>> = Vec::new();
     let (mut total_calls, mut prim_calls, mut total_time) = (0u64, 0u64, 0.0f64);
     for (_, part) in &parts {
@@ -107,34 +102,26 @@ fn merge_pstats(
         for e in &ps.edges {
             let callee = map[e.callee.idx()];
             let caller = map[e.caller.idx()];
-            let v = match (e.primcalls, e.tottime, e.cumtime) {
-                (Some(cc), Some(tt), Some(ct)) => Cv::T {
-                    nc: e.ncalls,
-                    cc,
-                    tt,
-                    ct,
-                },
-                _ => Cv::N(e.ncalls),
-            };
+            let v = CallerVal::of(e);
             let list = &mut callers[callee.idx()];
             match caller_pos[callee.idx()].get(&caller) {
                 Some(&k) => {
                     list[k].1 = match (list[k].1, v) {
                         (
-                            Cv::T { nc, cc, tt, ct },
-                            Cv::T {
+                            CallerVal::Tuple { nc, cc, tt, ct },
+                            CallerVal::Tuple {
                                 nc: n2,
                                 cc: c2,
                                 tt: t2,
                                 ct: k2,
                             },
-                        ) => Cv::T {
+                        ) => CallerVal::Tuple {
                             nc: nc.checked_add(n2).ok_or_else(overflow)?,
                             cc: cc.checked_add(c2).ok_or_else(overflow)?,
                             tt: tt + t2,
                             ct: ct + k2,
                         },
-                        (Cv::N(a), Cv::N(b)) => Cv::N(a.checked_add(b).ok_or_else(overflow)?),
+                        (CallerVal::Count(a), CallerVal::Count(b)) => CallerVal::Count(a.checked_add(b).ok_or_else(overflow)?),
                         _ => {
                             return Err(ImportError::Merge(
                                 "caller tables of different shapes".into(),
@@ -158,24 +145,7 @@ fn merge_pstats(
     for (callee, list) in callers.into_iter().enumerate() {
         for (caller, v) in list {
             let callee = FuncId(callee as u32);
-            edges.push(match v {
-                Cv::T { nc, cc, tt, ct } => CallEdge {
-                    caller,
-                    callee,
-                    ncalls: nc,
-                    primcalls: Some(cc),
-                    tottime: Some(tt),
-                    cumtime: Some(ct),
-                },
-                Cv::N(n) => CallEdge {
-                    caller,
-                    callee,
-                    ncalls: n,
-                    primcalls: None,
-                    tottime: None,
-                    cumtime: None,
-                },
-            });
+            edges.push(v.edge(caller, callee));
         }
     }
     let first = &parts[0].1.profile;

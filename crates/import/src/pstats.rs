@@ -523,14 +523,22 @@ fn build(
     })
 }
 
+/// One entry of a callers dict: cProfile's `(nc, cc, tt, ct)` or `profile`'s plain count.
 #[derive(Clone, Copy, Debug)]
-enum CallerVal {
+pub(crate) enum CallerVal {
     Tuple { nc: u64, cc: u64, tt: f64, ct: f64 },
     Count(u64),
 }
 
 impl CallerVal {
-    fn edge(self, caller: FuncId, callee: FuncId) -> CallEdge {
+    /// The entry an edge was read from.
+    pub(crate) fn of(e: &CallEdge) -> CallerVal {
+        match (e.primcalls, e.tottime, e.cumtime) {
+            (Some(cc), Some(tt), Some(ct)) => CallerVal::Tuple { nc: e.ncalls, cc, tt, ct },
+            _ => CallerVal::Count(e.ncalls),
+        }
+    }
+    pub(crate) fn edge(self, caller: FuncId, callee: FuncId) -> CallEdge {
         match self {
             CallerVal::Tuple { nc, cc, tt, ct } => CallEdge {
                 caller,
