@@ -7,17 +7,23 @@ pub(crate) struct Csr<T> {
     items: Vec<T>,
 }
 
+/// Row offsets for per-row item counts (`rows + 1` entries, saturating at `u32::MAX`).
+pub(crate) fn row_offsets(counts: &[u32]) -> Vec<u32> {
+    let mut off = Vec::with_capacity(counts.len() + 1);
+    let mut acc: u64 = 0;
+    off.push(0u32);
+    for &c in counts {
+        acc += c as u64;
+        off.push(acc.min(u32::MAX as u64) as u32);
+    }
+    off
+}
+
 impl<T: Copy + Default> Csr<T> {
     /// Builds from the number of items per row and `(row, item)` pairs (kept in iteration order
     /// within a row). Pairs beyond a row's count are ignored.
     pub fn from_counts(counts: &[u32], items: impl Iterator<Item = (usize, T)>) -> Self {
-        let mut off = Vec::with_capacity(counts.len() + 1);
-        let mut acc: u64 = 0;
-        off.push(0u32);
-        for &c in counts {
-            acc += c as u64;
-            off.push(acc.min(u32::MAX as u64) as u32);
-        }
+        let off = row_offsets(counts);
         let total = *off.last().unwrap_or(&0) as usize;
         let mut fill: Vec<u32> = off[..counts.len()].to_vec();
         let mut out = vec![T::default(); total];

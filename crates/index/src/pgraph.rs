@@ -386,8 +386,8 @@ fn derive<R: Send>(
         (find_roots(d, &callers, &callees, ecaller, ecallee), job(d))
     };
     // The suffix sums are laid out row by row exactly like the rows they follow.
-    let callees_sfx = Csr::from_parts(row_offsets(&ce), sfx_out);
-    let callers_sfx = Csr::from_parts(row_offsets(&cc), sfx_in);
+    let callees_sfx = Csr::from_parts(crate::csr::row_offsets(&ce), sfx_out);
+    let callers_sfx = Csr::from_parts(crate::csr::row_offsets(&cc), sfx_in);
     let view = PstatsView {
         data,
         callers,
@@ -433,17 +433,6 @@ fn by_value(row: &mut [u32], buf: &mut [(f64, u32, f64)]) {
 }
 
 
-/// Row offsets for per-row item counts (as `Csr::from_counts` lays them out).
-fn row_offsets(counts: &[u32]) -> Vec<u32> {
-    let mut off = Vec::with_capacity(counts.len() + 1);
-    let mut acc: u64 = 0;
-    off.push(0u32);
-    for &c in counts {
-        acc += c as u64;
-        off.push(acc.min(u32::MAX as u64) as u32);
-    }
-    off
-}
 
 /// The top level of the derived tree: listed functions whose callers are only themselves or
 /// unlisted functions; then, while some listed function is not reachable from the top level
