@@ -68,6 +68,60 @@ pub(crate) fn keep_top(items: &[(f64, u32)], cutoff: f64, limit: usize) -> (Vec<
     (keep, true)
 }
 
+/// Children of a sampled tree node, made from `n` items grouped by function: `item(i)` gives
+/// item `i`'s function, inclusive and own value, and what goes into its group's list (`None`:
+/// the item has no child here). Groups at or above `cutoff` (at most `limit`, the biggest) become
+/// candidates whose state `make` builds from their lists; narrower ones are summed into one
+/// "other" candidate. Two passes over the items: sums, then lists of the kept groups only.
+fn emit_groups<P, S>(
+    groups: &mut Groups,
+    n: usize,
+    item: impl Fn(usize) -> Option<(u32, f64, f64, P)>,
+    make: impl Fn(Vec<P>) -> S,
+    (cutoff, limit): (f64, usize),
+    clipped: &mut bool,
+    out: &mut Vec<Cand<S>>,
+) {
+    // (total, own, items) per group, in first-seen order.
+    let mut totals: Vec<(f64, f64, u32)> = Vec::new();
+    for i in 0..n {
+        let Some((f, total, own, _)) = item(i) else { continue };
+        let (g, new) = groups.get(f);
+        if new {
+            totals.push((0.0, 0.0, 0));
+        }
+        let e = &mut totals[g];
+        e.0 += total;
+        e.1 += own;
+        e.2 += 1;
+    }
+    let sizes: Vec<(f64, u32)> = totals.iter().zip(groups.funcs()).map(|(e, &f)| (e.0.abs(), f)).collect();
+    let (keep, clip) = keep_top(&sizes, cutoff, limit);
+    *clipped |= clip;
+    let mut lists: Vec<Option<Vec<P>>> =
+        totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
+    for i in 0..n {
+        let Some((f, _, _, x)) = item(i) else { continue };
+        let (g, _) = groups.get(f);
+        if let Some(l) = lists[g].as_mut() {
+            l.push(x);
+        }
+    }
+    let mut small = Small::default();
+    for (k, &f) in groups.funcs().iter().enumerate() {
+        let (total, own, _) = totals[k];
+        if total.abs() < cutoff {
+            small.add_many(1, total, own, false);
+        } else if let Some(l) = lists[k].take() {
+            out.push(Cand::exact(f, total, own, Some(make(l))));
+        }
+    }
+    if small.n > 0 {
+        out.push(small.cand());
+    }
+    groups.reset();
+}
+
 pub(crate) struct SampleTopDown<'a> {
     pub v: &'a SampleView,
     pub t: &'a StackTable,
@@ -88,42 +142,8 @@ impl SampleTopDown<'_> {
             }
         }
         let fk: Vec<u32> = all.iter().map(|k| self.t.func[k.0 as usize].0).collect();
-        let mut totals: Vec<(f64, f64, u32)> = Vec::new();
-        for (k, &f) in all.iter().zip(&fk) {
-            let (g, new) = self.groups.get(f);
-            if new {
-                totals.push((0.0, 0.0, 0));
-            }
-            let e = &mut totals[g];
-            e.0 += k.1;
-            e.1 += k.2;
-            e.2 += 1;
-        }
-        let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(t, &f)| (t.0.abs(), f)).collect();
-        let (keep, clip) = keep_top(&sizes, cutoff, limit);
-        *clipped |= clip;
-        let mut lists: Vec<Option<Vec<u32>>> =
-            totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
-        for (k, &f) in all.iter().zip(&fk) {
-            let (g, _) = self.groups.get(f);
-            if let Some(l) = lists[g].as_mut() {
-                l.push(k.0);
-            }
-        }
-        let mut small = Small::default();
-        for (k, &f) in self.groups.funcs().iter().enumerate() {
-            let (total, own, _) = totals[k];
-            if total.abs() < cutoff {
-                small.add_many(1, total, own, false);
-            } else if let Some(l) = lists[k].take() {
-                let st = if l.len() == 1 { TdState::Node(l[0]) } else { TdState::Nodes(l) };
-                out.push(Cand::exact(f, total, own, Some(st)));
-            }
-        }
-        if small.n > 0 {
-            out.push(small.cand());
-        }
-        self.groups.reset();
+        let make = |l: Vec<u32>| if l.len() == 1 { TdState::Node(l[0]) } else { TdState::Nodes(l) };
+        emit_groups(&mut self.groups, all.len(), |i| Some((fk[i], all[i].1, all[i].2, all[i].0)), make, (cutoff, limit), clipped, out);
     }
 }
 
@@ -249,50 +269,13 @@ impl SampleInverted<'_> {
     pub fn step(&mut self, seeds: &[Seed], cutoff: f64, limit: usize, clipped: &mut bool, out: &mut Vec<Cand<InvState>>) {
         let mut up = vec![(0u32, 0u32); seeds.len()];
         gather(self.t, seeds, &mut up);
-        // (total, own: weight whose new cursor is a root frame, seeds)
-        let mut totals: Vec<(f64, f64, u32)> = Vec::new();
-        for (s, &(f, gp)) in seeds.iter().zip(&up) {
-            if s.par == NO_PARENT {
-                continue;
-            }
-            let (k, new) = self.groups.get(f);
-            if new {
-                totals.push((0.0, 0.0, 0));
-            }
-            let e = &mut totals[k];
-            e.0 += s.w;
-            e.2 += 1;
-            if gp == NO_PARENT {
-                e.1 += s.w;
-            }
-        }
-        let sizes: Vec<(f64, u32)> = totals.iter().zip(self.groups.funcs()).map(|(e, &f)| (e.0.abs(), f)).collect();
-        let (keep, clip) = keep_top(&sizes, cutoff, limit);
-        *clipped |= clip;
-        let mut lists: Vec<Option<Vec<Seed>>> =
-            totals.iter().zip(&keep).map(|(e, &k)| k.then(|| Vec::with_capacity(e.2 as usize))).collect();
-        for (s, &(f, gp)) in seeds.iter().zip(&up) {
-            if s.par == NO_PARENT {
-                continue;
-            }
-            let (k, _) = self.groups.get(f);
-            if let Some(l) = lists[k].as_mut() {
-                l.push(Seed { par: gp, w: s.w });
-            }
-        }
-        let mut small = Small::default();
-        for (k, &f) in self.groups.funcs().iter().enumerate() {
-            let (total, own, _) = totals[k];
-            if total.abs() < cutoff {
-                small.add_many(1, total, own, false);
-            } else if let Some(l) = lists[k].take() {
-                out.push(Cand::exact(f, total, own, Some(InvState::Seeds(l))));
-            }
-        }
-        if small.n > 0 {
-            out.push(small.cand());
-        }
-        self.groups.reset();
+        // A seed whose cursor is a root frame has no parent to go to; one whose new cursor is a
+        // root frame counts as own value there.
+        let item = |i: usize| {
+            let (s, (f, gp)) = (seeds[i], up[i]);
+            (s.par != NO_PARENT).then_some((f, s.w, if gp == NO_PARENT { s.w } else { 0.0 }, Seed { par: gp, w: s.w }))
+        };
+        emit_groups(&mut self.groups, seeds.len(), item, InvState::Seeds, (cutoff, limit), clipped, out);
     }
     /// Self value of the leaf-level node of `f`: its self weight at root frames.
     fn leaf_root_self(&self, f: u32) -> f64 {
