@@ -163,8 +163,11 @@ pub struct ThreadInfo {
     pub total: f64,
 }
 
-/// A cached full table order: (column, direction) → function ids.
-type OrderEntry = ((SortKey, SortOrder), Arc<Vec<u32>>);
+/// Kept full table orders: (column, direction) → function ids.
+type Orders = Recent<(SortKey, SortOrder), Arc<Vec<u32>>>;
+
+/// Most full table orders a view keeps (5 columns × 2 directions, and a few spare).
+const ORDERS_KEPT: usize = 12;
 
 enum Kind {
     Samples(SampleView),
@@ -181,7 +184,7 @@ pub struct View {
     visible: Option<Vec<bool>>,
     approx_bytes: usize,
     /// Full table orders per (column, direction), built on first use.
-    orders: Mutex<Vec<OrderEntry>>,
+    orders: Mutex<Orders>,
     /// Recent tree slices by request (see [`ProfileIndex::tree`]).
     slices: Mutex<SliceCache>,
 }
@@ -306,7 +309,7 @@ impl ProfileIndex {
         let base = match base {
             Ok(v) => v,
             // The default view has no user input and cannot fail; keep an empty one just in case.
-            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::new(Vec::new()), slices: Default::default() },
+            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::default(), slices: Default::default() },
         };
         let idx = ProfileIndex {
             profile,
@@ -420,19 +423,16 @@ impl ProfileIndex {
         let pkg = |i: u32| self.package_in(v, FuncId(i));
         let vis = |i: u32| v.is_visible(i);
         let key = table::effective_sort(v.is_pstats(), q);
-        let cached = {
-            let o = lock(&v.orders);
-            o.iter().find(|(k, _)| *k == key).map(|(_, ids)| ids.clone())
-        };
+        let cached = lock(&v.orders).get(&key);
         let ordered = match cached {
             Some(ids) => ids,
             None => {
                 let ids = Arc::new(table::full_order(&func, &vis, &v.stats, key.0, key.1));
                 let mut o = lock(&v.orders);
-                if o.len() >= 12 {
-                    o.remove(0);
+                o.insert(key, ids.clone());
+                while o.len() > ORDERS_KEPT {
+                    o.pop_oldest();
                 }
-                o.push((key, ids.clone()));
                 ids
             }
         };
@@ -572,17 +572,17 @@ impl ProfileIndex {
         }
     }
 
-    /// A tree slice. Recent slices of a view are kept, so asking again is a copy.
-    pub fn tree(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {
+    /// A tree slice. Recent slices of a view are kept and shared, so asking again costs nothing.
+    pub fn tree(&self, v: &View, q: &TreeQuery) -> Result<Arc<Slice>, QueryError> {
         let key: SliceKey = (q.mode, path_u32(&q.root), q.lod.min_frac.to_bits(), q.lod.max_nodes);
         if let Some(s) = lock(&v.slices).get(&key) {
-            return Ok((*s).clone());
+            return Ok(s);
         }
-        let s = match self.derive_slice(v, &key, q) {
+        let s = Arc::new(match self.derive_slice(v, &key, q) {
             Some(s) => s,
             None => self.tree_uncached(v, q)?,
-        };
-        lock(&v.slices).put(key, Arc::new(s.clone()));
+        });
+        lock(&v.slices).put(key, s.clone());
         Ok(s)
     }
 
@@ -795,7 +795,7 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
         }
         let approx_bytes = sv.heap_bytes() + stats.len() * 80;
         let Funcs { extra, extra_pkg, .. } = funcs;
-        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::new(Vec::new()), slices: Default::default() })
+        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() })
     } else {
         let mut stats = vec![FunctionStats::default(); p.functions.len()];
         let st = &mut stats;
@@ -826,6 +826,10 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> 
             vis
         });
         let approx_bytes = d.edges.len() * 60 + stats.len() * 100;
-        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(order.into_iter().collect()), slices: Default::default() })
+        let mut orders = Orders::default();
+        if let Some((key, ids)) = order {
+            orders.insert(key, ids);
+        }
+        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(orders), slices: Default::default() })
     }
 }
