@@ -210,8 +210,7 @@ impl Source<'_> {
 /// Reads a file for the importer while hashing it and copying it into staging. A write error
 /// ends the read (kept here, reported as a storage error, not as a bad profile).
 struct TeeReader {
-    inner: fs::File,
-    hasher: blake3::Hasher,
+    src: HashingReader<fs::File>,
     out: fs::File,
     size: u64,
     write_error: Option<io::Error>,
@@ -219,8 +218,7 @@ struct TeeReader {
 
 impl Read for TeeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        let n = self.src.read(buf)?;
         if let Err(e) = self.out.write_all(&buf[..n]) {
             let msg = e.to_string();
             self.write_error = Some(e);
@@ -316,7 +314,8 @@ impl AppState {
         let staged_path = self.staging_path();
         let guard = StagingGuard(staged_path.clone());
         let out = fs::File::create(&staged_path).map_err(|e| IngestError::Storage(e.to_string()))?;
-        let mut tee = TeeReader { inner: src, hasher: blake3::Hasher::new(), out, size: 0, write_error: None };
+        let src = HashingReader { inner: src, hasher: blake3::Hasher::new() };
+        let mut tee = TeeReader { src, out, size: 0, write_error: None };
         let imported = profview_import::import_reader(name, &mut tee, &self.inner.limits, &StreamOptions::default());
         // The importer may stop early (a bad file): the copy and the hash still take the rest.
         let drained = io::copy(&mut tee, &mut io::sink());
@@ -324,7 +323,8 @@ impl AppState {
             return Err(IngestError::Storage(format!("cannot stage {}: {e}", path.display())));
         }
         drained.map_err(io_err)?;
-        let TeeReader { hasher, out, size, .. } = tee;
+        let TeeReader { src, out, size, .. } = tee;
+        let hasher = src.hasher;
         // Flush the copy to disk while the index is built (the store syncs it again before
         // the rename, then with nothing left to write): on a 1 GB file that is about a second.
         let flush = imported.is_ok().then(|| std::thread::Builder::new().name("stage-sync".into()).spawn(move || out.sync_all()));
