@@ -1,6 +1,7 @@
 //! Importers for Python performance profiles: pstats (cProfile, `profile`, yappi) through an own,
 //! hardened `marshal` reader, and collapsed ("folded") stacks (Gregg/inferno, py-spy, austin,
-//! Tachyon, perf via inferno), plus raw `perf script` text (feature `perf-script`).
+//! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), and profview
+//! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`).
 //!
 //! Pure: no I/O, input is `&[u8]`, builds for `wasm32-unknown-unknown`. Every importer module has
 //! the same shape: `sniff(bytes) -> Option<bool>` (`Some(true)` = mine, `Some(false)` = not mine,
@@ -28,6 +29,7 @@ pub mod parallel;
 pub mod perf;
 pub mod pstats;
 mod pstats_fast;
+pub mod recording;
 
 pub use folded::FoldedParser;
 #[cfg(not(target_arch = "wasm32"))]
@@ -73,7 +75,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, folded stacks or perf script text)"
+        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks or perf script text)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -113,6 +115,9 @@ pub enum ImportError {
     /// Several files cannot be combined.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// A profview recording (`docs/recording-format.md`) that cannot be read.
+    #[error("profview recording: {0}")]
+    Recording(String),
     /// Reading the input failed (streaming import only; see [`import_reader`]).
     #[error("read error: {0}")]
     Io(String),
@@ -156,6 +161,8 @@ pub enum Kind {
     Folded,
     /// Raw `perf script` text (collapsed with inferno).
     PerfScript,
+    /// A profview recording (the Python package's sampler, optionally with cProfile).
+    Recording,
 }
 
 impl Kind {
@@ -164,6 +171,7 @@ impl Kind {
         match self {
             Kind::Pstats => Format::Pstats,
             Kind::Folded | Kind::PerfScript => Format::Folded,
+            Kind::Recording => Format::Recording,
         }
     }
 }
@@ -196,6 +204,9 @@ pub fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ImportError> {
 /// already be decompressed (see [`import`], which gunzips first). Returns `None` when nothing
 /// fits.
 pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
+    if recording::sniff(bytes) == Some(true) {
+        return Some(Kind::Recording);
+    }
     if looks_like_json(bytes) {
         return None; // speedscope / chrome trace / .cpuprofile: not supported here
     }
@@ -290,6 +301,7 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
     match detect(file_name, bytes) {
         Some(Kind::Pstats) => pstats::parse(bytes, limits),
         Some(Kind::Folded) => folded::parse(bytes, limits),
+        Some(Kind::Recording) => recording::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]

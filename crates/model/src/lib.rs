@@ -63,6 +63,8 @@ pub enum Format {
     Pstats,
     /// Collapsed ("folded") stacks, one weighted stack per line.
     Folded,
+    /// A profview recording: sampled stacks per thread, optionally with exact cProfile numbers.
+    Recording,
 }
 
 impl Format {
@@ -71,6 +73,7 @@ impl Format {
         match self {
             Format::Pstats => "pstats",
             Format::Folded => "folded",
+            Format::Recording => "recording",
         }
     }
 }
@@ -94,6 +97,8 @@ pub enum Dialect {
     Tachyon,
     /// `perf script` collapsed by inferno (`comm-pid/tid` roots, `_[k]` suffixes).
     Perf,
+    /// The `profview` Python package's recorder.
+    Profview,
 }
 
 impl Dialect {
@@ -108,6 +113,7 @@ impl Dialect {
             Dialect::Austin => "austin",
             Dialect::Tachyon => "tachyon",
             Dialect::Perf => "perf",
+            Dialect::Profview => "profview",
         }
     }
 }
