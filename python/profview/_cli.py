@@ -121,9 +121,10 @@ def find_binary():
         p = os.path.join(d, exe)
         if os.path.isfile(p) and os.access(p, os.X_OK) and not _is_script(p):
             return p
-    p = shutil.which("profview")
-    if p and not _is_script(p):
-        return p
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        p = shutil.which(exe, path=d) if d else None
+        if p and not _is_script(p):  # skip wrapper scripts (e.g. one that runs python -m profview)
+            return p
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
     p = os.path.join(repo, "target", "release", exe)
@@ -239,6 +240,16 @@ def _trim_tb(tb, boundaries):
             start = t.tb_next
         t = t.tb_next
     return start if start is not None else tb
+
+
+def _print_exc(et, ev, tb, boundaries):
+    """Print the traceback as python would: from the program's own frames on."""
+    tb = _trim_tb(tb, boundaries)
+    try:
+        ev = ev.with_traceback(tb)
+    except Exception:
+        pass
+    sys.excepthook(et, ev, tb)
 
 
 def _join_threads():
@@ -367,14 +378,14 @@ def record(argv):
         except KeyboardInterrupt:
             reason, code, sig = "signal", 128 + signal.SIGINT, "SIGINT"
             et, ev, tb = sys.exc_info()
-            sys.excepthook(et, ev, _trim_tb(tb, boundaries))
+            _print_exc(et, ev, tb, boundaries)
         except _Signalled as e:
             reason, code = "signal", 128 + e.signum
             sig = signal.Signals(e.signum).name
         except BaseException:
             reason, code = "exception", 1
             et, ev, tb = sys.exc_info()
-            sys.excepthook(et, ev, _trim_tb(tb, boundaries))
+            _print_exc(et, ev, tb, boundaries)
             del et, ev, tb
         if reason != "signal":
             try:
