@@ -786,7 +786,8 @@ fn unreachable_view() -> PstatsView {
 }
 
 fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> Result<View, String> {
-    let mut funcs = Funcs { base: &p.functions, base_pkg: pkg, extra: Vec::new(), extra_pkg: Vec::new() };
+    let recorded_idle = p.format == profview_model::Format::Recording;
+    let mut funcs = Funcs { base: &p.functions, base_pkg: pkg, extra: Vec::new(), extra_pkg: Vec::new(), recorded_idle };
     if p.samples.is_some() {
         let thread = sel.thread.map(ThreadId);
         let (sv, mut stats) = samples::build_view(p, thread, &tf.ops, &mut funcs)?;

@@ -18,11 +18,17 @@ const MDROP: u32 = u32::MAX - 1;
 const MWAIT: u32 = u32::MAX - 2;
 
 /// The function table of a view: the profile's functions plus synthetic ones (groups).
+/// The synthetic leaf frame under a sample a recording marks idle (`profview_import::recording::IDLE_FRAME`).
+pub(crate) const RECORDED_IDLE_FRAME: &str = "<idle>";
+
 pub(crate) struct Funcs<'a> {
     pub base: &'a [Function],
     pub base_pkg: &'a [Package],
     pub extra: Vec<Function>,
     pub extra_pkg: Vec<Package>,
+    /// The profile records which samples were idle (a profview recording marks them with a
+    /// synthetic `<idle>` leaf): the `idle` transform drops exactly those, with no name heuristic.
+    pub recorded_idle: bool,
 }
 
 impl Funcs<'_> {
@@ -335,7 +341,16 @@ pub(crate) fn apply(op: &Op, s: &Stacks<'_>, funcs: &mut Funcs<'_>) -> Result<St
             }
         }
         Op::DropIdle => {
-            let idle: Vec<bool> = (0..funcs.len() as u32).map(|i| is_idle_name(&funcs.get(i).name)).collect();
+            let idle: Vec<bool> = (0..funcs.len() as u32)
+                .map(|i| {
+                    let f = funcs.get(i);
+                    if funcs.recorded_idle {
+                        f.name == RECORDED_IDLE_FRAME && f.file.is_empty()
+                    } else {
+                        is_idle_name(&f.name)
+                    }
+                })
+                .collect();
             let table = std::borrow::Cow::Owned(StackTable::clone(&s.t));
             let mut out = Stacks { t: table, at: s.at.clone(), hit: s.hit.clone(), root_self: s.root_self, root_hit: s.root_hit };
             for i in 0..n {
@@ -1480,7 +1495,7 @@ mod tests {
         b.add_sample(&[a, r, r, g, r], t, 5.0);
         let p = b.finish(Dialect::Gregg, Unit::Samples);
         let pkg = vec![Package::User; 3];
-        let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
+        let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![], recorded_idle: false };
         let (at, hit, rs, rh) = initial_weights(&p, None);
         let s0 = Stacks { t: std::borrow::Cow::Owned(p.samples.as_ref().unwrap().stacks.clone()), at, hit, root_self: rs, root_hit: rh };
         let leaf = |s: &Stacks| s.hit.iter().position(|&h| h).unwrap();
@@ -1524,7 +1539,7 @@ mod tests {
             let nodes = p.samples.as_ref().unwrap().stacks.len();
             assert!(nodes >= 1 << 16, "{nodes} nodes");
             let pkg = vec![Package::User; p.functions.len()];
-            let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![] };
+            let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![], recorded_idle: false };
             let (sv, stats) = build_view(&p, None, &[], &mut funcs).unwrap();
             assert_eq!(matches!(sv.w, Weights::Prefix(_)), !frac);
             let reference = crate::table::function_stats(&p);

@@ -8,8 +8,13 @@ use profview_index::*;
 use profview_model::FuncId;
 use serde_json::Value;
 
+/// The repository's test fixtures, `tests/fixtures/` (origins in its `MANIFEST.md`).
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"))
+}
+
 fn corpus() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus"))
+    fixtures().join("corpus")
 }
 
 fn load(rel: &str) -> (ProfileIndex, Value) {
