@@ -104,7 +104,7 @@ class Sampler:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._thread = None
-        self._stop_event = threading.Event()
+        self._stop_lock = None
         self._boundary_codes = set()
         self.recording = None
         self.meta = {}
@@ -162,7 +162,10 @@ class Sampler:
     def start(self):
         if self._thread is not None:
             raise RuntimeError("this Sampler is already running")
-        self._stop_event.clear()
+        # Held while running; stop() releases it. The sampler thread sleeps in a timed
+        # acquire of it (see _run).
+        self._stop_lock = threading.Lock()
+        self._stop_lock.acquire()
         with self._lock:
             self._started_wall = time.time()
             self._started = self._last_round = time.perf_counter()
@@ -177,7 +180,10 @@ class Sampler:
         """Stop sampling; returns the recording dict (also kept as ``self.recording``)."""
         t = self._thread
         if t is not None:
-            self._stop_event.set()
+            try:
+                self._stop_lock.release()
+            except RuntimeError:
+                pass
             if t is not threading.current_thread():
                 t.join()
             self._thread = None
@@ -255,32 +261,49 @@ class Sampler:
         return idx
 
     def _run(self):
+        # The loop makes no call that cProfile would see while the thread waits or works:
+        # the sleep is a timed acquire reached through map() (a C-level call, no Python frame
+        # in progress), and each round is one Python-level call, _tick, in this file. On 3.12+
+        # cProfile keeps one call stack for every thread, so a wait such as Event.wait() here
+        # would show as the caller of everything the profiled program calls meanwhile; and
+        # record --cprofile drops the calls made from this file (see _cprofile.without_files).
         me = threading.get_ident()
-        thread_time = time.thread_time
-        cpu0 = thread_time()
+        self._cpu0 = time.thread_time()
+        self._deadline = time.perf_counter()
+        acquire = self._stop_lock.acquire
+        tick = self._tick
+        timeout = self._next_timeout()
+        while timeout is not None:
+            stop = False
+            for stop in map(acquire, (True,), (timeout,)):
+                pass
+            if stop:
+                break
+            timeout = tick(me)
+
+    def _next_timeout(self):
+        """Seconds until the next round: absolute deadlines with jitter; when late (the GIL
+        came late, or the last round was slow) no catch-up burst, a full step from now."""
         interval = self.interval
         jitter = self.jitter
-        uniform = self._rng.uniform
-        perf = time.perf_counter
-        wait = self._stop_event.wait
-        deadline = perf()
-        while True:
-            deadline += interval * (1.0 + uniform(-jitter, jitter)) if jitter else interval
-            now = perf()
-            if deadline <= now:
-                # Late (the GIL came late, or the last round was slow): no catch-up burst of
-                # back-to-back rounds, the next one is a full step from now.
-                deadline = now + interval
-            if wait(deadline - now):
-                break
-            try:
-                with self._lock:
-                    self._round(me)
-                    self._sampler_cpu = thread_time() - cpu0
-            except Exception:  # never let a sampling bug kill the profiled program's recording
-                self._errors = getattr(self, "_errors", 0) + 1
-                if self._errors > 100:
-                    break
+        self._deadline += interval * (1.0 + self._rng.uniform(-jitter, jitter)) if jitter \
+            else interval
+        now = time.perf_counter()
+        if self._deadline <= now:
+            self._deadline = now + interval
+        return self._deadline - now
+
+    def _tick(self, me):
+        """One round; returns the next timeout (None: stop)."""
+        try:
+            with self._lock:
+                self._round(me)
+                self._sampler_cpu = time.thread_time() - self._cpu0
+        except Exception:  # never let a sampling bug kill the profiled program's recording
+            self._errors = getattr(self, "_errors", 0) + 1
+            if self._errors > 100:
+                return None
+        return self._next_timeout()
 
     def _round(self, me):
         now = time.perf_counter()
@@ -416,7 +439,7 @@ class Sampler:
             keys = dict(self._func_keys)
         if self.cprofile is not None:
             from ._cprofile import attach_cprofile
-            attach_cprofile(rec, self.cprofile, keys=keys)
+            attach_cprofile(rec, self.cprofile, keys=keys, exclude_files=(__file__,))
         if path is not None:
             _writer.write_recording(rec, path)
         return rec
