@@ -11,7 +11,7 @@ DURATION=${DURATION:-60s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 MIN_RPS=${MIN_RPS:-1000}
-PROFILE=${PROFILE:-../shared/corpus/pstats/cprofile_black_one_file.prof}
+PROFILE=${PROFILE:-tests/fixtures/corpus/pstats/cprofile_black_one_file.prof}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk (scripts/setup.sh installs it)" >&2; exit 1; }
 
 data=$(mktemp -d)

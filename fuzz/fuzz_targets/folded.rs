@@ -1,4 +1,5 @@
-//! `cargo +nightly fuzz run folded` (seed with `shared/corpus/folded/*` and `shared/bad/folded_*`).
+//! `cargo +nightly fuzz run folded` (seed with `tests/fixtures/corpus/folded/*` and
+//! `tests/fixtures/bad/folded_*`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

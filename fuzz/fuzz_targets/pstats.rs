@@ -1,4 +1,5 @@
-//! `cargo +nightly fuzz run pstats` (seed with `shared/corpus/pstats/*.prof` and `shared/bad/*.prof`).
+//! `cargo +nightly fuzz run pstats` (seed with `tests/fixtures/corpus/pstats/*.prof` and
+//! `tests/fixtures/bad/*.prof`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

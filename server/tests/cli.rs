@@ -5,8 +5,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+/// The repository's test fixtures, `tests/fixtures/` (origins in its `MANIFEST.md`).
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
 fn profview(args: &[&str]) -> std::process::Output {
@@ -14,7 +15,7 @@ fn profview(args: &[&str]) -> std::process::Output {
 }
 
 fn corpus_files(dir: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(shared().join("corpus").join(dir))
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixtures().join("corpus").join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| !p.to_string_lossy().ends_with(".truth.json"))
@@ -112,7 +113,7 @@ fn stats_json_totals_match_every_folded_corpus_file() {
 
 #[test]
 fn text_output_reads_like_print_stats() {
-    let p = shared().join("corpus/pstats/cprofile_recursion.prof");
+    let p = fixtures().join("corpus/pstats/cprofile_recursion.prof");
     let out = profview(&["stats", p.to_str().unwrap(), "--sort", "cumtime", "--limit", "3"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -125,7 +126,7 @@ fn text_output_reads_like_print_stats() {
 #[test]
 fn bad_files_exit_1_with_one_error_line_naming_the_file() {
     for name in ["pstats_truncated_at_100_of_2067.prof", "pstats_empty_file.prof", "random_4096_bytes.bin", "folded_empty_file.folded"] {
-        let p = shared().join("bad").join(name);
+        let p = fixtures().join("bad").join(name);
         let out = profview(&["stats", p.to_str().unwrap(), "--json"]);
         assert_eq!(out.status.code(), Some(1), "{name}");
         let err = String::from_utf8(out.stderr).unwrap();
@@ -137,7 +138,7 @@ fn bad_files_exit_1_with_one_error_line_naming_the_file() {
 
 #[test]
 fn merged_files_sum_like_pstats_add() {
-    let p = shared().join("corpus/pstats/cprofile_recursion.prof");
+    let p = fixtures().join("corpus/pstats/cprofile_recursion.prof");
     let one = stats_json(&p, &[]);
     let out = profview(&["stats", p.to_str().unwrap(), p.to_str().unwrap(), "--json"]);
     assert!(out.status.success());

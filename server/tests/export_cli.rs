@@ -5,8 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(rel)
+/// A file of the repository's test fixtures, `tests/fixtures/` (origins in its `MANIFEST.md`).
+fn fixtures(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(rel)
 }
 
 fn tmpdir(tag: &str) -> PathBuf {
@@ -23,7 +24,7 @@ fn profview(args: &[&str]) -> std::process::Output {
 #[test]
 fn export_writes_svg_folded_and_the_stats_json() {
     let dir = tmpdir("export");
-    let prof = shared("corpus/pstats/cprofile_black_one_file.prof");
+    let prof = fixtures("corpus/pstats/cprofile_black_one_file.prof");
     let p = prof.to_str().unwrap();
     for fmt in ["svg", "folded", "json"] {
         let out = dir.join(format!("out.{fmt}"));
@@ -42,11 +43,11 @@ fn export_writes_svg_folded_and_the_stats_json() {
         }
     }
     // Without -o: standard output.
-    let o = profview(&["export", shared("corpus/folded/pyspy_cpu_raw_default.txt").to_str().unwrap(), "--format", "folded"]);
+    let o = profview(&["export", fixtures("corpus/folded/pyspy_cpu_raw_default.txt").to_str().unwrap(), "--format", "folded"]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("<module> (cpu_work.py:34);main (cpu_work.py:31)"));
     // A bad file: exit 1, the path and the problem on stderr.
-    let badf = shared("bad/pstats_truncated_at_100_of_2067.prof");
+    let badf = fixtures("bad/pstats_truncated_at_100_of_2067.prof");
     let o = profview(&["export", badf.to_str().unwrap(), "--format", "svg"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -57,14 +58,14 @@ fn export_writes_svg_folded_and_the_stats_json() {
 #[test]
 fn serve_stores_its_files_and_refuses_a_bad_one_storing_nothing() {
     let dir = tmpdir("serve");
-    let badf = shared("bad/pstats_truncated_at_100_of_2067.prof");
+    let badf = fixtures("bad/pstats_truncated_at_100_of_2067.prof");
     let o = profview(&["serve", badf.to_str().unwrap(), "--no-browser", "--port", "0", "--data-dir", dir.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("pstats_truncated_at_100_of_2067.prof"));
     assert_eq!(std::fs::read_dir(dir.join("blobs")).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
 
-    let good = shared("corpus/pstats/cprofile_tiny.prof");
+    let good = fixtures("corpus/pstats/cprofile_tiny.prof");
     let mut child = Command::new(env!("CARGO_BIN_EXE_profview"))
         .args(["serve", good.to_str().unwrap(), "--no-browser", "--port", "0", "--data-dir", dir.to_str().unwrap()])
         .stdout(Stdio::piped())

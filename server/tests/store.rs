@@ -12,11 +12,15 @@ use profview_server::{router, AppState};
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The repository's test fixtures, `tests/fixtures/` (origins in its `MANIFEST.md`).
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
 fn corpus(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel)
+    fixtures().join("corpus").join(rel)
 }
 fn bad(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bad").join(rel)
+    fixtures().join("bad").join(rel)
 }
 
 /// A fresh, empty directory under the system temp dir.

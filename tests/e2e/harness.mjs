@@ -9,12 +9,27 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
-export const corpusDir = path.resolve(repo, '../shared/corpus');
+// Fixtures live in the repository (tests/fixtures/MANIFEST.md says where each came from).
+export const fixturesDir = path.join(repo, 'tests/fixtures');
+export const corpusDir = path.join(fixturesDir, 'corpus');
 export const outDir = path.join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 
 export function corpus(rel) { return path.join(corpusDir, rel); }
 export function truth(rel) { return JSON.parse(readFileSync(corpus(rel) + '.truth.json', 'utf8')); }
+/** A malformed or hostile input copied into tests/fixtures/bad. */
+export function bad(name) { return path.join(fixturesDir, 'bad', name); }
+
+/** `folded_200k_distinct_stacks.folded` of the hostile set, generated because it is too big to commit:
+ *  200,000 distinct stacks `root;mod{i%97};fn{i} {i%13+1}`, byte for byte the reference file (4,329,806 bytes).
+ *  The Rust tests generate the same file (crates/import/tests/common/mod.rs). */
+export function folded200kDistinctStacks() {
+  const lines = [];
+  for (let i = 0; i < 200000; i++) lines.push(`root;mod${i % 97};fn${i} ${(i % 13) + 1}\n`);
+  const b = Buffer.from(lines.join(''), 'utf8');
+  if (b.length !== 4329806) throw new Error(`generated ${b.length} bytes, expected 4329806`);
+  return b;
+}
 
 /** A fresh empty directory for a server's profile store. */
 export function tempDataDir() { return mkdtempSync(path.join(os.tmpdir(), 'profview-e2e-')); }

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startServer, launch, corpus, screenshot, tempDataDir } from './harness.mjs';
+import { startServer, launch, corpus, bad, folded200kDistinctStacks, screenshot, tempDataDir } from './harness.mjs';
 import * as find from './find.mjs';
 
-const bad = (name) => path.resolve(corpus('.'), '../bad', name);
 const PSTATS = corpus('pstats/cprofile_black_one_file.prof');
 const FOLDED = corpus('folded/pyspy_cpu_raw_default.txt');
 const XSS = bad('pstats_xss_names.prof');
@@ -264,7 +263,7 @@ test('kill -9 during uploads leaves the store consistent', async () => {
   const a = await uploadHttp(first.origin, PSTATS, 'a.prof');
   assert.equal(a.status, 201);
   // 1. Killed while the body is half sent.
-  const big = readFileSync(bad('folded_200k_distinct_stacks.folded'));
+  const big = folded200kDistinctStacks();
   await slowUpload(first.origin, big, Math.floor(big.length / 2));
   first.proc.kill('SIGKILL');
   await new Promise((r) => first.proc.on('exit', r));

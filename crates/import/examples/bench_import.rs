@@ -1,7 +1,8 @@
 //! Importer benchmarks against baselines run by this same program (issue 3, deliverable 9).
 //! Not a timed test: it prints a Markdown table; BENCHMARKS.md ("## Importers") records runs.
 //!
-//! Inputs come from `shared/perf/gen.py` (never committed):
+//! Inputs come from `shared/perf/gen.py` (never committed; a benchmark, not a test, so it may use
+//! the reference material beside the clone; the tests read only `tests/fixtures/`):
 //! ```text
 //! python3 shared/perf/gen.py pstats /tmp/p200k.prof 200000
 //! python3 shared/perf/gen.py folded /tmp/f100m.folded 104857600 --seed 2

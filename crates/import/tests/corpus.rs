@@ -1,5 +1,5 @@
-//! Exactness against the ground truth: every `*.truth.json` under `shared/corpus/pstats` and
-//! `shared/corpus/folded` (discovered at run time: a new corpus file is a new check).
+//! Exactness against the ground truth: every `*.truth.json` under `tests/fixtures/corpus/pstats`
+//! and `tests/fixtures/corpus/folded` (discovered at run time: a new corpus file is a new check).
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -31,8 +31,8 @@ fn same(bytes: &[u8], limits: &Limits, what: &str) {
 fn pstats_files() -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(corpus().join("pstats"))
         .unwrap()
-        .chain(std::fs::read_dir(bad()).unwrap())
         .map(|e| e.unwrap().path())
+        .chain(bad_files())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
             !n.ends_with(".json") && (n.contains("prof") || n.contains("pstat"))

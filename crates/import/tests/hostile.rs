@@ -510,7 +510,7 @@ fn detection_uses_content_first_then_the_name() {
 
 #[test]
 fn gzip_is_capped() {
-    let gz = read(&bad().join("pstats_gzip_of_valid.prof.gz"));
+    let gz = read(&bad("pstats_gzip_of_valid.prof.gz"));
     let small = Limits {
         max_decompressed_bytes: 1000,
         ..Limits::default()

@@ -62,15 +62,13 @@ fn fork_join(bytes: &[u8], cuts: &[usize], limits: &Limits) -> Result<Imported, 
 #[test]
 fn corpus_and_hostile_files() {
     let mut files: Vec<std::path::PathBuf> = Vec::new();
-    for dir in [corpus().join("folded"), bad()] {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            if n.ends_with(".json") || n.ends_with(".md") || n.starts_with("pstats") {
-                continue;
-            }
-            files.push(p);
+    let folded_dir = std::fs::read_dir(corpus().join("folded")).unwrap().map(|e| e.unwrap().path());
+    for p in folded_dir.chain(bad_files()) {
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.ends_with(".json") || n.ends_with(".md") || n.starts_with("pstats") {
+            continue;
         }
+        files.push(p);
     }
     files.sort();
     assert!(files.len() > 10);
@@ -106,13 +104,13 @@ fn limits_apply_the_same_way() {
 
 #[test]
 fn import_reader_matches_import() {
-    let f = bad().join("folded_200k_distinct_stacks.folded");
+    let f = bad("folded_200k_distinct_stacks.folded");
     let bytes = read(&f);
     let want = import("x.folded", &bytes, &Limits::default());
     let got = import_reader("x.folded", &bytes[..], &Limits::default(), &StreamOptions::default());
     assert!(same(&want, &got));
     // gzip and pstats through the reader
-    let gz = bad().join("pstats_gzip_of_valid.prof.gz");
+    let gz = bad("pstats_gzip_of_valid.prof.gz");
     let gzb = read(&gz);
     let want = import("v.prof.gz", &gzb, &Limits::default());
     let got = import_reader("v.prof.gz", &gzb[..], &Limits::default(), &StreamOptions::default());

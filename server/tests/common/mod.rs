@@ -9,9 +9,14 @@ use profview_server::{router, AppState};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// A file of `../shared/corpus`.
+/// The repository's test fixtures, `tests/fixtures/` (origins in its `MANIFEST.md`).
+pub fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// A file of `tests/fixtures/corpus`.
 pub fn corpus(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel)
+    fixtures().join("corpus").join(rel)
 }
 
 /// The ground truth beside a corpus file.
