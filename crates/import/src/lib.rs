@@ -29,6 +29,7 @@ pub mod parallel;
 pub mod perf;
 pub mod pstats;
 mod pstats_fast;
+pub mod pstats_out;
 pub mod recording;
 
 pub use folded::FoldedParser;
