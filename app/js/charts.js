@@ -105,6 +105,7 @@ function showTreeNode(tip, container, ev, n, unit, grandTotal) {
   const pct = grandTotal ? `${(100 * n.total / grandTotal).toFixed(2)} %` : '';
   const rows = [['total', `${fmt(n.total, unit)}  (${pct})`], ['self', fmt(n.self_value, unit)]];
   if (n.calls != null) rows.push(['calls', `${n.exactness === 'exact' ? '' : '≈ '}${Math.round(n.calls).toLocaleString()}`]);
+  if (n.func_ncalls != null) rows.push(['calls (exact, whole run)', n.func_ncalls.toLocaleString()]);
   if (n.total_min != null && n.total_max != null && n.exactness !== 'exact') {
     rows.push(['bounds', `${fmt(n.total_min, unit)} … ${fmt(n.total_max, unit)}`]);
   }

@@ -26,6 +26,9 @@ pub enum ExportFormat {
     Folded,
     /// The `profview stats --json` report.
     Json,
+    /// The pstats part (pstats files, merged pstats, a recording's cProfile part) as the marshal
+    /// dump `pstats.Stats` reads.
+    Pstats,
 }
 
 impl ExportFormat {
@@ -35,6 +38,7 @@ impl ExportFormat {
             "svg" => Some(Self::Svg),
             "folded" | "collapsed" => Some(Self::Folded),
             "json" => Some(Self::Json),
+            "pstats" | "prof" => Some(Self::Pstats),
             _ => None,
         }
     }
@@ -44,6 +48,7 @@ impl ExportFormat {
             Self::Svg => "image/svg+xml",
             Self::Folded => "text/plain; charset=utf-8",
             Self::Json => "application/json",
+            Self::Pstats => "application/octet-stream",
         }
     }
     /// File name extension.
@@ -52,6 +57,7 @@ impl ExportFormat {
             Self::Svg => "svg",
             Self::Folded => "folded",
             Self::Json => "json",
+            Self::Pstats => "prof",
         }
     }
 }
@@ -66,6 +72,11 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
             out.push(b'\n');
             Ok(out)
         }
+        ExportFormat::Pstats => profview_import::pstats_out::write(index.profile()).ok_or_else(|| {
+            "this profile has no pstats data (call counts and times of a deterministic profiler): \
+             a sampled profile can be exported as folded, svg or json"
+                .to_owned()
+        }),
     }
 }
 

@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the dashboard for the given profiles (pstats or folded files, optionally gzipped).
+    /// Serve the dashboard for the given profiles (pstats, folded or profview recordings, optionally gzipped).
     Serve {
         /// Profiles to open.
         files: Vec<PathBuf>,
@@ -34,13 +34,14 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Write a profile as an SVG flame graph, folded stacks, or the `stats --json` report.
+    /// Write a profile as an SVG flame graph, folded stacks, the `stats --json` report, or (for
+    /// profiles with pstats data: pstats files, a recording's cProfile part) a pstats file.
     Export {
         /// The profile to read.
         file: PathBuf,
         /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
         /// weighted by edge tottime in µs (pstats has no stacks).
-        #[arg(long, value_parser = ["svg", "folded", "json"])]
+        #[arg(long, value_parser = ["svg", "folded", "json", "pstats"])]
         format: String,
         /// Output file; `-` or nothing writes to standard output.
         #[arg(short = 'o', long)]

@@ -182,8 +182,15 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             let _ = write!(out, "         {} function calls", ps.total_calls);
         }
         let _ = writeln!(out, " in {:.3} seconds\n", ps.total_time);
+        // A hybrid recording: the sampled self/total (real seconds, from the stacks) next to
+        // cProfile's exact numbers.
+        let sampled = p.samples.as_ref().map(|sd| sd.total());
+        if let Some(total) = sampled {
+            let _ = writeln!(out, "         {} s sampled in {} threads (self/total: sampled; the rest: exact, from cProfile)\n", num(total), p.threads.len());
+        }
         order_line(&mut out);
-        let _ = writeln!(out, "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)");
+        let extra = if sampled.is_some() { "     self    total " } else { "" };
+        let _ = writeln!(out, "   ncalls  tottime  percall  cumtime  percall {extra}filename:lineno(function)");
         for fid in ids {
             let f = p.func(fid);
             let s = index.function(fid).copied().unwrap_or_default();
@@ -192,7 +199,12 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             let c = if nc != cc { format!("{nc}/{cc}") } else { nc.to_string() };
             let pt = if nc == 0 { " ".repeat(8) } else { f8(tt / nc as f64) };
             let pc = if cc == 0 { " ".repeat(8) } else { f8(ct / cc as f64) };
-            let _ = writeln!(out, "{c:>9} {} {pt} {} {pc} {}", f8(tt), f8(ct), func_std_string(&f.name, &f.file, f.line));
+            let extra = if sampled.is_some() {
+                format!("{} {} ", f8(s.self_weight.unwrap_or(0.0)), f8(s.total_weight.unwrap_or(0.0)))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "{c:>9} {} {pt} {} {pc} {extra}{}", f8(tt), f8(ct), func_std_string(&f.name, &f.file, f.line));
         }
     } else if let Some(sd) = &p.samples {
         let total = sd.total();

@@ -402,7 +402,8 @@ impl AppState {
             functions: index.function_stats().iter().filter(|s| s.listed).count() as u64,
             size,
             created_ms: now_ms(),
-            total: p.pstats.as_ref().map(|s| s.total_time).or_else(|| p.samples.as_ref().map(|s| s.total())),
+            // Sampled first: a hybrid recording's percentages are of its sampled seconds.
+            total: p.samples.as_ref().map(|s| s.total()).or_else(|| p.pstats.as_ref().map(|s| s.total_time)),
             calls: p.pstats.as_ref().map(|s| s.total_calls),
             warnings: warnings.iter().take(store::MAX_WARNINGS).map(|w| w.to_string()).collect(),
         };

@@ -20,6 +20,7 @@ export const threadSelect = tid('thread-select');
 export const view = (name) => tid(`view-${name}`);
 export const detailName = tid('detail-name');
 export const estimateBanner = tid('estimate-banner');
+export const hybridBadge = tid('hybrid-badge');
 export const edgeRow = tid('edge-row');
 // Upload and the profiles page.
 export const uploadInput = tid('upload-input');

@@ -109,6 +109,15 @@ fn stats_line(f: &FunctionRow, pstats: bool) -> impl IntoView {
             ("cumtime", format::secs(f.cumtime)),
             ("percall", format::secs(format::ratio(f.cumtime, f.primcalls))),
         ]
+    } else if f.ncalls.is_some() {
+        // A hybrid recording: sampled seconds, then cProfile's exact numbers for the whole run.
+        vec![
+            ("self", format::weight(f.self_weight)),
+            ("total", format::weight(f.total_weight)),
+            ("ncalls", format::ncalls(f.ncalls, f.primcalls)),
+            ("tottime", format::secs(f.tottime)),
+            ("cumtime", format::secs(f.cumtime)),
+        ]
     } else {
         vec![("self", format::weight(f.self_weight)), ("total", format::weight(f.total_weight))]
     };

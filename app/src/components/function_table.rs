@@ -34,6 +34,48 @@ const SAMPLE_COLUMNS: &[Column] = &[
     Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
 ];
 
+/// A hybrid recording: the sampled columns (real paths, real seconds) and cProfile's exact ones
+/// side by side.
+const HYBRID_COLUMNS: &[Column] = &[
+    Column { key: "self", label: "self", title: "sampled: seconds of samples where this is the leaf", numeric: true },
+    Column { key: "self", label: "self %", title: "self / sampled total", numeric: true },
+    Column { key: "total", label: "total", title: "sampled: seconds of samples whose stack holds this function", numeric: true },
+    Column { key: "total", label: "total %", title: "total / sampled total", numeric: true },
+    Column { key: "ncalls", label: "ncalls", title: "exact (cProfile): calls (total/primitive when recursive)", numeric: true },
+    Column { key: "tottime", label: "tottime", title: "exact (cProfile): time in the function itself (s)", numeric: true },
+    Column { key: "cumtime", label: "cumtime", title: "exact (cProfile): time including callees (s)", numeric: true },
+    Column { key: "name", label: "function", title: "function name", numeric: false },
+    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+];
+
+/// Which numbers a profile's rows carry.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// pstats: calls and times.
+    Pstats,
+    /// Sampled: self and total weight.
+    Samples,
+    /// Both (a recording with its cProfile part).
+    Hybrid,
+}
+
+impl Mode {
+    fn of(summary: &ProfileSummary) -> Mode {
+        match (summary.format.as_str(), summary.calls.is_some()) {
+            ("pstats", _) => Mode::Pstats,
+            (_, true) => Mode::Hybrid,
+            _ => Mode::Samples,
+        }
+    }
+    fn columns(self) -> &'static [Column] {
+        match self {
+            Mode::Pstats => PSTATS_COLUMNS,
+            Mode::Samples => SAMPLE_COLUMNS,
+            Mode::Hybrid => HYBRID_COLUMNS,
+        }
+    }
+}
+
 /// Fixed row height (px), so the table can be virtualized: only a block of rows around the
 /// viewport exists in the DOM, between two spacer rows.
 const ROW_H: f64 = 21.0;
@@ -43,8 +85,8 @@ const BLOCK: usize = 240;
 /// The function table of one profile.
 #[component]
 pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
-    let pstats = summary.format == "pstats";
-    let columns: &'static [Column] = if pstats { PSTATS_COLUMNS } else { SAMPLE_COLUMNS };
+    let mode = Mode::of(&summary);
+    let columns: &'static [Column] = mode.columns();
     let sort = url_state::param("sort");
     let order = url_state::param("order");
     let q = url_state::param("q");
@@ -256,7 +298,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                                             view! {
                                                 <tr data-testid="function-row" data-id=rid.clone() data-rank=(start + i).to_string() class:selected=selected
                                                     on:click=move |_| set_sel(&[("sel", Some(rid.clone()))])>
-                                                    {cells(&row, pstats, total)}
+                                                    {cells(&row, mode, total)}
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -277,13 +319,37 @@ fn num_cell(text: String, value: Option<f64>, col: &'static str) -> impl IntoVie
     view! { <td class="num" data-col=col data-value=v.clone() title=v>{text}</td> }
 }
 
-fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
+fn cells(row: &FunctionRow, mode: Mode, total: Option<f64>) -> impl IntoView {
     let full = if row.line != 0 { format!("{}:{}", row.file, row.line) } else { row.file.clone() };
     let short = format::short_path(&row.file);
     let loc = if row.line != 0 { format!("{short}:{}", row.line) } else { short };
     let name = view! { <td class="name" data-col="name" title=row.name.clone()>{row.name.clone()}</td> };
     let file = view! { <td class="file" data-col="file" title=full>{loc}</td> };
-    if pstats {
+    let pct = move |v: Option<f64>| match (v, total) {
+        (Some(v), Some(t)) if t != 0.0 => format!("{:.1}%", 100.0 * v / t),
+        _ => String::new(),
+    };
+    let ncalls = || {
+        view! {
+            <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>
+                {format::ncalls(row.ncalls, row.primcalls)}
+            </td>
+        }
+    };
+    if mode == Mode::Hybrid {
+        view! {
+            {num_cell(format::weight(row.self_weight), row.self_weight, "self")}
+            <td class="num pct">{pct(row.self_weight)}</td>
+            {num_cell(format::weight(row.total_weight), row.total_weight, "total")}
+            <td class="num pct">{pct(row.total_weight)}</td>
+            {ncalls()}
+            {num_cell(format::secs(row.tottime), row.tottime, "tottime")}
+            {num_cell(format::secs(row.cumtime), row.cumtime, "cumtime")}
+            {name}
+            {file}
+        }
+        .into_any()
+    } else if mode == Mode::Pstats {
         view! {
             <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>
                 {format::ncalls(row.ncalls, row.primcalls)}
@@ -297,10 +363,6 @@ fn cells(row: &FunctionRow, pstats: bool, total: Option<f64>) -> impl IntoView {
         }
         .into_any()
     } else {
-        let pct = |v: Option<f64>| match (v, total) {
-            (Some(v), Some(t)) if t != 0.0 => format!("{:.1}%", 100.0 * v / t),
-            _ => String::new(),
-        };
         view! {
             {num_cell(format::weight(row.self_weight), row.self_weight, "self")}
             <td class="num pct">{pct(row.self_weight)}</td>

@@ -133,7 +133,9 @@ pub fn Home() -> impl IntoView {
                 <td class="num" data-testid="profile-total">{total_text(&p)}</td>
                 <td class="num" data-testid="profile-size">{p.size.map(human_size).unwrap_or_default()}</td>
                 <td data-testid="profile-date">{p.created.map(local_time).unwrap_or_default()}</td>
-                <td class="exports">{export("svg", &id)}" "{export("folded", &id)}" "{export("json", &id)}</td>
+                <td class="exports">{export("svg", &id)}" "{export("folded", &id)}" "{export("json", &id)}
+                    // pstats files, merged ones and a recording's cProfile part open in pstats and SnakeViz.
+                    {p.calls.is_some().then(|| view! { " " {export("pstats", &id)} })}</td>
                 <td class="actions">
                     <button data-testid="rename" title="Rename" on:click=move |_| {
                         draft.set(name_for_edit.clone());

@@ -88,6 +88,12 @@ pub fn ProfilePage() -> impl IntoView {
                                 <h1 data-testid="profile-name">{s.name.clone()}</h1>
                                 <span class="badge">{s.format.clone()}</span>
                                 <span class="badge">{s.dialect.clone()}</span>
+                                {(!pstats && s.calls.is_some()).then(|| view! {
+                                    <span class="badge" data-testid="hybrid-badge"
+                                        title="Trees and self/total come from the samples (real paths, real seconds); ncalls, tottime and cumtime are cProfile's exact numbers for the same run">
+                                        "sampled + exact calls"
+                                    </span>
+                                })}
                                 <span class="muted">{format!("{} functions · unit: {}", s.functions, s.unit)}</span>
                                 <ThreadSelect id=pid.clone()/>
                                 <button class="copy-link" data-testid="copy-link" on:click=copy_link>

@@ -58,7 +58,7 @@ pub struct RenameRequest {
 }
 
 /// Formats of `GET /api/profiles/{id}/export?format=`.
-pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json"];
+pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats"];
 
 /// One row of the function table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -232,6 +232,10 @@ pub struct TreeNode {
     /// Package class of the function's file (see [`PACKAGES`]); `null` for `all` and "other".
     #[serde(default)]
     pub package: Option<String>,
+    /// A sampled tree over exact call counts (a hybrid recording): the function's exact number
+    /// of calls over the whole run, from cProfile (not per path). `null` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub func_ncalls: Option<u64>,
 }
 
 /// `GET /api/profiles/{id}/tree?mode=top-down|inverted&root=<path>&min_frac=&max_nodes=&thread=&tf=`.

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use profview_import::{folded, import, pstats, FoldedParser, Limits};
+use profview_import::{folded, import, pstats, recording, FoldedParser, Limits};
 use proptest::prelude::*;
 
 fn check(r: Result<profview_import::Imported, profview_import::ImportError>) {
@@ -30,6 +30,13 @@ fn load_seeds() -> Vec<Vec<u8>> {
     .iter()
     .map(|f| read(&corpus().join(f)))
     .collect()
+}
+
+fn recordings() -> &'static [Vec<u8>] {
+    static RECS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    RECS.get_or_init(|| {
+        ["hybrid_threads.pvrec", "sampled_threads.pvrec"].iter().map(|f| read(&fixtures().join("recordings").join(f))).collect()
+    })
 }
 
 fn folded_text() -> impl Strategy<Value = String> {
@@ -84,6 +91,26 @@ proptest! {
         let mut v = vec![if flag { 0xfb } else { b'{' }];
         v.extend_from_slice(&b);
         check(pstats::parse(&v, &Limits::default()));
+    }
+
+    #[test]
+    fn mutated_recordings_never_panic(
+        which in 0usize..2,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), prop::sample::select(b"0123456789-.e,[]{}\"nN".to_vec()), 0u8..3), 1..6),
+    ) {
+        // Edits by JSON's own bytes: numbers out of range or negative, indices past the tables,
+        // arrays of the wrong arity, broken nesting.
+        let mut b = recordings()[which].clone();
+        for (at, byte, op) in edits {
+            let i = at.index(b.len());
+            match op {
+                0 => b[i] = byte,
+                1 => { b.remove(i); }
+                _ => b.insert(i, byte),
+            }
+        }
+        check(recording::parse(&b, &Limits::default()));
+        check(import("x.pvrec", &b, &Limits::default()));
     }
 
     #[test]

@@ -196,6 +196,7 @@ pub(crate) fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode
                 truncated: n.truncated,
                 merged: n.merged,
                 package: func.as_ref().and_then(|(f, _)| package_str(idx.package_in(v, FuncId(*f)))),
+                func_ncalls: if v.is_pstats() { None } else { func.as_ref().and_then(|(f, _)| idx.stats_in(v, FuncId(*f)).and_then(|s| s.ncalls)) },
             }
         })
         .collect();

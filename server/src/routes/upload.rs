@@ -205,7 +205,7 @@ fn download_name(name: &str, ext: &str) -> String {
     format!("{}.{ext}", if stem.is_empty() { "profile" } else { stem })
 }
 
-/// `GET /api/profiles/{id}/export?format=svg|folded|json`.
+/// `GET /api/profiles/{id}/export?format=svg|folded|json|pstats`.
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -213,7 +213,7 @@ pub async fn export(
 ) -> Result<Response, AppError> {
     let fmt_name = params.format.as_deref().unwrap_or("svg");
     let format = ExportFormat::parse(fmt_name)
-        .ok_or_else(|| AppError::BadRequest(format!("format must be svg, folded or json, not {fmt_name:?}")))?;
+        .ok_or_else(|| AppError::BadRequest(format!("format must be svg, folded, json or pstats, not {fmt_name:?}")))?;
     let entry = state.load(&id).await.map_err(AppError::Internal)?.ok_or_else(|| not_found(&id))?;
     let title = entry.name.clone();
     let body = tokio::task::spawn_blocking(move || crate::export::export(&entry.index, &entry.name, format))
