@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command 2: set up what is missing, build, then run every test (Rust and browser).
+# README command 2: set up what is missing, build, then run every test (Rust, Python and browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 echo "== Rust tests (release profile, sharing the binary's build)" >&2
 cargo test --release --locked --workspace --exclude profview-app
+echo "== Python recorder tests (every CPython 3.9-3.13 found; the round trip uses the release binary)" >&2
+PROFVIEW_BIN="$PWD/target/release/profview" ./scripts/test-python.sh
 echo "== Browser tests (headless Chromium against the release binary)" >&2
 PROFVIEW_BIN="$PWD/target/release/profview" node --test --test-concurrency=1 tests/e2e/
