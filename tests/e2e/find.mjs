@@ -46,4 +46,5 @@ export const tfRemove = tid('tf-remove');
 export const tfFocus = tid('tf-focus');
 export const tfMerge = tid('tf-merge');
 export const tfRec = tid('tf-rec');
+export const tfIdle = tid('tf-idle');
 export const hotPath = tid('hot-path');
