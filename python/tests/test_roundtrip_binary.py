@@ -1,8 +1,6 @@
-"""ROUND TRIP THROUGH THE RUST BINARY -- depends on the recording importer (docs/recording-format.md).
+"""Round trips through the Rust binary (the recording importer, docs/recording-format.md).
 
->>> Check this file once the importer lands in `profview` (crates/import). <<<
-
-Written before the importer existed: it expects `profview stats --json FILE` to read a
+It expects `profview stats --json FILE` to read a
 recording and answer with the report of server/src/report.rs (`json_report`): exit 0 and
 "functions" rows with name/file/line, `self`/`total` (sampled seconds) and, for a recording
 with a cProfile section, `ncalls`/`primcalls`/`tottime`/`cumtime`.
@@ -13,7 +11,9 @@ missing the tests FAIL (they are not skipped).
 
 import json
 import os
+import re
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -92,3 +92,38 @@ def test_hybrid_recording_round_trip(tmp_path):
     spin = rows_named(report, "spin_for_roundtrip")[0]
     assert spin["ncalls"] >= 1 and spin["cumtime"] > 0
     assert spin["self"] is not None and spin["total"] > 0
+
+
+def test_record_upload_to_a_real_server(tmp_path):
+    """`record --upload` posts to a running `profview serve`: the link it prints serves the
+    recording, listed as a hybrid (format recording, with calls)."""
+    exe = profview_binary()
+    server = subprocess.Popen([exe, "serve", "--in-memory", "--host", "127.0.0.1", "--port", "0",
+                               "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        line = server.stdout.readline()
+        while line and "serving at" not in line:
+            line = server.stdout.readline()
+        m = re.search(r"serving at (http://\S+)", line)
+        assert m, "server did not start: %r" % line
+        base = m.group(1).split("/p/")[0].rstrip("/")
+        script = write_script(tmp_path, PROGRAM)
+        proc, rec = run_record(tmp_path, script, record_args=["--cprofile", "--upload", base])
+        assert proc.returncode == 0, proc.stderr
+        link = re.search(r"(http://\S+/p/[0-9a-f]{32})", proc.stderr)
+        assert link, proc.stderr
+        pid = link.group(1).rsplit("/", 1)[1]
+        with urllib.request.urlopen(base + "/api/profiles") as r:
+            listed = json.loads(r.read())
+        mine = [p for p in listed if p["id"] == pid]
+        assert mine and mine[0]["format"] == "recording" and mine[0]["calls"] > 0, listed
+        with urllib.request.urlopen(base + "/api/profiles/%s/functions?limit=500" % pid) as r:
+            page = json.loads(r.read())
+        counted = [row for row in page["rows"] if row["name"].endswith("counted_for_roundtrip")]
+        assert counted and counted[0]["ncalls"] == 77, page["rows"][:5]
+        # The local file is kept as well.
+        assert rec is not None and rec["cprofile"] is not None
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
