@@ -47,6 +47,23 @@ struct Doc {
     stacks: Vec<StackEntry>,
     #[serde(default)]
     cprofile: Option<CProfile>,
+    #[serde(default)]
+    meta: Meta,
+}
+
+/// The few `meta` keys the importer reports on (as warnings); the rest is for humans.
+#[derive(Deserialize, Default)]
+struct Meta {
+    #[serde(default)]
+    dropped_stacks: Option<u64>,
+    #[serde(default)]
+    dropped_samples: Option<u64>,
+    #[serde(default)]
+    dropped_weight: Option<f64>,
+    #[serde(default)]
+    truncated_samples: Option<u64>,
+    #[serde(default)]
+    max_depth: Option<u64>,
 }
 
 /// `[thread, frames, leaf_line, idle, truncated, count, wall, cpu]`.
@@ -90,6 +107,17 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
         }
     }
     let mut warnings = Vec::new();
+    let m = &doc.meta;
+    if let (Some(n), Some(k)) = (m.dropped_samples.filter(|&n| n > 0), m.dropped_stacks) {
+        let secs = m.dropped_weight.filter(|w| w.is_finite()).unwrap_or(0.0);
+        warnings.push(ImportWarning::new(format!(
+            "the recorder's cap on distinct stacks was reached: {n} samples ({secs:.3} s) of {k} further stacks are not in this profile"
+        )));
+    }
+    if let Some(n) = m.truncated_samples.filter(|&n| n > 0) {
+        let depth = m.max_depth.map_or_else(|| "the".to_owned(), |d| d.to_string());
+        warnings.push(ImportWarning::new(format!("{n} samples were deeper than {depth} frames: their stacks end in {TRUNCATED_FRAME}")));
+    }
     let mut b = SampleBuilder::new();
     let mut truncated_names = 0usize;
     let fids: Vec<FuncId> = doc
@@ -256,6 +284,18 @@ mod tests {
         // Edges grouped by callee in stats order: time.sleep's callers first.
         assert_eq!(ps.edges.iter().map(|e| (e.caller.0, e.callee.0)).collect::<Vec<_>>(), vec![(1, 2), (0, 1)]);
         assert_eq!(ps.edges[1].primcalls, Some(2));
+    }
+
+    #[test]
+    fn caps_reached_by_the_recorder_are_warnings() {
+        let b = doc(r#""meta": {"dropped_stacks": 4, "dropped_samples": 9, "dropped_weight": 0.09, "truncated_samples": 2, "max_depth": 256},
+            "functions": [["a.py", 1, "f"]], "threads": [[1, 2, "T"]], "stacks": [[0, [0], 1, 0, 1, 2, 0.02, null]]"#);
+        let w: Vec<String> = parse(&b, &Limits::default()).unwrap().warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("9 samples (0.090 s) of 4 further stacks"), "{w:?}");
+        assert!(w[1].contains("2 samples were deeper than 256 frames"), "{w:?}");
+        let quiet = doc(r#""meta": {"dropped_stacks": 0, "dropped_samples": 0}, "functions": [["a.py", 1, "f"]], "threads": [[1, 2, "T"]], "stacks": [[0, [0], 1, 0, 0, 1, 0.01, null]]"#);
+        assert!(parse(&quiet, &Limits::default()).unwrap().warnings.is_empty());
     }
 
     #[test]
