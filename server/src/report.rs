@@ -132,6 +132,9 @@ pub fn func_std_string(name: &str, file: &str, line: i64) -> String {
         } else {
             name.to_owned()
         }
+    } else if file.is_empty() && line == 0 {
+        // A synthetic frame (a recording's `<idle>`, `<truncated>`): no place to name.
+        name.to_owned()
     } else {
         format!("{file}:{line}({name})")
     }
@@ -232,6 +235,7 @@ mod tests {
         assert_eq!(func_std_string("<built-in method builtins.exec>", "~", 0), "{built-in method builtins.exec}");
         assert_eq!(func_std_string("exec", "~", 0), "exec");
         assert_eq!(func_std_string("f", "a.py", 3), "a.py:3(f)");
+        assert_eq!(func_std_string("<idle>", "", 0), "<idle>");
     }
 
     #[test]
