@@ -41,13 +41,14 @@ impl FunctionStats {
             _ => None,
         }
     }
-    /// The "own cost" whatever the format: tottime or self weight.
+    /// The "own cost" whatever the format: self weight (samples, and a hybrid recording whose
+    /// graph is drawn from its samples) or tottime (pstats).
     pub fn own(&self) -> f64 {
-        self.tottime.or(self.self_weight).unwrap_or(0.0)
+        self.self_weight.or(self.tottime).unwrap_or(0.0)
     }
-    /// The "inclusive cost" whatever the format: cumtime or total weight.
+    /// The "inclusive cost" whatever the format: total weight or cumtime.
     pub fn inclusive(&self) -> f64 {
-        self.cumtime.or(self.total_weight).unwrap_or(0.0)
+        self.total_weight.or(self.cumtime).unwrap_or(0.0)
     }
 }
 

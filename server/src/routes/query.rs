@@ -111,6 +111,10 @@ fn package_str(p: Package) -> Option<String> {
 pub(crate) fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<FunctionRow> {
     let f = idx.function_in(v, fid)?;
     let s = idx.stats_in(v, fid).unwrap_or_default();
+    // A sampled profile's tottime/cumtime are its self/total weights; a hybrid recording's are
+    // cProfile's only (a function cProfile did not see has none, rather than a sampled stand-in).
+    let sampled_only = idx.profile().pstats.is_none();
+    let (tottime, cumtime) = if sampled_only { (s.tottime.or(s.self_weight), s.cumtime.or(s.total_weight)) } else { (s.tottime, s.cumtime) };
     Some(FunctionRow {
         id: fid.0,
         name: f.name.clone(),
@@ -118,8 +122,8 @@ pub(crate) fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<
         line: f.line,
         ncalls: s.ncalls,
         primcalls: s.primcalls,
-        tottime: s.tottime.or(s.self_weight),
-        cumtime: s.cumtime.or(s.total_weight),
+        tottime,
+        cumtime,
         self_weight: s.self_weight,
         total_weight: s.total_weight,
         package: package_str(idx.package_in(v, fid)),
@@ -240,7 +244,7 @@ pub async fn function_detail(
     Path((id, fid)): Path<(String, String)>,
     Q(p): Q<DetailParams>,
 ) -> Result<Json<FunctionDetail>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let limit = match p.limit.as_deref().map(str::trim) {
@@ -294,7 +298,7 @@ pub async fn all_callees(
 }
 
 async fn reach(state: AppState, id: String, fid: String, p: ViewParams, callers: bool) -> Result<Json<ReachList>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     blocking(move || {
@@ -324,7 +328,7 @@ pub async fn sandwich(
     Path((id, fid)): Path<(String, String)>,
     Q(p): Q<TreeParams>,
 ) -> Result<Json<Sandwich>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
@@ -347,7 +351,7 @@ pub async fn tree(
     Path(id): Path<String>,
     Q(p): Q<TreeParams>,
 ) -> Result<Json<TreeSlice>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let mode = match p.mode.as_deref().map(str::trim) {
         None | Some("") => TreeMode::TopDown,
         Some(m) => TreeMode::parse(m)
@@ -368,7 +372,7 @@ pub async fn tree(
 
 /// `GET /api/profiles/{id}/threads`.
 pub async fn threads(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ThreadList>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let threads = e
         .index
         .threads()
