@@ -426,7 +426,6 @@ impl MetaStore for RedbMetaStore {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,4 +1,5 @@
 //! Server tests through `router().oneshot()`: no socket, real corpus files.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `profview stats` and the CLI contract, run as a real process on the corpus.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

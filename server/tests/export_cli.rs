@@ -1,5 +1,5 @@
 //! `profview export` and `profview serve`'s store, run as real processes.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Query routes through `router().oneshot()`: detail, reach lists, sandwich, tree slices,
 //! threads, transforms, and the OpenAPI document.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! A hybrid recording over HTTP: rows carry cProfile's numbers where cProfile saw the function and
 //! none where it did not (never a sampled stand-in), the sampled ones everywhere; tree nodes carry
 //! the function's exact call count.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! sampled and the exact numbers (checked against the recording itself, read independently),
 //! `export --format pstats` opens in Python's `pstats` with the same numbers, and the folded
 //! export sums the samples exactly.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Upload, store and share through `router().oneshot()`: the upload contract, the on-disk store
 //! surviving a restart, limits, exports and security headers.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use std::path::{Path, PathBuf};
 

@@ -102,7 +102,13 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let wrap = NodeRef::<leptos::html::Div>::new();
     // A new query starts at the top.
     Effect::new(move |_| {
-        (sort.track(), order.track(), q.track(), regex.track(), thread.track(), tf.track(), package.track());
+        sort.track();
+        order.track();
+        q.track();
+        regex.track();
+        thread.track();
+        tf.track();
+        package.track();
         scroll_row.set(0);
         if let Some(w) = wrap.get_untracked() {
             w.set_scroll_top(0);

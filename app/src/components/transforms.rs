@@ -46,7 +46,7 @@ pub fn toggle_op(tf: &str, op: &str) -> Option<String> {
 /// Appends an operation to `tf` in the URL. The zoom root is dropped: paths change under a transform.
 pub fn push_op(set: &(impl Fn(&[(&str, Option<String>)]) + Clone), tf: Option<String>, op: String) {
     let cur = tf.unwrap_or_default();
-    if split_ops(&cur).iter().any(|o| *o == op) {
+    if split_ops(&cur).contains(&op) {
         return;
     }
     let next = if cur.is_empty() { op } else { format!("{cur}~{op}") };

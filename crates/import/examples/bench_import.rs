@@ -24,7 +24,6 @@
 //! * big folded: a child process (this program with `--stream`) streams the file with
 //!   `parse_folded_reader` (blocks, all cores) and reports its wall time and peak RSS (VmHWM)
 //!   after the parse and after `ProfileIndex::build`.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -150,17 +149,17 @@ fn stream_child(path: &str, threads: usize, index: bool) {
         threads,
         ..StreamOptions::default()
     };
-    let size = std::fs::metadata(path).unwrap().len() as f64;
+    let size = std::fs::metadata(path).expect("stat the input file").len() as f64;
     let m0 = status_kb("VmHWM:");
     let (c0, _) = cpu();
     let t = Instant::now();
-    let file = std::fs::File::open(path).unwrap();
-    let out = parse_folded_reader(std::io::BufReader::with_capacity(1 << 16, file), &Limits::default(), &opts).unwrap();
+    let file = std::fs::File::open(path).expect("open the input file");
+    let out = parse_folded_reader(std::io::BufReader::with_capacity(1 << 16, file), &Limits::default(), &opts).expect("parse the folded file");
     let parse = t.elapsed().as_secs_f64();
     let (c1, _) = cpu();
     let hwm_parse = status_kb("VmHWM:");
     let rss_parse = status_kb("VmRSS:");
-    let sd = out.profile.samples.as_ref().unwrap();
+    let sd = out.profile.samples.as_ref().expect("a folded file has samples");
     let (nodes, samples, funcs) = (sd.stacks.len(), sd.samples.len(), out.profile.functions.len());
     let (mut idx_s, mut hwm_idx) = (0.0, hwm_parse);
     if index {
@@ -179,12 +178,12 @@ fn stream_child(path: &str, threads: usize, index: bool) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let opt = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
-    let threads: usize = opt("--threads").map_or(0, |t| t.parse().unwrap());
+    let threads: usize = opt("--threads").map_or(0, |t| t.parse().expect("--threads takes a number"));
     if let Some(p) = opt("--stream") {
         stream_child(&p, threads, !args.iter().any(|a| a == "--no-index"));
         return;
     }
-    let runs: usize = opt("--runs").map_or(3, |r| r.parse().unwrap());
+    let runs: usize = opt("--runs").map_or(3, |r| r.parse().expect("--runs takes a number"));
     let no_ext = args.iter().any(|a| a == "--no-external");
     let popts = StreamOptions {
         threads,
@@ -196,7 +195,7 @@ fn main() {
     let mut rows = Vec::new();
 
     if let Some(p) = opt("--pstats") {
-        println!("pstats {p}: {} bytes", std::fs::metadata(&p).unwrap().len());
+        println!("pstats {p}: {} bytes", std::fs::metadata(&p).expect("stat the input file").len());
         let mut ours = Vec::new();
         let mut py = Vec::new();
         let mut nfun = 0;
@@ -209,8 +208,8 @@ fn main() {
             // each (+15–30 ms; see BENCHMARKS.md).
             let mut loaded = None;
             ours.push(measure(|| {
-                let b = std::fs::read(&p).unwrap();
-                let out = import(&p, &b, &Limits::default()).unwrap();
+                let b = std::fs::read(&p).expect("read the input file");
+                let out = import(&p, &b, &Limits::default()).expect("import the pstats file");
                 drop(b);
                 nfun = out.profile.functions.len();
                 loaded = Some(ProfileIndex::build(out.profile));
@@ -238,31 +237,31 @@ fn main() {
     }
 
     if let Some(p) = opt("--folded") {
-        let size = std::fs::metadata(&p).unwrap().len() as f64;
+        let size = std::fs::metadata(&p).expect("stat the input file").len() as f64;
         let mb = size / 1e6;
         println!("folded {p}: {size} bytes");
         let (mut read, mut fl, mut ser, mut par, mut full, mut inf) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         let mut info = String::new();
         for _ in 0..runs {
             let mut data = Vec::new();
-            read.push(measure(|| data = std::fs::read(&p).unwrap()));
+            read.push(measure(|| data = std::fs::read(&p).expect("read the input file")));
             let mut names = 0;
             fl.push(measure(|| names = floor(&data).0));
             ser.push(measure(|| {
-                let out = folded::parse(&data, &Limits::default()).unwrap();
-                let sd = out.profile.samples.as_ref().unwrap();
+                let out = folded::parse(&data, &Limits::default()).expect("parse the folded file");
+                let sd = out.profile.samples.as_ref().expect("a folded file has samples");
                 info = format!("{} functions (floor: {names} names), {} stack nodes, {} samples", out.profile.functions.len(), sd.stacks.len(), sd.samples.len());
             }));
             par.push(measure(|| {
-                std::hint::black_box(parse_folded_parallel(&data, &Limits::default(), &popts).unwrap());
+                std::hint::black_box(parse_folded_parallel(&data, &Limits::default(), &popts).expect("parse the folded file"));
             }));
             drop(data);
             // As the server loads a file: streamed from disk in blocks, parsed on both cores,
             // indexed; the index is dropped after the clock stops (as for pstats).
             let mut loaded = None;
             full.push(measure(|| {
-                let f = std::fs::File::open(&p).unwrap();
-                let out = profview_import::import_reader(&p, f, &Limits::default(), &popts).unwrap();
+                let f = std::fs::File::open(&p).expect("open the input file");
+                let out = profview_import::import_reader(&p, f, &Limits::default(), &popts).expect("stream the folded file");
                 loaded = Some(ProfileIndex::build(out.profile));
             }));
             drop(std::hint::black_box(loaded));
@@ -292,14 +291,14 @@ fn main() {
     }
 
     if let Some(p) = opt("--big") {
-        let size = std::fs::metadata(&p).unwrap().len() as f64;
+        let size = std::fs::metadata(&p).expect("stat the input file").len() as f64;
         println!("big folded {p}: {size} bytes (streamed by a child process)");
-        let me = std::env::current_exe().unwrap();
+        let me = std::env::current_exe().expect("this benchmark's own path");
         let mut res: Vec<HashMap<String, f64>> = Vec::new();
         for _ in 0..runs {
             let mut c = Command::new(&me);
             c.args(["--stream", &p, "--threads", &threads.to_string()]);
-            let out = c.output().unwrap();
+            let out = c.output().expect("run the child");
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             let line = text.lines().find(|l| l.starts_with("STREAM")).unwrap_or_else(|| panic!("child failed: {text} {}", String::from_utf8_lossy(&out.stderr)));
             println!("  {line}");
@@ -317,7 +316,7 @@ fn main() {
         if args.iter().any(|a| a == "--inferno-big") && !no_ext {
             let mut c = Command::new("/usr/bin/time");
             c.args(["-f", "INFERNO wall=%e maxrss_kb=%M", "inferno-flamegraph", &p]).stdout(Stdio::null());
-            let o = c.output().unwrap();
+            let o = c.output().expect("run the child");
             let e = String::from_utf8_lossy(&o.stderr);
             if let Some(l) = e.lines().find(|l| l.starts_with("INFERNO")) {
                 println!("  {l}");

@@ -133,7 +133,12 @@ mod tests {
         import("out.prof", &bytes, &Limits::default()).unwrap().profile
     }
 
-    fn by_key(p: &Profile) -> Vec<(String, String, i64, u64, u64, u64, u64, Vec<(String, u64, Option<u64>, Option<u64>, Option<u64>)>)> {
+    /// One caller entry: caller key, then its numbers.
+    type CallerRow = (String, u64, Option<u64>, Option<u64>, Option<u64>);
+    /// One function: file, name, line, its numbers and its caller entries.
+    type StatRow = (String, String, i64, u64, u64, u64, u64, Vec<CallerRow>);
+
+    fn by_key(p: &Profile) -> Vec<StatRow> {
         let ps = p.pstats.as_ref().unwrap();
         let mut rows: Vec<_> = ps
             .stats

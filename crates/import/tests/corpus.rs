@@ -1,6 +1,6 @@
 //! Exactness against the ground truth: every `*.truth.json` under `tests/fixtures/corpus/pstats`
 //! and `tests/fixtures/corpus/folded` (discovered at run time: a new corpus file is a new check).
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! bad file, on every truncation and on random mutations, `pstats::parse` gives exactly what
 //! `pstats::parse_generic` gives (profile bit for bit, warnings, error texts), and the fast path
 //! is really taken on the common cProfile / `profile` files.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

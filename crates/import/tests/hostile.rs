@@ -1,6 +1,6 @@
 //! Classes of hostile input (built here, not files), truncation of real files at every
 //! offset, merging, streaming and raw perf script.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! The parallel and streaming folded drivers, and fork/join by hand, give exactly the profile
 //! (and warnings, or error) of a serial parse: on the corpus, the hostile files and random text.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

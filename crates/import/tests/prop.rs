@@ -1,6 +1,6 @@
 //! Property tests ("fuzz smoke" on stable): no input makes the importers panic, and every
 //! accepted profile passes `check_valid`.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! `--format pstats` round trips: every pstats file of the corpus, written back as marshal and
 //! read again, has the same numbers under the same keys (cProfile, `profile` with plain-int
 //! callers, yappi, merged files).
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
 

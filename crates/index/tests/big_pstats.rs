@@ -1,7 +1,7 @@
 //! A pstats profile big enough for `ProfileIndex::build` to work on two cores (package classes
 //! beside the graph; the table's numbers and first order beside the top level): the classes and
 //! the table are those of the serial path.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use profview_index::{classify_function, FunctionQuery, Package, ProfileIndex, Selection};
 use profview_model::{CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, Unit};

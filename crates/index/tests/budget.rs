@@ -2,6 +2,7 @@
 //! unlimited slice at the same level of detail, and every node that lost children to the budget
 //! says so (`truncated`). Wide fan-outs make the slicer drop waiting nodes early, which this
 //! checks against the unlimited slice.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use profview_index::*;
 use profview_model::*;

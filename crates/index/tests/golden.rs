@@ -1,5 +1,6 @@
 //! Golden tests on the real corpus: the index's call graph, trees and threads against the
 //! numbers pstats / the ground-truth scripts computed from the same files.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

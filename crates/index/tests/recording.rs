@@ -1,5 +1,6 @@
 //! Hybrid recordings (sampled stacks + the same run's cProfile numbers): the table carries both
 //! sets of numbers, trees come from the samples, and the `idle` transform uses the recorded flag.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 use profview_import::{import, Limits};
 use profview_index::{FunctionQuery, ProfileIndex, Selection, TreeQuery};

@@ -229,7 +229,6 @@ pub async fn export(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -44,9 +44,12 @@ pub fn bad_files() -> Vec<PathBuf> {
     v.into_iter().map(|(_, p)| p).collect()
 }
 
+/// Makes one generated input.
+pub type MakeBytes = fn() -> Vec<u8>;
+
 /// The hostile inputs too big to commit, as generated here: byte for byte the files of the same
 /// name in the reference set (sizes below; sha256 in `tests/fixtures/MANIFEST.md`).
-pub const GENERATED_BAD: &[(&str, fn() -> Vec<u8>)] = &[
+pub const GENERATED_BAD: &[(&str, MakeBytes)] = &[
     (
         "folded_200k_distinct_stacks.folded",
         gen_200k_distinct_stacks,
