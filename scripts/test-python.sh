@@ -2,6 +2,8 @@
 # Runs the Python recorder's tests (python/tests) on every CPython 3.9-3.13 found: pyenv's versions
 # (~/.pyenv/versions/3.X.*) and python3.X on PATH. Each interpreter gets a venv of its own under
 # target/pyvenv-<version> with pytest and uvicorn (test-only) from PyPI; re-runs skip the install.
+# The newest interpreter's venv also gets IPython, ipykernel, nbclient and nbformat for the
+# Jupyter tests (python/tests/test_jupyter.py), which it runs with PROFVIEW_JUPYTER_TESTS=1.
 # Fails when no interpreter is found or when any run fails. Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +38,13 @@ if [ "${#interps[@]}" -eq 0 ]; then
     exit 1
 fi
 
+newest=$(printf '%s\n' "${!seen[@]}" | sort -V | tail -n 1)
+
 failed=()
 for py in "${interps[@]}"; do
     ver=$("$py" -c 'import platform; print(platform.python_version())')
+    jupyter=0
+    [ "$ver" = "$newest" ] && jupyter=1
     venv="$root/target/pyvenv-$ver"
     echo "== Python $ver ($py)" >&2
     if [ ! -x "$venv/bin/python" ]; then
@@ -49,7 +55,11 @@ for py in "${interps[@]}"; do
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pytest uvicorn \
             || { failed+=("$ver (pip install)"); continue; }
     fi
-    if ! (cd "$root" && PYTHONPATH="$root/python" "$venv/bin/python" -m pytest python/tests -q "$@"); then
+    if [ "$jupyter" = 1 ] && ! "$venv/bin/python" -c 'import IPython, ipykernel, nbclient, nbformat' >/dev/null 2>&1; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ipython ipykernel nbclient nbformat \
+            || { failed+=("$ver (pip install jupyter)"); continue; }
+    fi
+    if ! (cd "$root" && PROFVIEW_JUPYTER_TESTS=$jupyter PYTHONPATH="$root/python" "$venv/bin/python" -m pytest python/tests -q "$@"); then
         failed+=("$ver")
     fi
 done

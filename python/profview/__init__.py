@@ -8,6 +8,8 @@
 - ``@profview.targeted(every=N)`` runs cProfile over 1 in N calls of a function.
 - ``profview.ProfileMiddleware`` (WSGI) and ``profview.ASGIProfileMiddleware`` profile 1 in N
   requests.
+- ``%load_ext profview`` in IPython/Jupyter: ``%profview STATEMENT`` and ``%%profview`` profile
+  code and show the dashboard inline (docs/jupyter.md; IPython is imported only then).
 - ``python -m profview record script.py`` records a whole program; ``python -m profview serve``
   (and every other command) runs the ``profview`` binary.
 
@@ -23,12 +25,21 @@ from ._targeted import Targeted, targeted
 from ._upload import UploadError, upload, upload_bytes
 from ._writer import read_recording, write_recording
 
-__version__ = "0.1.0"
+
+def __getattr__(name):
+    # ``__version__`` is computed on first use (Cargo.toml in a clone, else the installed
+    # metadata; profview._version), so importing profview reads no file.
+    if name == "__version__":
+        from ._version import version
+        v = globals()["__version__"] = version()
+        return v
+    raise AttributeError("module 'profview' has no attribute %r" % (name,))
+
 
 __all__ = [
     "Sampler", "sample", "start", "stop", "targeted", "Targeted", "ProfileMiddleware",
     "ASGIProfileMiddleware", "upload", "upload_bytes", "UploadError", "write_recording",
-    "read_recording", "attach_cprofile", "__version__",
+    "read_recording", "attach_cprofile", "load_ipython_extension", "__version__",
 ]
 
 _global_lock = _threading.Lock()
@@ -66,3 +77,9 @@ def stop():
     if s.path is not None:
         s.write(s.path, rec)
     return rec
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext profview``: registers the ``%profview`` / ``%%profview`` magics."""
+    from ._jupyter import load_ipython_extension as load
+    load(ipython)
