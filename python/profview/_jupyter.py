@@ -79,11 +79,15 @@ def parse_args(line):
     def take_value(name, inline, s):
         if inline is not None:
             return inline, s
+        s = s.lstrip()
+        if s[:1] in ("'", '"'):  # a quoted value may hold spaces: -o "my run.prof"
+            end = s.find(s[0], 1)
+            if end < 0:
+                raise MagicUsageError("%s: unclosed quote" % name)
+            return s[1:end], s[end + 1:]
         tok, s = next_token(s)
         if tok is None:
             raise MagicUsageError("%s needs a value" % name)
-        if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "'\"":
-            tok = tok[1:-1]
         return tok, s
 
     while rest.startswith("-"):
@@ -471,6 +475,8 @@ def load_ipython_extension(ipython):
 
     profview.__doc__ = "Profile a statement or a cell and show the profview dashboard.\n\n" \
         + USAGE
+    # The line is code: no $name / {expr} expansion before it runs (as %time and %prun).
+    profview._ipython_magic_no_var_expand = True
     ipython.register_magic_function(profview, magic_kind="line_cell", magic_name="profview")
 
 

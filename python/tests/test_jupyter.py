@@ -56,6 +56,8 @@ def test_parse_options_then_statement_verbatim():
     opts, stmt = parse_args("-oprof.out --upload http://h:1 -- --sample")
     assert opts["output"] == "prof.out" and opts["upload"] == "http://h:1"
     assert stmt == "--sample" and not opts["sample"]
+    opts, stmt = parse_args("-o 'my run.prof' --sort=calls f()")
+    assert opts["output"] == "my run.prof" and opts["sort"] == "calls" and stmt == "f()"
     opts, stmt = parse_args("-x + 1")
     assert stmt == "-x + 1"
     opts, stmt = parse_args("--sample")
@@ -63,7 +65,7 @@ def test_parse_options_then_statement_verbatim():
 
 
 @pytest.mark.parametrize("line", ["--interval", "--interval 0", "--interval x", "--height 0",
-                                  "--limit many", "--cprofile f()", "-o"])
+                                  "--limit many", "--cprofile f()", "-o", "-o 'x"])
 def test_parse_errors(line):
     with pytest.raises(MagicUsageError):
         parse_args(line)
@@ -220,6 +222,13 @@ def test_line_magic_cprofile_shows_report_and_returns_value(ip, fake_bin):
     (o,) = [o for o in c.outputs if "text/html" in o.data]
     assert 'sandbox="%s"' % SANDBOX in o.data["text/html"]
     assert "profview report" in o.data["text/plain"]
+
+
+def test_statement_is_not_expanded(ip, fake_bin):
+    ip.user_ns["jup_x"] = "expanded"
+    r, c = run(ip, '%profview --no-display jup_s = "$jup_x {jup_x}"')
+    assert r.error_in_exec is None, c.stderr
+    assert ip.user_ns["jup_s"] == "$jup_x {jup_x}"
 
 
 def test_cell_magic_sample_runs_in_user_namespace(ip, fake_bin, tmp_path):
@@ -445,3 +454,5 @@ def test_notebook_with_real_binary(tmp_path, monkeypatch):
         assert re.search(r'<meta[^>]+http-equiv="Content-Security-Policy"', doc, re.I), \
             "the report has no CSP meta tag"
         assert "</html>" in doc.lower()
+        # The report's data blocks (server/src/html_report.rs): the profile and the app's WASM.
+        assert 'id="profview-profile"' in doc and 'id="profview-wasm"' in doc
