@@ -318,7 +318,6 @@ fn build(
 
     // Pass 1: every top-level key, in file order. A repeated key keeps its first position and
     // its last value, like a Python dict built from the stream.
-    let mut slot_of_entry: Vec<usize> = Vec::with_capacity(entries.len().min(input_len));
     let mut value_of: Vec<ObjId> = Vec::new();
     // Key object → (function, names it truncated). cProfile writes each key tuple once and
     // refers back to it (marshal `r`) in every callers dict, so most keys are found here
@@ -334,7 +333,6 @@ fn build(
         } else {
             value_of[id.0 as usize] = *v;
         }
-        slot_of_entry.push(id.0 as usize);
     }
     let n_top = int.functions.len();
 
@@ -496,7 +494,6 @@ fn build(
             .ok_or_else(|| perr("primitive calls: count out of range (sum overflows 64 bits)"))?;
         total_time += s.tottime;
     }
-    let _ = slot_of_entry;
 
     let nf = int.functions.len();
     stats.resize(nf, None);

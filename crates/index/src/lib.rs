@@ -309,7 +309,7 @@ impl ProfileIndex {
         let base = match base {
             Ok(v) => v,
             // The default view has no user input and cannot fail; keep an empty one just in case.
-            Err(_) => View { kind: Kind::Pstats(unreachable_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::default(), slices: Default::default() },
+            Err(_) => View { kind: Kind::Pstats(empty_pstats_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::default(), slices: Default::default() },
         };
         let idx = ProfileIndex {
             profile,
@@ -765,7 +765,7 @@ fn join(p: &[u32]) -> String {
 }
 
 /// An empty pstats view (only used if the default view could not be built, which it cannot).
-fn unreachable_view() -> PstatsView {
+fn empty_pstats_view() -> PstatsView {
     PstatsView {
         data: Some(Default::default()),
         callers: Csr::default(),

@@ -1,0 +1,311 @@
+//! The stack table: frames interned by their raw bytes into functions, the prefix tree of
+//! stacks as columns, and the samples aggregated per (node, thread). A line that shares its
+//! start with the previous one resumes from the state saved after each frame.
+
+use memchr::memchr;
+use profview_model::{Function, Sample, ThreadId, NO_PARENT};
+
+use super::dialect::{split_annotation, split_austin, split_pyspy, Mode};
+use super::FoldedParser;
+use crate::hash::{hash_bytes, hash_pair};
+
+
+
+/// The parse state after one frame of the previous line (see `FoldedParser::prev`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PrevFrame {
+    /// Where the frame ends (exclusive; the byte there, if any, is the `;`).
+    end: usize,
+    /// Empty frames met so far on the line.
+    empties: usize,
+    /// The node reached.
+    node: u32,
+    /// Frames kept so far.
+    depth: u32,
+}
+
+/// `flagged` bits: the frame was decoded lossily / its name was truncated.
+pub(super) const LOSSY: u8 = 1;
+pub(super) const LONG: u8 = 2;
+
+impl FoldedParser {
+    pub(super) fn frames_of(&mut self, frames: &[u8], thread: u32, weight: f64) {
+        let line = self.line_no;
+        let max_depth = self.limits.max_stack_depth;
+        let len = frames.len();
+        // Resume after the longest prefix of whole frames shared with the previous line.
+        let common = common_prefix(frames, &self.prev);
+        // (An empty stack has no frames at all, not an empty first frame.)
+        let mut keep = if len == 0 {
+            0
+        } else {
+            self.prev_state.partition_point(|s| s.end <= common)
+        };
+        let mut node = NO_PARENT;
+        let mut depth: u32 = 0;
+        let mut empties = 0usize;
+        let mut pos = 0usize;
+        let mut fresh = false;
+        let mut done = len == 0;
+        while keep > 0 {
+            let st = self.prev_state[keep - 1];
+            if st.end == len {
+                // The same stack as the previous line (up to here, which is its end).
+                (node, depth, empties, done) = (st.node, st.depth, st.empties, true);
+                break;
+            }
+            if frames[st.end] == b';' {
+                (node, depth, empties, pos) = (st.node, st.depth, st.empties, st.end + 1);
+                if pos == len {
+                    empties += 1; // trailing `;`
+                    done = true;
+                }
+                break;
+            }
+            keep -= 1;
+        }
+        self.prev_state.truncate(keep);
+        let reuse = common.min(self.prev.len());
+        self.prev.truncate(reuse);
+        self.prev.extend_from_slice(&frames[reuse..]);
+        loop {
+            if done {
+                break;
+            }
+            let (end, more) = match memchr(b';', &frames[pos..]) {
+                Some(i) => (pos + i, true),
+                None => (len, false),
+            };
+            let f = &frames[pos..end];
+            if f.is_empty() {
+                empties += 1;
+            } else {
+                if depth as usize >= max_depth {
+                    self.deep.hit(line);
+                    break;
+                }
+                let h = hash_bytes(f);
+                let fb = &self.frame_bytes;
+                let span = &self.frame_span;
+                let raw = match self.frame_table.find(h, |r| {
+                    let (s, l) = span[r as usize];
+                    fb[s..s + l] == *f
+                }) {
+                    Some(r) => r,
+                    None => self.new_frame(f, h),
+                };
+                let func = self.frame_func[raw as usize];
+                (node, fresh) = self.child(node, func, fresh);
+                depth += 1;
+            }
+            self.prev_state.push(PrevFrame {
+                end,
+                empties,
+                node,
+                depth,
+            });
+            if !more {
+                break;
+            }
+            pos = end + 1;
+            if pos == len {
+                empties += 1; // trailing `;`
+                break;
+            }
+        }
+        self.empty_frames.hit_n(line, empties as u64);
+        self.add_sample(node, thread, weight, fresh);
+    }
+
+    /// Adds `weight` to the (node, thread) sample; `fresh` = the node was created just now,
+    /// so it has no sample yet.
+    #[inline]
+    pub(super) fn add_sample(&mut self, node: u32, thread: u32, weight: f64, fresh: bool) {
+        let h = hash_pair(node, thread);
+        let samples = &self.samples;
+        if !fresh {
+            let found = self.sample_table.find(h, |i| {
+                let s = &samples[i as usize];
+                s.thread.0 == thread && s.node == node
+            });
+            if let Some(i) = found {
+                self.samples[i as usize].weight += weight;
+                return;
+            }
+        }
+        let i = self.samples.len() as u32;
+        self.samples.push(Sample {
+            node,
+            thread: ThreadId(thread),
+            weight,
+        });
+        let samples = &self.samples;
+        self.sample_table.insert(h, i, || {
+            samples[..i as usize].iter().enumerate().map(|(j, s)| {
+                (hash_pair(s.node, s.thread.0), j as u32)
+            })
+        });
+    }
+
+    /// The node for `func` under `parent`, and whether it was created now.
+    ///
+    /// A node created right after its parent (`n == parent + 1`, the usual case when a line
+    /// adds new frames below a new node) is found by looking at `parent + 1` and is not put in
+    /// the hash table; only the other children are. A new stack therefore costs no table access
+    /// below its first new frame, and the table stays small.
+    #[inline]
+    pub(super) fn child(&mut self, parent: u32, func: u32, parent_fresh: bool) -> (u32, bool) {
+        let n = self.parent.len() as u32;
+        if parent_fresh && parent != NO_PARENT {
+            // `parent` was created just now: it has no children yet, and `n == parent + 1`.
+            self.parent.push(parent);
+            self.func.push(func);
+            return (n, true);
+        }
+        let (pc, fc) = (&self.parent, &self.func);
+        if parent != NO_PARENT {
+            let next = parent as usize + 1;
+            if next < pc.len() && pc[next] == parent && fc[next] == func {
+                return (next as u32, false);
+            }
+        }
+        let h = hash_pair(parent, func);
+        if let Some(n) = self
+            .child_table
+            .find(h, |n| pc[n as usize] == parent && fc[n as usize] == func)
+        {
+            return (n, false);
+        }
+        self.parent.push(parent);
+        self.func.push(func);
+        if parent == NO_PARENT || n != parent + 1 {
+            let (pc, fc) = (&self.parent, &self.func);
+            // Members: the nodes that are not their parent's successor.
+            self.child_table.insert(h, n, || {
+                (0..n as usize)
+                    .filter(|&m| pc[m] == NO_PARENT || pc[m] as usize + 1 != m)
+                    .map(|m| (hash_pair(pc[m], fc[m]), m as u32))
+            });
+        }
+        (n, true)
+    }
+
+    #[cold]
+    fn new_frame(&mut self, raw: &[u8], h: u64) -> u32 {
+        let line = self.line_no;
+        let mode = self.mode.unwrap_or(Mode::Gregg);
+        let mut lossy = false;
+        let text = match std::str::from_utf8(raw) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                self.lossy.hit(line);
+                lossy = true;
+                String::from_utf8_lossy(raw)
+            }
+        };
+        let (name, file, lineno) = match mode {
+            Mode::Gregg => {
+                let (n, marker) = split_annotation(&text);
+                if marker.is_some() {
+                    self.saw_annotation = true;
+                }
+                (n, marker.unwrap_or(""), 0)
+            }
+            Mode::PySpy => split_pyspy(&text),
+            Mode::Austin | Mode::Tachyon => split_austin(&text),
+        };
+        let max = self.limits.max_name_len;
+        let (name, cut_a) = cut_name(name, max);
+        let (file, cut_b) = cut_name(file, max);
+        if cut_a || cut_b {
+            self.long_names.hit(line);
+        }
+        let id = self.intern_function(name, file, lineno);
+        let r = self.push_frame(raw, h, id);
+        let flags = if lossy { LOSSY } else { 0 } | if cut_a || cut_b { LONG } else { 0 };
+        if flags != 0 {
+            self.flagged.push((r, line, flags));
+        }
+        r
+    }
+
+    /// The id of function (name, file, line), added when new.
+    pub(super) fn intern_function(&mut self, name: &str, file: &str, line: i64) -> u32 {
+        let h = hash_function(name, file, line);
+        let fs = &self.functions;
+        if let Some(id) = self.func_table.find(h, |i| {
+            let f = &fs[i as usize];
+            f.line == line && f.name == name && f.file == file
+        }) {
+            return id;
+        }
+        let id = self.functions.len() as u32;
+        self.functions.push(Function {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            line,
+        });
+        let fs = &self.functions;
+        self.func_table.insert(h, id, || {
+            fs[..id as usize]
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (hash_function(&f.name, &f.file, f.line), i as u32))
+        });
+        id
+    }
+
+    /// Interns raw frame bytes (not present yet) for function `func`; returns the raw id.
+    pub(super) fn push_frame(&mut self, raw: &[u8], h: u64, func: u32) -> u32 {
+        let r = self.frame_span.len() as u32;
+        self.frame_span.push((self.frame_bytes.len(), raw.len()));
+        self.frame_bytes.extend_from_slice(raw);
+        self.frame_hash.push(h);
+        self.frame_func.push(func);
+        let hashes = &self.frame_hash;
+        self.frame_table.insert(h, r, || {
+            hashes[..r as usize].iter().enumerate().map(|(x, &h)| (h, x as u32))
+        });
+        r
+    }
+}
+
+fn hash_function(name: &str, file: &str, line: i64) -> u64 {
+    hash_bytes(name.as_bytes())
+        ^ hash_bytes(file.as_bytes()).rotate_left(21)
+        ^ hash_pair(line as u32, (line >> 32) as u32).rotate_left(42)
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, and whether it was cut.
+fn cut_name(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut cut = max;
+    while cut > 0 && !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (&s[..cut], true)
+}
+
+/// Length of the common prefix of two byte strings.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        let d = u64::from_le_bytes(x) ^ u64::from_le_bytes(y);
+        if d != 0 {
+            return i + (d.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
