@@ -164,8 +164,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs blocking work from sync code that may be on an async worker thread.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+/// Runs blocking work from sync code that may be on an async worker thread: there through
+/// `block_in_place` (the runtime moves its other tasks away), elsewhere directly.
+fn block_in_place_if_async<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
@@ -302,7 +303,7 @@ impl AppState {
 
     /// Imports and registers a profile. The same content registered twice gives the same id.
     pub fn add_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<Entry>, String> {
-        blocking(|| self.ingest(name, Source::Bytes(bytes))).map_err(|e| e.to_string())
+        block_in_place_if_async(|| self.ingest(name, Source::Bytes(bytes))).map_err(|e| e.to_string())
     }
 
     /// Registers a local file with one read of it: each block is hashed and copied into staging
@@ -497,7 +498,7 @@ impl AppState {
         if !store::is_valid_id(id) {
             return None;
         }
-        match blocking(|| self.load_blocking(id)) {
+        match block_in_place_if_async(|| self.load_blocking(id)) {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!("{e}");

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::routes::profiles::entry;
-use crate::routes::query::{blocking, query_err, selection, Q};
+use crate::routes::query::{on_blocking_pool, query_err, selection, Q};
 use crate::state::AppState;
 
 /// Most functions one graph may hold; the page switches to a notice above this.
@@ -35,7 +35,7 @@ pub async fn graph(
     let e = entry(&state, &id)?;
     let n = p.n.unwrap_or(150).clamp(1, MAX_GRAPH_NODES);
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    blocking(move || build(&e.index, &sel, n)).await.map(Json)
+    on_blocking_pool(move || build(&e.index, &sel, n)).await.map(Json)
 }
 
 fn build(index: &profview_index::ProfileIndex, sel: &Selection, n: usize) -> Result<CallGraph, AppError> {

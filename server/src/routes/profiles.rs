@@ -119,7 +119,7 @@ pub async fn functions(
     let e = entry(&state, &id)?;
     let q = function_query(&params)?;
     let sel = super::query::selection(params.thread.as_deref(), params.tf.as_deref())?;
-    super::query::blocking(move || {
+    super::query::on_blocking_pool(move || {
         let v = e.index.view(&sel).map_err(super::query::query_err)?;
         let (total, ids) = e.index.query_functions_in(&v, &q);
         let rows: Vec<FunctionRow> =

@@ -55,7 +55,7 @@ pub(crate) fn query_err(e: QueryError) -> AppError {
 }
 
 /// Runs CPU-heavy work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("query task failed: {e}")))?
@@ -255,7 +255,7 @@ pub async fn function_detail(
             .filter(|&n| n <= MAX_EDGE_ROWS)
             .ok_or_else(|| AppError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {s:?}")))?,
     };
-    blocking(move || {
+    on_blocking_pool(move || {
         let idx = &e.index;
         let v = idx.view(&sel).map_err(query_err)?;
         let mut callers = idx.callers(&v, fid).map_err(query_err)?;
@@ -301,7 +301,7 @@ async fn reach(state: AppState, id: String, fid: String, p: ViewParams, callers:
     let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    blocking(move || {
+    on_blocking_pool(move || {
         let idx = &e.index;
         let v = idx.view(&sel).map_err(query_err)?;
         let list = if callers { idx.all_callers(&v, fid) } else { idx.all_callees(&v, fid) }.map_err(query_err)?;
@@ -332,7 +332,7 @@ pub async fn sandwich(
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    blocking(move || {
+    on_blocking_pool(move || {
         let idx = &e.index;
         let v = idx.view(&sel).map_err(query_err)?;
         let (up, down) = idx.sandwich(&v, fid, &lod).map_err(query_err)?;
@@ -360,7 +360,7 @@ pub async fn tree(
     let root = profview_index::parse_path(p.root.as_deref().unwrap_or("").trim()).map_err(AppError::BadRequest)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    blocking(move || {
+    on_blocking_pool(move || {
         let idx = &e.index;
         let v = idx.view(&sel).map_err(query_err)?;
         let s = idx.tree(&v, &TreeQuery { mode, root, lod }).map_err(query_err)?;
