@@ -143,10 +143,14 @@ def parse_args(line):
 
 
 def iframe_html(report, height=DEFAULT_HEIGHT):
-    """The report (a whole HTML document) in a sandboxed ``<iframe srcdoc>``."""
+    """The report (a whole HTML document) in a sandboxed ``<iframe srcdoc>``. The markup is
+    ASCII (other characters as character references), so the srcdoc the browser hands the
+    report is the same text whatever encoding the host page is read with: the report's CSP
+    allows its inline scripts by their SHA-256."""
+    doc = html.escape(report, quote=True).encode("ascii", "xmlcharrefreplace").decode("ascii")
     return ('<iframe class="profview-report" title="profview report" srcdoc="%s" '
             'style="width:100%%;height:%dpx;border:0" sandbox="%s"></iframe>'
-            % (html.escape(report, quote=True), int(height), SANDBOX))
+            % (doc, int(height), SANDBOX))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -72,12 +72,14 @@ def test_parse_errors(line):
 
 
 def test_iframe_escapes_the_report():
-    doc = '<!DOCTYPE html><html><body data-x="a&b">\'q\' "dq" </iframe><script>1<2</script>'
+    doc = '<!DOCTYPE html><html><body data-x="a&b">\'q\' "dq" </iframe><script>1<2</script>' \
+        '<p>\u00b5s \u2192 \U0001f525 &amp;</p>'
     frame = iframe_html(doc, height=321)
     m = re.fullmatch(r'<iframe [^>]*srcdoc="([^"]*)"[^>]*></iframe>', frame)
     assert m, frame
     assert html.unescape(m.group(1)) == doc
     assert "<" not in m.group(1) and "'" not in m.group(1)
+    assert frame.isascii() and "&#128293;" in frame
     assert 'sandbox="%s"' % SANDBOX in frame and "allow-scripts" in SANDBOX
     assert "allow-same-origin" not in frame
     assert "height:321px" in frame
