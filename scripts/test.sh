@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+echo "== House rules (scripts/tidy.sh: file length, pure crates, testids, wasm32, clippy)" >&2
+./scripts/tidy.sh
 echo "== Rust tests (release profile, sharing the binary's build)" >&2
 cargo test --release --locked --workspace --exclude profview-app
 echo "== Python recorder tests (every CPython 3.9-3.13 found; the round trip uses the release binary)" >&2

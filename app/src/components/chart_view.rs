@@ -177,6 +177,7 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
         })}
         {move || error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
         {move || loading.get().then(|| view! { <div class="loading chart-loading" data-testid="loading">"Loading…"</div> })}
+        // data-testid values: icicle, flame, circle-pack, squaremap, bubble-graph
         <div class="chart" class:tall=kind != ChartKind::Icicle && kind != ChartKind::Flame
             data-testid=kind.name() data-mode=if kind == ChartKind::Flame { "inverted" } else { "top-down" } node_ref=container></div>
     }

@@ -134,6 +134,7 @@ fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl 
     });
     view! {
         {empty}
+        // data-testid values: callers, callees
         <table class="edges" data-testid=testid>
             <thead><tr>
                 {if pstats {
@@ -185,9 +186,11 @@ fn ReachView(id: String, fid: u32, which: &'static str) -> impl IntoView {
             {move || list.get().map(|r| match r {
                 Err(e) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
                 Ok(l) if l.rows.is_empty() => view! {
+                    // data-testid values: all-callers, all-callees
                     <p class="muted empty-list" data-testid=which>{if which == "all-callers" { "Nothing calls it." } else { "It calls nothing." }}</p>
                 }.into_any(),
                 Ok(l) => view! {
+                    // data-testid values: all-callers, all-callees
                     <table class="edges" data-testid=which>
                         <thead><tr><th class="num">"dist"</th><th class="num">"inclusive"</th><th>"function"</th></tr></thead>
                         <tbody>

@@ -113,6 +113,7 @@ pub fn TransformBar(id: String, sampled: bool) -> impl IntoView {
                 let on = move || split_ops(&tf.get().unwrap_or_default()).iter().any(|o| o == op);
                 view! {
                     <label class="toggle">
+                        // data-testid values: tf-rec, tf-idle, tf-group
                         <input type="checkbox" data-testid=testid prop:checked=on on:change=move |_| {
                             let next = toggle_op(&tf.get_untracked().unwrap_or_default(), op);
                             set(&[("tf", next), ("root", None)]);
