@@ -148,7 +148,8 @@ def iframe_html(report, height=DEFAULT_HEIGHT):
     report is the same text whatever encoding the host page is read with: the report's CSP
     allows its inline scripts by their SHA-256."""
     doc = html.escape(report, quote=True).encode("ascii", "xmlcharrefreplace").decode("ascii")
-    return ('<iframe class="profview-report" title="profview report" srcdoc="%s" '
+    return ('<iframe class="profview-report" data-testid="profview-report" '
+            'title="profview report" srcdoc="%s" '
             'style="width:100%%;height:%dpx;border:0" sandbox="%s"></iframe>'
             % (doc, int(height), SANDBOX))
 
