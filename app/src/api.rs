@@ -1,4 +1,6 @@
-//! The API client: the only place the app makes HTTP requests.
+//! The API client: the only place the app makes HTTP requests. In the HTML report
+//! (`crate::report`) every read is answered in the browser from the inlined profile instead,
+//! through `profview-answer`, the same conversions the server's routes make.
 
 use gloo_net::http::Request;
 use profview_api::{CallGraph, ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, RenameRequest, ThreadList, TreeSlice, UploadResponse};
@@ -27,6 +29,19 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     resp.json::<T>().await.map_err(|e| ApiError(format!("bad answer from the server: {e}")))
 }
 
+/// In the report: the answer computed from the inlined profile (`None` in the served app).
+fn local<T>(f: impl FnOnce(&crate::report::Report) -> Result<T, profview_answer::AnswerError>) -> Option<Result<T, ApiError>> {
+    let r = crate::report::get()?;
+    Some(match r {
+        Ok(r) => f(&r).map_err(|e| ApiError(e.to_string())),
+        Err(e) => Err(ApiError(e)),
+    })
+}
+
+fn opt(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
+}
+
 /// Percent-encodes a query-string value.
 pub fn enc(s: &str) -> String {
     js_sys::encode_uri_component(s).as_string().unwrap_or_default()
@@ -34,11 +49,17 @@ pub fn enc(s: &str) -> String {
 
 /// `GET /api/profiles`.
 pub async fn list_profiles() -> Result<Vec<ProfileSummary>, ApiError> {
+    if let Some(a) = local(|r| Ok(vec![r.summary.clone()])) {
+        return a;
+    }
     get_json("/api/profiles").await
 }
 
 /// `GET /api/profiles/{id}`.
 pub async fn profile(id: &str) -> Result<ProfileSummary, ApiError> {
+    if let Some(a) = local(|r| Ok(r.summary.clone())) {
+        return a;
+    }
     get_json(&format!("/api/profiles/{}", enc(id))).await
 }
 
@@ -78,6 +99,23 @@ fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
 
 /// `GET /api/profiles/{id}/functions`.
 pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, ApiError> {
+    if let Some(a) = local(|rep| {
+        let p = profview_answer::FunctionsParams {
+            sort: r.sort.clone(),
+            order: r.order.clone(),
+            offset: r.offset,
+            limit: Some(r.limit),
+            q: r.q.clone(),
+            regex: r.regex,
+            package: r.package.clone(),
+            find: r.find,
+            thread: r.thread.clone(),
+            tf: r.tf.clone(),
+        };
+        profview_answer::functions(&rep.index, &p)
+    }) {
+        return a;
+    }
     let mut url = format!("/api/profiles/{}/functions?offset={}&limit={}", enc(id), r.offset, r.limit);
     if let Some(s) = &r.sort {
         url.push_str(&format!("&sort={}", enc(s)));
@@ -120,6 +158,12 @@ pub struct TreeRequest {
 
 /// `GET /api/profiles/{id}/tree`.
 pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
+    if let Some(a) = local(|rep| {
+        let lod = profview_answer::lod(Some(r.min_frac), Some(r.max_nodes))?;
+        profview_answer::tree(&rep.index, Some(r.mode), opt(&r.root), lod, opt(&r.thread), opt(&r.tf))
+    }) {
+        return a;
+    }
     let mut url = format!(
         "/api/profiles/{}/tree?mode={}&min_frac={}&max_nodes={}",
         enc(id),
@@ -136,6 +180,9 @@ pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
 
 /// `GET /api/profiles/{id}/functions/{fid}`.
 pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<FunctionDetail, ApiError> {
+    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, fid, opt(thread), opt(tf), None)) {
+        return a;
+    }
     let mut url = format!("/api/profiles/{}/functions/{fid}?", enc(id));
     push_common(&mut url, thread, tf);
     get_json(&url).await
@@ -144,6 +191,9 @@ pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &O
 /// A function's name only: the detail with `limit=0`, so no caller or callee rows are sent
 /// (breadcrumbs and transform chips ask for one name per step).
 pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<String, ApiError> {
+    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, fid, opt(thread), opt(tf), Some(0))) {
+        return a.map(|d| d.function.name);
+    }
     let mut url = format!("/api/profiles/{}/functions/{fid}?limit=0", enc(id));
     push_common(&mut url, thread, tf);
     get_json::<FunctionDetail>(&url).await.map(|d| d.function.name)
@@ -151,6 +201,9 @@ pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Opt
 
 /// `GET /api/profiles/{id}/functions/{fid}/all-callers` (or `all-callees`).
 pub async fn reach(id: &str, fid: u32, which: &str, thread: &Option<String>, tf: &Option<String>) -> Result<ReachList, ApiError> {
+    if let Some(a) = local(|rep| profview_answer::reach(&rep.index, fid, which == "all-callers", opt(thread), opt(tf))) {
+        return a;
+    }
     let mut url = format!("/api/profiles/{}/functions/{fid}/{which}?", enc(id));
     push_common(&mut url, thread, tf);
     get_json(&url).await
@@ -167,6 +220,13 @@ pub struct Sandwich {
 
 /// `GET /api/profiles/{id}/functions/{fid}/sandwich`.
 pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<Sandwich, ApiError> {
+    if let Some(a) = local(|rep| {
+        let lod = profview_answer::lod(Some(0.002), Some(2000))?;
+        let s = profview_answer::sandwich(&rep.index, fid, &lod, opt(thread), opt(tf))?;
+        Ok(Sandwich { callers: s.callers, callees: s.callees })
+    }) {
+        return a;
+    }
     let mut url = format!("/api/profiles/{}/functions/{fid}/sandwich?min_frac=0.002&max_nodes=2000", enc(id));
     push_common(&mut url, thread, tf);
     get_json(&url).await
@@ -174,11 +234,17 @@ pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<S
 
 /// `GET /api/profiles/{id}/threads`.
 pub async fn threads(id: &str) -> Result<ThreadList, ApiError> {
+    if let Some(a) = local(|rep| Ok(profview_answer::threads(&rep.index))) {
+        return a;
+    }
     get_json(&format!("/api/profiles/{}/threads", enc(id))).await
 }
 
 /// `GET /api/profiles/{id}/graph`.
 pub async fn graph(id: &str, n: usize, thread: &Option<String>, tf: &Option<String>) -> Result<CallGraph, ApiError> {
+    if let Some(a) = local(|rep| profview_answer::graph(&rep.index, n, opt(thread), opt(tf))) {
+        return a;
+    }
     let mut url = format!("/api/profiles/{}/graph?n={n}", enc(id));
     push_common(&mut url, thread, tf);
     get_json(&url).await

@@ -3,12 +3,14 @@
 //! - `api`: the only module that talks HTTP; it speaks the `profview-api` wire types.
 //! - `url_state`: the view state, kept in the query string so a link restores it.
 //! - `pages/`: one file per route. `components/`: the views.
+//! - `report`: the self-contained HTML report mode (the profile inlined, answers computed here).
 
 mod api;
 mod charts;
 mod components;
 mod format;
 mod pages;
+mod report;
 mod url_state;
 
 use leptos::prelude::*;
@@ -17,7 +19,26 @@ use leptos_router::path;
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    report::init();
+    if report::active() {
+        leptos::mount::mount_to_body(ReportApp);
+    } else {
+        leptos::mount::mount_to_body(App);
+    }
+}
+
+/// The HTML report: one profile, no router, no uploads, renames or deletes.
+#[component]
+fn ReportApp() -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <span class="brand">"profview"</span>
+            <span class="muted" data-testid="report-badge">"report"</span>
+        </header>
+        <main>
+            <pages::profile::ProfilePage/>
+        </main>
+    }
 }
 
 #[component]

@@ -1,4 +1,5 @@
-//! View state in the query string: a reload or a pasted link restores it exactly.
+//! View state in the query string: a reload or a pasted link restores it exactly. In the HTML
+//! report (a `file://` page, see `report.rs`) the same keys live in the URL fragment instead.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -6,6 +7,12 @@ use leptos_router::NavigateOptions;
 
 /// Reads one query parameter reactively.
 pub fn param(name: &'static str) -> Memo<Option<String>> {
+    if crate::report::active() {
+        let frag = crate::report::fragment();
+        return Memo::new(move |_| {
+            frag.with(|f| crate::report::pairs(f).into_iter().find(|(k, _)| k == name).map(|(_, v)| v))
+        });
+    }
     let q = use_query_map();
     Memo::new(move |_| q.with(|m| m.get(name)))
 }
@@ -13,8 +20,13 @@ pub fn param(name: &'static str) -> Memo<Option<String>> {
 /// Returns a setter that writes query parameters (a `None` removes one) and pushes a history
 /// entry, so back and forward walk through the changes.
 pub fn setter() -> impl Fn(&[(&str, Option<String>)]) + Clone {
-    let navigate = use_navigate();
+    // The report has no router: its state is the fragment.
+    let navigate = (!crate::report::active()).then(use_navigate);
     move |changes: &[(&str, Option<String>)]| {
+        let Some(navigate) = &navigate else {
+            crate::report::set_fragment(changes);
+            return;
+        };
         // Start from the address bar, not the router's memo: two changes made in the same tick
         // (select, then zoom) must both land.
         let search = window().location().search().unwrap_or_default();

@@ -28,8 +28,12 @@ const VIEWS: &[(&str, &str)] = &[
 /// The dashboard of one profile.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let id = if crate::report::active() {
+        Memo::new(|_| crate::report::REPORT_ID.to_owned())
+    } else {
+        let params = use_params_map();
+        Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()))
+    };
     let summary = LocalResource::new(move || {
         let id = id.get();
         async move { api::profile(&id).await }

@@ -1,0 +1,429 @@
+//! Answers: index queries turned into the wire types of `profview-api`.
+//!
+//! The same conversions the server's route handlers make (`server/src/routes/`), as plain
+//! functions over a [`ProfileIndex`] with typed parameters, so that the self-contained HTML
+//! report can answer the app's requests inside the browser (the importer and the index build for
+//! wasm32). No I/O, no HTTP: errors are [`AnswerError`] values, which the server would map to
+//! 404/400 and the report shows as text.
+
+use std::collections::HashMap;
+
+use profview_api::{
+    CallGraph, EdgeRow, Exactness as WireExactness, FunctionDetail, FunctionPage, FunctionRow, GraphEdge, GraphNode,
+    ProfileSummary, ReachList, ReachRow, Sandwich, ThreadList, ThreadRow, TreeNode, TreeSlice,
+};
+use profview_index::{
+    EdgeInfo, Exactness, FunctionQuery, Lod, Package, ProfileIndex, QueryError, Reach, Selection, Slice, SortKey,
+    SortOrder, TextFilter, TreeMode, TreeQuery, View,
+};
+use profview_model::FuncId;
+
+/// Default level of detail: children narrower than this fraction of the slice root are merged.
+pub const DEFAULT_MIN_FRAC: f64 = 0.001;
+/// Default node budget of a slice.
+pub const DEFAULT_MAX_NODES: usize = 3000;
+/// Largest node budget a client may ask for.
+pub const MAX_MAX_NODES: usize = 50_000;
+/// Most rows of an all-callers / all-callees answer.
+pub const MAX_REACH_ROWS: usize = 100_000;
+/// Largest page the function table hands out at once.
+pub const MAX_PAGE: usize = 10_000;
+/// Default number of callers / callees in a function detail.
+pub const DEFAULT_EDGE_ROWS: usize = 1000;
+/// Largest `limit` of a function detail.
+pub const MAX_EDGE_ROWS: usize = 100_000;
+/// Most functions one bubble graph may hold.
+pub const MAX_GRAPH_NODES: usize = 2_000;
+
+/// Why a question has no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerError {
+    /// Something named does not exist (HTTP 404).
+    NotFound(String),
+    /// The question itself is malformed (HTTP 400).
+    BadRequest(String),
+}
+
+impl std::fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(m) | Self::BadRequest(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<QueryError> for AnswerError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::NotFound(m) => Self::NotFound(m),
+            QueryError::BadRequest(m) => Self::BadRequest(m),
+        }
+    }
+}
+
+/// Result of every answer.
+pub type Answer<T> = Result<T, AnswerError>;
+
+/// `thread` (`""`/`all` = all threads merged) and `tf` into a selection.
+pub fn selection(thread: Option<&str>, tf: Option<&str>) -> Answer<Selection> {
+    let thread = match thread.map(str::trim) {
+        None | Some("" | "all") => None,
+        Some(t) => Some(t.parse::<u32>().map_err(|_| {
+            AnswerError::BadRequest(format!("thread must be a thread index or \"all\", not {t:?}"))
+        })?),
+    };
+    Ok(Selection { thread, tf: tf.unwrap_or("").to_owned() })
+}
+
+/// A level of detail from its two optional parameters, checked like the server checks them.
+pub fn lod(min_frac: Option<f64>, max_nodes: Option<usize>) -> Answer<Lod> {
+    let min_frac = min_frac.unwrap_or(DEFAULT_MIN_FRAC);
+    if !(min_frac.is_finite() && (0.0..=1.0).contains(&min_frac)) {
+        return Err(AnswerError::BadRequest(format!("min_frac must be between 0 and 1, not {min_frac}")));
+    }
+    let max_nodes = max_nodes.unwrap_or(DEFAULT_MAX_NODES);
+    if max_nodes == 0 || max_nodes > MAX_MAX_NODES {
+        return Err(AnswerError::BadRequest(format!("max_nodes must be between 1 and {MAX_MAX_NODES}")));
+    }
+    Ok(Lod { min_frac, max_nodes })
+}
+
+fn package_str(p: Package) -> Option<String> {
+    Some(p.as_str().to_owned())
+}
+
+/// The summary of a profile held in memory (what a stored profile's metadata row records).
+pub fn summary(idx: &ProfileIndex, id: &str, name: &str, size: Option<u64>, warnings: Vec<String>) -> ProfileSummary {
+    let p = idx.profile();
+    ProfileSummary {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        format: p.format.as_str().to_owned(),
+        dialect: p.dialect.as_str().to_owned(),
+        unit: p.unit.as_str().to_owned(),
+        functions: idx.function_stats().iter().filter(|s| s.listed).count() as u64,
+        warnings,
+        size,
+        created: None,
+        // Sampled first: a hybrid recording's percentages are of its sampled seconds.
+        total: p.samples.as_ref().map(|s| s.total()).or_else(|| p.pstats.as_ref().map(|s| s.total_time)),
+        calls: p.pstats.as_ref().map(|s| s.total_calls),
+    }
+}
+
+/// The wire row of a function under a view (`None` when absent from the view).
+pub fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<FunctionRow> {
+    let f = idx.function_in(v, fid)?;
+    let s = idx.stats_in(v, fid).unwrap_or_default();
+    // A sampled profile's tottime/cumtime are its self/total weights; a hybrid recording's are
+    // cProfile's only (a function cProfile did not see has none, rather than a sampled stand-in).
+    let sampled_only = idx.profile().pstats.is_none();
+    let (tottime, cumtime) =
+        if sampled_only { (s.tottime.or(s.self_weight), s.cumtime.or(s.total_weight)) } else { (s.tottime, s.cumtime) };
+    Some(FunctionRow {
+        id: fid.0,
+        name: f.name.clone(),
+        file: f.file.clone(),
+        line: f.line,
+        ncalls: s.ncalls,
+        primcalls: s.primcalls,
+        tottime,
+        cumtime,
+        self_weight: s.self_weight,
+        total_weight: s.total_weight,
+        package: package_str(idx.package_in(v, fid)),
+    })
+}
+
+fn edge_row(idx: &ProfileIndex, v: &View, e: &EdgeInfo) -> Option<EdgeRow> {
+    let f = idx.function_in(v, e.func)?;
+    Some(EdgeRow {
+        id: e.func.0,
+        name: f.name.clone(),
+        file: f.file.clone(),
+        line: f.line,
+        ncalls: e.ncalls,
+        primcalls: e.primcalls,
+        tottime: e.tottime,
+        cumtime: e.cumtime,
+        weight: e.weight,
+        package: package_str(idx.package_in(v, e.func)),
+    })
+}
+
+fn reach_rows(idx: &ProfileIndex, v: &View, list: &[Reach]) -> ReachList {
+    let rows = list
+        .iter()
+        .take(MAX_REACH_ROWS)
+        .filter_map(|r| {
+            let f = idx.function_in(v, r.func)?;
+            Some(ReachRow {
+                id: r.func.0,
+                name: f.name.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                distance: r.distance,
+                inclusive: idx.stats_in(v, r.func).map(|s| s.inclusive()),
+            })
+        })
+        .collect();
+    ReachList { rows }
+}
+
+/// Converts a slice to the wire shape.
+pub fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> TreeSlice {
+    let nodes = s
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let func = n.func.and_then(|f| idx.function_in(v, FuncId(f)).map(|x| (f, x)));
+            let (name, file, line) = match (&func, n.parent) {
+                (Some((_, f)), _) => (f.name.clone(), f.file.clone(), f.line),
+                (None, None) => ("all".to_owned(), String::new(), 0),
+                (None, Some(_)) => (format!("other ({})", n.merged), String::new(), 0),
+            };
+            TreeNode {
+                id: i as u32,
+                parent: n.parent,
+                func: func.as_ref().map(|(f, _)| *f),
+                name,
+                file,
+                line,
+                path: n.path.clone(),
+                depth: n.depth,
+                total: n.total,
+                self_value: n.self_value,
+                calls: n.calls,
+                exactness: match n.exactness {
+                    Exactness::Exact => WireExactness::Exact,
+                    Exactness::Estimated => WireExactness::Estimated,
+                    Exactness::Cut => WireExactness::Cut,
+                },
+                total_min: n.total_min,
+                total_max: n.total_max,
+                truncated: n.truncated,
+                merged: n.merged,
+                package: func.as_ref().and_then(|(f, _)| package_str(idx.package_in(v, FuncId(*f)))),
+                func_ncalls: if v.is_pstats() {
+                    None
+                } else {
+                    func.as_ref().and_then(|(f, _)| idx.stats_in(v, FuncId(*f)).and_then(|s| s.ncalls))
+                },
+            }
+        })
+        .collect();
+    TreeSlice {
+        mode: mode.as_str().to_owned(),
+        unit: idx.profile().unit.as_str().to_owned(),
+        grand_total: s.grand_total,
+        estimated: s.estimated,
+        nodes,
+    }
+}
+
+/// Parameters of a function-table page (the query string of `GET .../functions`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FunctionsParams {
+    /// Sort column.
+    pub sort: Option<String>,
+    /// `asc` or `desc`.
+    pub order: Option<String>,
+    /// First row.
+    pub offset: usize,
+    /// Page size (at most [`MAX_PAGE`]; `None` = 100).
+    pub limit: Option<usize>,
+    /// Search text.
+    pub q: Option<String>,
+    /// `q` is a regular expression.
+    pub regex: bool,
+    /// `user`, `stdlib`, `site-packages` or `builtin`.
+    pub package: Option<String>,
+    /// A function id whose position in this order is wanted (`rank`).
+    pub find: Option<u32>,
+    /// Thread index (`None`/`all` = all threads merged).
+    pub thread: Option<String>,
+    /// Transform string.
+    pub tf: Option<String>,
+}
+
+/// Turns the table parameters into an index query.
+pub fn function_query(p: &FunctionsParams) -> Answer<FunctionQuery> {
+    let sort = match p.sort.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(SortKey::parse(s).ok_or_else(|| AnswerError::BadRequest(format!("unknown sort column {s:?}")))?),
+    };
+    let order = match p.order.as_deref() {
+        None | Some("") => None,
+        Some("asc") => Some(SortOrder::Asc),
+        Some("desc") => Some(SortOrder::Desc),
+        Some(o) => return Err(AnswerError::BadRequest(format!("order must be asc or desc, not {o:?}"))),
+    };
+    let filter = match p.q.as_deref() {
+        None | Some("") => None,
+        Some(q) if p.regex => Some(TextFilter::Regex(
+            regex::RegexBuilder::new(q)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| AnswerError::BadRequest(format!("bad regex: {e}")))?,
+        )),
+        Some(q) => Some(TextFilter::Substring(q.to_owned())),
+    };
+    let package = match p.package.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Package::parse(s).ok_or_else(|| {
+            AnswerError::BadRequest(format!("package must be user, stdlib, site-packages or builtin, not {s:?}"))
+        })?),
+    };
+    Ok(FunctionQuery { sort, order, filter, package, offset: p.offset, limit: p.limit.unwrap_or(100).min(MAX_PAGE) })
+}
+
+/// A page of the function table.
+pub fn functions(idx: &ProfileIndex, p: &FunctionsParams) -> Answer<FunctionPage> {
+    let q = function_query(p)?;
+    let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
+    let v = idx.view(&sel)?;
+    let (total, ids) = idx.query_functions_in(&v, &q);
+    let rows: Vec<FunctionRow> = ids.into_iter().filter_map(|fid| function_row(idx, &v, fid)).collect();
+    let rank = p.find.and_then(|want| {
+        let all = FunctionQuery { offset: 0, limit: usize::MAX, ..q.clone() };
+        let (_, order) = idx.query_functions_in(&v, &all);
+        order.iter().position(|f| f.0 == want).map(|r| r as u64)
+    });
+    Ok(FunctionPage { total: total as u64, rows, rank })
+}
+
+fn edge_cost(e: &EdgeInfo) -> f64 {
+    e.cumtime.or(e.weight).unwrap_or(0.0).abs()
+}
+
+/// A function with its direct callers and callees, costliest first (cumtime, or sample
+/// weight), at most `limit` (default [`DEFAULT_EDGE_ROWS`]) of each.
+pub fn function_detail(
+    idx: &ProfileIndex,
+    fid: u32,
+    thread: Option<&str>,
+    tf: Option<&str>,
+    limit: Option<usize>,
+) -> Answer<FunctionDetail> {
+    let fid = FuncId(fid);
+    let limit = limit.unwrap_or(DEFAULT_EDGE_ROWS);
+    if limit > MAX_EDGE_ROWS {
+        return Err(AnswerError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {limit}")));
+    }
+    let sel = selection(thread, tf)?;
+    let v = idx.view(&sel)?;
+    let mut callers = idx.callers(&v, fid)?;
+    let mut callees = idx.callees(&v, fid)?;
+    let function =
+        function_row(idx, &v, fid).ok_or_else(|| AnswerError::NotFound(format!("no function {} in this view", fid.0)))?;
+    let (nc, ne) = (callers.len() as u64, callees.len() as u64);
+    for list in [&mut callers, &mut callees] {
+        list.sort_by(|a, b| edge_cost(b).total_cmp(&edge_cost(a)).then(a.func.cmp(&b.func)));
+        list.truncate(limit);
+    }
+    Ok(FunctionDetail {
+        function,
+        callers: callers.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
+        callees: callees.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
+        callers_total: Some(nc),
+        callees_total: Some(ne),
+    })
+}
+
+/// Every function that reaches `fid` (`callers`) or that `fid` reaches, with the distance.
+pub fn reach(idx: &ProfileIndex, fid: u32, callers: bool, thread: Option<&str>, tf: Option<&str>) -> Answer<ReachList> {
+    let sel = selection(thread, tf)?;
+    let v = idx.view(&sel)?;
+    let fid = FuncId(fid);
+    let list = if callers { idx.all_callers(&v, fid) } else { idx.all_callees(&v, fid) }?;
+    Ok(reach_rows(idx, &v, &list))
+}
+
+/// Both halves of a sandwich: who calls `fid` (inverted) and what it calls (top-down).
+pub fn sandwich(idx: &ProfileIndex, fid: u32, lod: &Lod, thread: Option<&str>, tf: Option<&str>) -> Answer<Sandwich> {
+    let sel = selection(thread, tf)?;
+    let v = idx.view(&sel)?;
+    let (up, down) = idx.sandwich(&v, FuncId(fid), lod)?;
+    Ok(Sandwich {
+        callers: tree_slice(idx, &v, &up, TreeMode::Inverted),
+        callees: tree_slice(idx, &v, &down, TreeMode::TopDown),
+    })
+}
+
+/// A tree slice: `mode` `top-down` (default) or `inverted`, rooted at the path `root`.
+pub fn tree(
+    idx: &ProfileIndex,
+    mode: Option<&str>,
+    root: Option<&str>,
+    lod: Lod,
+    thread: Option<&str>,
+    tf: Option<&str>,
+) -> Answer<TreeSlice> {
+    let mode = match mode.map(str::trim) {
+        None | Some("") => TreeMode::TopDown,
+        Some(m) => TreeMode::parse(m)
+            .ok_or_else(|| AnswerError::BadRequest(format!("mode must be top-down or inverted, not {m:?}")))?,
+    };
+    let root = profview_index::parse_path(root.unwrap_or("").trim()).map_err(AnswerError::BadRequest)?;
+    let sel = selection(thread, tf)?;
+    let v = idx.view(&sel)?;
+    let s = idx.tree(&v, &TreeQuery { mode, root, lod })?;
+    Ok(tree_slice(idx, &v, &s, mode))
+}
+
+/// The threads of the profile.
+pub fn threads(idx: &ProfileIndex) -> ThreadList {
+    let threads =
+        idx.threads().into_iter().map(|t| ThreadRow { index: t.index, id: t.id, name: t.name, total: t.total }).collect();
+    ThreadList { threads }
+}
+
+/// The bubble call graph: the top `n` functions by own cost (clamped to 1..=[`MAX_GRAPH_NODES`])
+/// and the caller→callee edges among them.
+pub fn graph(idx: &ProfileIndex, n: usize, thread: Option<&str>, tf: Option<&str>) -> Answer<CallGraph> {
+    let n = n.clamp(1, MAX_GRAPH_NODES);
+    let sel = selection(thread, tf)?;
+    let v = idx.view(&sel)?;
+    let pstats = idx.profile().pstats.is_some();
+    let own_key = if pstats { SortKey::Tottime } else { SortKey::SelfWeight };
+    let available =
+        (0..v.function_count() as u32).filter(|&i| idx.stats_in(&v, FuncId(i)).is_some_and(|s| s.own() > 0.0)).count();
+    let q = FunctionQuery { sort: Some(own_key), order: Some(SortOrder::Desc), offset: 0, limit: n, ..Default::default() };
+    let (_, ids) = idx.query_functions_in(&v, &q);
+    let mut nodes = Vec::new();
+    let mut pos = HashMap::new();
+    for fid in ids {
+        let Some(s) = idx.stats_in(&v, fid) else { continue };
+        if s.own() <= 0.0 {
+            continue;
+        }
+        let Some(f) = idx.function_in(&v, fid) else { continue };
+        pos.insert(fid, nodes.len());
+        nodes.push(GraphNode {
+            id: fid.0,
+            name: f.name.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            self_value: s.own(),
+            total: s.inclusive(),
+        });
+    }
+    let mut edges = Vec::new();
+    for node in &nodes {
+        for c in idx.callees(&v, FuncId(node.id))? {
+            if c.func.0 == node.id || !pos.contains_key(&c.func) {
+                continue;
+            }
+            let weight = c.cumtime.or(c.weight).unwrap_or(0.0);
+            edges.push(GraphEdge { source: node.id, target: c.func.0, weight });
+        }
+    }
+    Ok(CallGraph {
+        unit: idx.profile().unit.as_str().to_owned(),
+        capped: available > nodes.len(),
+        available: available as u64,
+        nodes,
+        edges,
+    })
+}
