@@ -15,6 +15,11 @@ use crate::error::AppError;
 #[allow_missing = true]
 struct Dist;
 
+/// A file of the embedded app (`index.html`, the hashed CSS/JS/WASM, `snippets/...`).
+pub fn dist_file(path: &str) -> Option<Vec<u8>> {
+    Dist::get(path).map(|f| f.data.into_owned())
+}
+
 /// Serves a file of the app, or `index.html` for any app route (`/`, `/p/<id>`, ...).
 pub async fn serve_app(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');

@@ -29,16 +29,20 @@ pub enum ExportFormat {
     /// The pstats part (pstats files, merged pstats, a recording's cProfile part) as the marshal
     /// dump `pstats.Stats` reads.
     Pstats,
+    /// The self-contained HTML report (`html_report.rs`): made from the profile file itself, so
+    /// [`export`] refuses it; `profview export FILE --format html` writes it.
+    Html,
 }
 
 impl ExportFormat {
-    /// Parses `svg`, `folded` or `json`.
+    /// Parses `svg`, `folded`, `json`, `pstats` or `html`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "svg" => Some(Self::Svg),
             "folded" | "collapsed" => Some(Self::Folded),
             "json" => Some(Self::Json),
             "pstats" | "prof" => Some(Self::Pstats),
+            "html" => Some(Self::Html),
             _ => None,
         }
     }
@@ -49,6 +53,7 @@ impl ExportFormat {
             Self::Folded => "text/plain; charset=utf-8",
             Self::Json => "application/json",
             Self::Pstats => "application/octet-stream",
+            Self::Html => "text/html; charset=utf-8",
         }
     }
     /// File name extension.
@@ -58,6 +63,7 @@ impl ExportFormat {
             Self::Folded => "folded",
             Self::Json => "json",
             Self::Pstats => "prof",
+            Self::Html => "html",
         }
     }
 }
@@ -72,6 +78,7 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
             out.push(b'\n');
             Ok(out)
         }
+        ExportFormat::Html => Err("the HTML report is made from the profile file: profview export FILE --format html".to_owned()),
         ExportFormat::Pstats => profview_import::pstats_out::write(index.profile()).ok_or_else(|| {
             "this profile has no pstats data (call counts and times of a deterministic profiler): \
              a sampled profile can be exported as folded, svg or json"

@@ -10,6 +10,7 @@
 pub mod assets;
 pub mod error;
 pub mod export;
+pub mod html_report;
 pub mod report;
 pub mod routes;
 pub mod state;

@@ -34,14 +34,15 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Write a profile as an SVG flame graph, folded stacks, the `stats --json` report, or (for
-    /// profiles with pstats data: pstats files, a recording's cProfile part) a pstats file.
+    /// Write a profile as an SVG flame graph, folded stacks, the `stats --json` report, (for
+    /// profiles with pstats data: pstats files, a recording's cProfile part) a pstats file, or a
+    /// self-contained HTML report (the dashboard and the profile in one file; no server, no network).
     Export {
         /// The profile to read.
         file: PathBuf,
         /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
         /// weighted by edge tottime in µs (pstats has no stacks).
-        #[arg(long, value_parser = ["svg", "folded", "json", "pstats"])]
+        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "html"])]
         format: String,
         /// Output file; `-` or nothing writes to standard output.
         #[arg(short = 'o', long)]
@@ -160,9 +161,16 @@ fn export(file: &std::path::Path, format: &str, output: Option<&std::path::Path>
     for w in &imported.warnings {
         eprintln!("warning: {}: {w}", file.display());
     }
-    let index = profview_index::ProfileIndex::build(imported.profile);
     let title = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let bytes = profview_server::export::export(&index, &title, fmt).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let bytes = if fmt == profview_server::export::ExportFormat::Html {
+        // The report carries the file itself (it imported above) and imports it in the browser.
+        drop(imported);
+        let raw = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+        profview_server::html_report::build(&raw, &title).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+    } else {
+        let index = profview_index::ProfileIndex::build(imported.profile);
+        profview_server::export::export(&index, &title, fmt).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+    };
     match output.filter(|o| o.as_os_str() != "-") {
         Some(out) => std::fs::write(out, &bytes).with_context(|| format!("{}: cannot write", out.display()))?,
         None => {
