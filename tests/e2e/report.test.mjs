@@ -51,7 +51,7 @@ async function chartReady(page, sel) {
 test('the report opens from file:// with no request: table, detail, icicle and every view work', async () => {
   const url = exportReport(path.join(repo, 'examples/demo.prof'));
   const page = await openReport(url);
-  await page.locator(find.tid('report-badge')).waitFor();
+  await page.locator(find.reportBadge).waitFor();
   await chartReady(page, find.icicle);
   await page.waitForFunction((s) => document.querySelectorAll(s).length > 5, find.functionRow, { timeout: 20000 });
   assert.equal(await page.locator(find.profileName).first().textContent(), 'demo.prof');
