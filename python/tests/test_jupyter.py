@@ -5,7 +5,7 @@
   fake ``profview`` binary (PROFVIEW_BIN: a script that answers ``export --format html`` with a
   known page naming the functions of the profile it was given), so the Rust side is not needed.
 - A notebook built with nbformat is executed by nbclient on an ipykernel running this Python
-  (with the fake binary, and, behind NOTEBOOK_REAL_BINARY below, with the real one).
+  (with the fake binary, and with the real one: NOTEBOOK_REAL_BINARY below).
   scripts/test-python.sh installs IPython, ipykernel, nbclient and nbformat in the venv of the
   newest interpreter only and sets PROFVIEW_JUPYTER_TESTS=1 there: then these tests fail
   instead of skipping when those packages are missing.
@@ -27,10 +27,10 @@ import profview
 from conftest import PYTHON_DIR, REPO, env_with_path
 from profview._jupyter import SANDBOX, iframe_html, parse_args, MagicUsageError
 
-# The notebook test against the real binary needs `profview export --format html`. Flip this to
-# True once that export is in the binary (or set PROFVIEW_TEST_NOTEBOOK_REAL=1): from then on
-# the test FAILS when the binary is missing or cannot export HTML.
-NOTEBOOK_REAL_BINARY = False
+# The notebook test against the real binary (`profview export --format html`, env PROFVIEW_BIN
+# else target/release/profview): it FAILS when the binary is missing or cannot export HTML.
+# False skips it (PROFVIEW_TEST_NOTEBOOK_REAL=1 runs it anyway).
+NOTEBOOK_REAL_BINARY = True
 
 REQUIRED = os.environ.get("PROFVIEW_JUPYTER_TESTS") == "1"
 
@@ -444,8 +444,7 @@ def real_binary_with_html_export():
 
 @pytest.mark.skipif(not (NOTEBOOK_REAL_BINARY or
                          os.environ.get("PROFVIEW_TEST_NOTEBOOK_REAL") == "1"),
-                    reason="notebook test with the real binary: enable with "
-                           "NOTEBOOK_REAL_BINARY = True once export --format html has landed")
+                    reason="notebook test with the real binary: NOTEBOOK_REAL_BINARY is False")
 def test_notebook_with_real_binary(tmp_path, monkeypatch):
     exe = real_binary_with_html_export()
     monkeypatch.delenv("PROFVIEW_BIN", raising=False)
