@@ -5,8 +5,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profview_api::ErrorBody;
 
+use crate::state::LoadError;
+
 /// What a handler can fail with. User errors keep their message; internal errors are logged and
-/// answered with a generic message.
+/// answered with a generic message; a stored profile that cannot be loaded is logged and answered
+/// with what is wrong with it (500, or 503 when the store did not answer).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 404.
@@ -24,6 +27,22 @@ pub enum AppError {
     /// 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 500 with its message: a stored profile that cannot be loaded (its file is missing,
+    /// unreadable, corrupt or no longer imports).
+    #[error("{0}")]
+    Unreadable(String),
+    /// 503: the store did not answer.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Unavailable(m) => AppError::Unavailable(m),
+            LoadError::Unreadable(m) => AppError::Unreadable(m),
+        }
+    }
 }
 
 impl AppError {
@@ -33,7 +52,8 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(_) | AppError::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -45,6 +65,10 @@ impl IntoResponse for AppError {
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 "something went wrong on the server".to_owned()
+            }
+            AppError::Unreadable(detail) | AppError::Unavailable(detail) => {
+                tracing::error!(%detail, "cannot load a stored profile");
+                detail.clone()
             }
             other => other.to_string(),
         };

@@ -57,6 +57,43 @@ impl IngestError {
     }
 }
 
+/// Why a stored profile could not be loaded. A profile that is not stored is not an error
+/// (`Ok(None)`): these are for one whose id is stored.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The store did not answer: the metadata store failed, or the blob store could not be
+    /// reached (a refused, reset or timed-out connection). Worth retrying.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The profile's stored file is missing, cannot be read, is corrupt (its hash does not
+    /// match) or no longer imports; or building its index failed.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl LoadError {
+    /// A blob store error while reading profile `id`: unreachable, or an unreadable file.
+    fn of_blob(id: &str, e: &io::Error) -> Self {
+        use io::ErrorKind as K;
+        let unreachable = matches!(
+            e.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::NotConnected
+                | K::TimedOut
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+                | K::NetworkDown
+        );
+        if unreachable {
+            LoadError::Unavailable(format!("profile {id}: the blob store is unreachable: {e}"))
+        } else {
+            LoadError::Unreadable(format!("profile {id}: cannot read its stored file: {e}"))
+        }
+    }
+}
+
 /// How the state is set up.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -240,7 +277,9 @@ impl AppState {
         Self::with_stores(Box::<MemBlobStore>::default(), Box::<MemMetaStore>::default(), std::env::temp_dir(), cfg)
     }
 
-    fn with_stores(blobs: Box<dyn BlobStore>, metas: Box<dyn MetaStore>, staging: PathBuf, cfg: StoreConfig) -> Self {
+    /// A state over the given stores (another backend, e.g. a remote object store), staging
+    /// uploads in `staging`. `cfg.data_dir` is only reported, not opened.
+    pub fn with_stores(blobs: Box<dyn BlobStore>, metas: Box<dyn MetaStore>, staging: PathBuf, cfg: StoreConfig) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 blobs,
@@ -421,18 +460,22 @@ impl AppState {
         Ok(Arc::new(Entry { id, name: row.name, warnings: row.warnings, index }))
     }
 
-    /// The stored row of a profile.
+    /// The stored row of a profile (a store error is logged and read as absent: handlers use
+    /// [`AppState::find_meta`]).
     pub fn meta(&self, id: &str) -> Option<ProfileMeta> {
+        self.find_meta(id).unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            None
+        })
+    }
+
+    /// The stored row of a profile; `Ok(None)` when no such id is stored, an error when the
+    /// metadata store fails.
+    pub fn find_meta(&self, id: &str) -> Result<Option<ProfileMeta>, LoadError> {
         if !store::is_valid_id(id) {
-            return None;
+            return Ok(None);
         }
-        match self.inner.metas.get(id) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("{e}");
-                None
-            }
-        }
+        self.inner.metas.get(id).map_err(|e| LoadError::Unavailable(format!("profile {id}: {e}")))
     }
 
     /// Every stored row, oldest first (no index is built).
@@ -441,9 +484,10 @@ impl AppState {
     }
 
     /// A profile with its index, building the index from the stored blob when it is not cached
-    /// (blocking: from async code prefer [`AppState::load`]).
-    pub fn load_blocking(&self, id: &str) -> Result<Option<Arc<Entry>>, String> {
-        let Some(meta) = self.meta(id) else {
+    /// (blocking: from async code use [`AppState::load`]). `Ok(None)` only when no such id is
+    /// stored; a stored profile that cannot be loaded is an error saying why.
+    pub fn load_blocking(&self, id: &str) -> Result<Option<Arc<Entry>>, LoadError> {
+        let Some(meta) = self.find_meta(id)? else {
             lock(&self.inner.cache).remove(id);
             return Ok(None);
         };
@@ -453,6 +497,7 @@ impl AppState {
         }
         let build_lock = lock(&self.inner.building).entry(id.to_owned()).or_default().clone();
         let _building = lock(&build_lock);
+        let unreadable = LoadError::Unreadable;
         let result = (|| {
             if let Some(index) = lock(&self.inner.cache).get(id) {
                 return Ok(index);
@@ -461,18 +506,18 @@ impl AppState {
                 .inner
                 .blobs
                 .open(id)
-                .map_err(|e| format!("profile {id}: cannot read its stored file: {e}"))?
-                .ok_or_else(|| format!("profile {id}: its stored file is missing"))?;
+                .map_err(|e| LoadError::of_blob(id, &e))?
+                .ok_or_else(|| unreadable(format!("profile {id}: its stored file is missing")))?;
             // Hash while importing in blocks, then check: a corrupt blob is never served.
             let mut hashed = HashingReader { inner: reader, hasher: blake3::Hasher::new() };
             let name = if meta.source_name.is_empty() { &meta.name } else { &meta.source_name };
             let imported =
                 profview_import::import_reader(name, &mut hashed, &self.inner.limits, &StreamOptions::default());
-            io::copy(&mut hashed, &mut io::sink()).map_err(|e| format!("profile {id}: cannot read its stored file: {e}"))?;
+            io::copy(&mut hashed, &mut io::sink()).map_err(|e| LoadError::of_blob(id, &e))?;
             if hashed.hasher.finalize().to_hex().as_str() != meta.blake3 {
-                return Err(format!("profile {id}: its stored file is corrupt (hash mismatch)"));
+                return Err(unreadable(format!("profile {id}: its stored file is corrupt (hash mismatch)")));
             }
-            let imported = imported.map_err(|e| format!("profile {id}: stored file no longer imports: {e}"))?;
+            let imported = imported.map_err(|e| unreadable(format!("profile {id}: its stored file no longer imports: {e}")))?;
             let index = Arc::new(ProfileIndex::build(imported.profile));
             prepare_in_background(&index);
             lock(&self.inner.cache).insert(id, index.clone());
@@ -482,18 +527,20 @@ impl AppState {
         result.map(|index| Some(entry(index)))
     }
 
-    /// [`AppState::load_blocking`] on the blocking pool.
-    pub async fn load(&self, id: &str) -> Result<Option<Arc<Entry>>, String> {
+    /// [`AppState::load_blocking`] on the blocking pool: the one way handlers load a profile.
+    pub async fn load(&self, id: &str) -> Result<Option<Arc<Entry>>, LoadError> {
         if !store::is_valid_id(id) {
             return Ok(None);
         }
         let (state, id) = (self.clone(), id.to_owned());
+        let id2 = id.clone();
         tokio::task::spawn_blocking(move || state.load_blocking(&id))
             .await
-            .map_err(|e| format!("index build failed: {e}"))?
+            .map_err(|e| LoadError::Unreadable(format!("profile {id2}: building its index failed: {e}")))?
     }
 
-    /// A profile by id (builds its index if needed; errors are logged and read as absent).
+    /// A profile by id, for code outside the server's handlers (builds its index if needed;
+    /// errors are logged and read as absent).
     pub fn get(&self, id: &str) -> Option<Arc<Entry>> {
         if !store::is_valid_id(id) {
             return None;

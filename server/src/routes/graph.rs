@@ -32,7 +32,7 @@ pub async fn graph(
     Path(id): Path<String>,
     Q(p): Q<GraphParams>,
 ) -> Result<Json<CallGraph>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let n = p.n.unwrap_or(150).clamp(1, MAX_GRAPH_NODES);
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     on_blocking_pool(move || build(&e.index, &sel, n)).await.map(Json)

@@ -32,8 +32,14 @@ pub(crate) fn summary_of_meta(m: &ProfileMeta) -> ProfileSummary {
     }
 }
 
-pub(crate) fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, AppError> {
-    state.get(id).ok_or_else(|| AppError::NotFound(format!("no profile with id {id:?}")))
+pub(crate) fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no profile with id {id:?}"))
+}
+
+/// A profile with its index, loaded on the blocking pool: 404 only when the id is not stored;
+/// a stored one that cannot be loaded is 500 (503 when the store did not answer).
+pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, AppError> {
+    state.load(id).await?.ok_or_else(|| not_found(id))
 }
 
 /// `GET /api/profiles`: every stored profile, oldest first.
@@ -44,7 +50,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProfileSumma
 
 /// `GET /api/profiles/{id}`.
 pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProfileSummary>, AppError> {
-    let m = state.meta(&id).ok_or_else(|| AppError::NotFound(format!("no profile with id {id:?}")))?;
+    let m = state.find_meta(&id)?.ok_or_else(|| not_found(&id))?;
     Ok(Json(summary_of_meta(&m)))
 }
 
@@ -116,7 +122,7 @@ pub async fn functions(
     Path(id): Path<String>,
     super::query::Q(params): super::query::Q<FunctionsParams>,
 ) -> Result<Json<FunctionPage>, AppError> {
-    let e = entry(&state, &id)?;
+    let e = entry(&state, &id).await?;
     let q = function_query(&params)?;
     let sel = super::query::selection(params.thread.as_deref(), params.tf.as_deref())?;
     super::query::on_blocking_pool(move || {

@@ -214,7 +214,7 @@ pub async fn export(
     let fmt_name = params.format.as_deref().unwrap_or("svg");
     let format = ExportFormat::parse(fmt_name)
         .ok_or_else(|| AppError::BadRequest(format!("format must be svg, folded, json or pstats, not {fmt_name:?}")))?;
-    let entry = state.load(&id).await.map_err(AppError::Internal)?.ok_or_else(|| not_found(&id))?;
+    let entry = super::profiles::entry(&state, &id).await?;
     let title = entry.name.clone();
     let body = tokio::task::spawn_blocking(move || crate::export::export(&entry.index, &entry.name, format))
         .await
