@@ -102,7 +102,11 @@ def test_format_and_indices(tmp_path):
     threads, flag = start_threads(("w", spin_here))
     try:
         s = profview.start(path=str(out), interval=0.005)
-        time.sleep(0.3)
+        # Wait for the rounds the checks below need (not a fixed time: a loaded machine
+        # schedules the sampler late).
+        deadline = time.monotonic() + 30
+        while s.snapshot()["meta"]["rounds"] <= 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
         rec = profview.stop()
     finally:
         stop_threads(threads, flag)
