@@ -42,6 +42,10 @@ fn opt(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
+fn sel(thread: &Option<String>, tf: &Option<String>) -> Result<profview_index::Selection, profview_answer::AnswerError> {
+    profview_answer::selection(opt(thread), opt(tf))
+}
+
 /// Percent-encodes a query-string value.
 pub fn enc(s: &str) -> String {
     js_sys::encode_uri_component(s).as_string().unwrap_or_default()
@@ -160,7 +164,8 @@ pub struct TreeRequest {
 pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
     if let Some(a) = local(|rep| {
         let lod = profview_answer::lod(Some(r.min_frac), Some(r.max_nodes))?;
-        profview_answer::tree(&rep.index, Some(r.mode), opt(&r.root), lod, opt(&r.thread), opt(&r.tf))
+        let q = profview_answer::tree_query(Some(r.mode), opt(&r.root), lod)?;
+        profview_answer::tree(&rep.index, &sel(&r.thread, &r.tf)?, &q)
     }) {
         return a;
     }
@@ -180,7 +185,7 @@ pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
 
 /// `GET /api/profiles/{id}/functions/{fid}`.
 pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<FunctionDetail, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, fid, opt(thread), opt(tf), None)) {
+    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, &sel(thread, tf)?, fid, None)) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}?", enc(id));
@@ -191,7 +196,7 @@ pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &O
 /// A function's name only: the detail with `limit=0`, so no caller or callee rows are sent
 /// (breadcrumbs and transform chips ask for one name per step).
 pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<String, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, fid, opt(thread), opt(tf), Some(0))) {
+    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, &sel(thread, tf)?, fid, Some(0))) {
         return a.map(|d| d.function.name);
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}?limit=0", enc(id));
@@ -201,7 +206,7 @@ pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Opt
 
 /// `GET /api/profiles/{id}/functions/{fid}/all-callers` (or `all-callees`).
 pub async fn reach(id: &str, fid: u32, which: &str, thread: &Option<String>, tf: &Option<String>) -> Result<ReachList, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::reach(&rep.index, fid, which == "all-callers", opt(thread), opt(tf))) {
+    if let Some(a) = local(|rep| profview_answer::reach(&rep.index, &sel(thread, tf)?, fid, which == "all-callers")) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}/{which}?", enc(id));
@@ -222,7 +227,7 @@ pub struct Sandwich {
 pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<Sandwich, ApiError> {
     if let Some(a) = local(|rep| {
         let lod = profview_answer::lod(Some(0.002), Some(2000))?;
-        let s = profview_answer::sandwich(&rep.index, fid, &lod, opt(thread), opt(tf))?;
+        let s = profview_answer::sandwich(&rep.index, &sel(thread, tf)?, fid, &lod)?;
         Ok(Sandwich { callers: s.callers, callees: s.callees })
     }) {
         return a;
@@ -242,7 +247,7 @@ pub async fn threads(id: &str) -> Result<ThreadList, ApiError> {
 
 /// `GET /api/profiles/{id}/graph`.
 pub async fn graph(id: &str, n: usize, thread: &Option<String>, tf: &Option<String>) -> Result<CallGraph, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::graph(&rep.index, n, opt(thread), opt(tf))) {
+    if let Some(a) = local(|rep| profview_answer::graph(&rep.index, &sel(thread, tf)?, n)) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/graph?n={n}", enc(id));

@@ -299,20 +299,13 @@ fn edge_cost(e: &EdgeInfo) -> f64 {
 
 /// A function with its direct callers and callees, costliest first (cumtime, or sample
 /// weight), at most `limit` (default [`DEFAULT_EDGE_ROWS`]) of each.
-pub fn function_detail(
-    idx: &ProfileIndex,
-    fid: u32,
-    thread: Option<&str>,
-    tf: Option<&str>,
-    limit: Option<usize>,
-) -> Answer<FunctionDetail> {
+pub fn function_detail(idx: &ProfileIndex, sel: &Selection, fid: u32, limit: Option<usize>) -> Answer<FunctionDetail> {
     let fid = FuncId(fid);
     let limit = limit.unwrap_or(DEFAULT_EDGE_ROWS);
     if limit > MAX_EDGE_ROWS {
         return Err(AnswerError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {limit}")));
     }
-    let sel = selection(thread, tf)?;
-    let v = idx.view(&sel)?;
+    let v = idx.view(sel)?;
     let mut callers = idx.callers(&v, fid)?;
     let mut callees = idx.callees(&v, fid)?;
     let function =
@@ -332,18 +325,16 @@ pub fn function_detail(
 }
 
 /// Every function that reaches `fid` (`callers`) or that `fid` reaches, with the distance.
-pub fn reach(idx: &ProfileIndex, fid: u32, callers: bool, thread: Option<&str>, tf: Option<&str>) -> Answer<ReachList> {
-    let sel = selection(thread, tf)?;
-    let v = idx.view(&sel)?;
+pub fn reach(idx: &ProfileIndex, sel: &Selection, fid: u32, callers: bool) -> Answer<ReachList> {
+    let v = idx.view(sel)?;
     let fid = FuncId(fid);
     let list = if callers { idx.all_callers(&v, fid) } else { idx.all_callees(&v, fid) }?;
     Ok(reach_rows(idx, &v, &list))
 }
 
 /// Both halves of a sandwich: who calls `fid` (inverted) and what it calls (top-down).
-pub fn sandwich(idx: &ProfileIndex, fid: u32, lod: &Lod, thread: Option<&str>, tf: Option<&str>) -> Answer<Sandwich> {
-    let sel = selection(thread, tf)?;
-    let v = idx.view(&sel)?;
+pub fn sandwich(idx: &ProfileIndex, sel: &Selection, fid: u32, lod: &Lod) -> Answer<Sandwich> {
+    let v = idx.view(sel)?;
     let (up, down) = idx.sandwich(&v, FuncId(fid), lod)?;
     Ok(Sandwich {
         callers: tree_slice(idx, &v, &up, TreeMode::Inverted),
@@ -351,25 +342,23 @@ pub fn sandwich(idx: &ProfileIndex, fid: u32, lod: &Lod, thread: Option<&str>, t
     })
 }
 
-/// A tree slice: `mode` `top-down` (default) or `inverted`, rooted at the path `root`.
-pub fn tree(
-    idx: &ProfileIndex,
-    mode: Option<&str>,
-    root: Option<&str>,
-    lod: Lod,
-    thread: Option<&str>,
-    tf: Option<&str>,
-) -> Answer<TreeSlice> {
+/// `mode` (`top-down`, the default, or `inverted`), the path `root` and a level of detail as a
+/// tree query.
+pub fn tree_query(mode: Option<&str>, root: Option<&str>, lod: Lod) -> Answer<TreeQuery> {
     let mode = match mode.map(str::trim) {
         None | Some("") => TreeMode::TopDown,
         Some(m) => TreeMode::parse(m)
             .ok_or_else(|| AnswerError::BadRequest(format!("mode must be top-down or inverted, not {m:?}")))?,
     };
     let root = profview_index::parse_path(root.unwrap_or("").trim()).map_err(AnswerError::BadRequest)?;
-    let sel = selection(thread, tf)?;
-    let v = idx.view(&sel)?;
-    let s = idx.tree(&v, &TreeQuery { mode, root, lod })?;
-    Ok(tree_slice(idx, &v, &s, mode))
+    Ok(TreeQuery { mode, root, lod })
+}
+
+/// A tree slice.
+pub fn tree(idx: &ProfileIndex, sel: &Selection, q: &TreeQuery) -> Answer<TreeSlice> {
+    let v = idx.view(sel)?;
+    let s = idx.tree(&v, q)?;
+    Ok(tree_slice(idx, &v, &s, q.mode))
 }
 
 /// The threads of the profile.
@@ -381,10 +370,9 @@ pub fn threads(idx: &ProfileIndex) -> ThreadList {
 
 /// The bubble call graph: the top `n` functions by own cost (clamped to 1..=[`MAX_GRAPH_NODES`])
 /// and the caller→callee edges among them.
-pub fn graph(idx: &ProfileIndex, n: usize, thread: Option<&str>, tf: Option<&str>) -> Answer<CallGraph> {
+pub fn graph(idx: &ProfileIndex, sel: &Selection, n: usize) -> Answer<CallGraph> {
     let n = n.clamp(1, MAX_GRAPH_NODES);
-    let sel = selection(thread, tf)?;
-    let v = idx.view(&sel)?;
+    let v = idx.view(sel)?;
     let pstats = idx.profile().pstats.is_some();
     let own_key = if pstats { SortKey::Tottime } else { SortKey::SelfWeight };
     let available =

@@ -2,20 +2,17 @@
 //! callees, sandwich, tree slices, threads, and the OpenAPI document.
 //!
 //! Every handler: extract (errors → `AppError` JSON 4xx) → run the query in `spawn_blocking` →
-//! convert index results to the wire types of `profview-api` here.
+//! the wire types of `profview-api`, converted by `profview-answer` (the same code the HTML
+//! report runs in the browser).
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use profview_api::{
-    EdgeRow, Exactness as WireExactness, FunctionDetail, FunctionRow, ReachList, ReachRow, Sandwich, ThreadList,
-    ThreadRow, TreeNode, TreeSlice,
-};
-use profview_index::{
-    EdgeInfo, Exactness, Lod, Package, ProfileIndex, QueryError, Reach, Selection, Slice, TreeMode, TreeQuery, View,
-};
+use profview_answer::AnswerError;
+use profview_api::{FunctionDetail, FunctionRow, ReachList, Sandwich, ThreadList, TreeSlice};
+use profview_index::{Lod, ProfileIndex, QueryError, Selection, View};
 use profview_model::FuncId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -24,14 +21,7 @@ use crate::error::AppError;
 use crate::routes::profiles::entry;
 use crate::state::AppState;
 
-/// Default level of detail: children narrower than this fraction of the slice root are merged.
-pub const DEFAULT_MIN_FRAC: f64 = 0.001;
-/// Default node budget of a slice.
-pub const DEFAULT_MAX_NODES: usize = 3000;
-/// Largest node budget a client may ask for.
-pub const MAX_MAX_NODES: usize = 50_000;
-/// Most rows of an all-callers / all-callees answer.
-pub const MAX_REACH_ROWS: usize = 100_000;
+pub use profview_answer::{DEFAULT_MAX_NODES, DEFAULT_MIN_FRAC, MAX_MAX_NODES};
 
 /// `Query` whose rejection is an [`AppError`] (JSON 400) instead of axum's plain text.
 pub struct Q<T>(pub T);
@@ -51,6 +41,14 @@ pub(crate) fn query_err(e: QueryError) -> AppError {
     match e {
         QueryError::NotFound(m) => AppError::NotFound(m),
         QueryError::BadRequest(m) => AppError::BadRequest(m),
+    }
+}
+
+/// Maps an answer error to the HTTP error.
+pub(crate) fn answer_err(e: AnswerError) -> AppError {
+    match e {
+        AnswerError::NotFound(m) => AppError::NotFound(m),
+        AnswerError::BadRequest(m) => AppError::BadRequest(m),
     }
 }
 
@@ -103,114 +101,9 @@ fn lod(min_frac: Option<&str>, max_nodes: Option<&str>) -> Result<Lod, AppError>
     Ok(Lod { min_frac, max_nodes })
 }
 
-fn package_str(p: Package) -> Option<String> {
-    Some(p.as_str().to_owned())
-}
-
 /// The wire row of a function under a view (`None` when absent from the view).
 pub(crate) fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<FunctionRow> {
-    let f = idx.function_in(v, fid)?;
-    let s = idx.stats_in(v, fid).unwrap_or_default();
-    // A sampled profile's tottime/cumtime are its self/total weights; a hybrid recording's are
-    // cProfile's only (a function cProfile did not see has none, rather than a sampled stand-in).
-    let sampled_only = idx.profile().pstats.is_none();
-    let (tottime, cumtime) = if sampled_only { (s.tottime.or(s.self_weight), s.cumtime.or(s.total_weight)) } else { (s.tottime, s.cumtime) };
-    Some(FunctionRow {
-        id: fid.0,
-        name: f.name.clone(),
-        file: f.file.clone(),
-        line: f.line,
-        ncalls: s.ncalls,
-        primcalls: s.primcalls,
-        tottime,
-        cumtime,
-        self_weight: s.self_weight,
-        total_weight: s.total_weight,
-        package: package_str(idx.package_in(v, fid)),
-    })
-}
-
-fn edge_row(idx: &ProfileIndex, v: &View, e: &EdgeInfo) -> Option<EdgeRow> {
-    let f = idx.function_in(v, e.func)?;
-    Some(EdgeRow {
-        id: e.func.0,
-        name: f.name.clone(),
-        file: f.file.clone(),
-        line: f.line,
-        ncalls: e.ncalls,
-        primcalls: e.primcalls,
-        tottime: e.tottime,
-        cumtime: e.cumtime,
-        weight: e.weight,
-        package: package_str(idx.package_in(v, e.func)),
-    })
-}
-
-fn reach_rows(idx: &ProfileIndex, v: &View, list: &[Reach]) -> ReachList {
-    let rows = list
-        .iter()
-        .take(MAX_REACH_ROWS)
-        .filter_map(|r| {
-            let f = idx.function_in(v, r.func)?;
-            Some(ReachRow {
-                id: r.func.0,
-                name: f.name.clone(),
-                file: f.file.clone(),
-                line: f.line,
-                distance: r.distance,
-                inclusive: idx.stats_in(v, r.func).map(|s| s.inclusive()),
-            })
-        })
-        .collect();
-    ReachList { rows }
-}
-
-/// Converts a slice to the wire shape.
-pub(crate) fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> TreeSlice {
-    let nodes = s
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let func = n.func.and_then(|f| idx.function_in(v, FuncId(f)).map(|x| (f, x)));
-            let (name, file, line) = match (&func, n.parent) {
-                (Some((_, f)), _) => (f.name.clone(), f.file.clone(), f.line),
-                (None, None) => ("all".to_owned(), String::new(), 0),
-                (None, Some(_)) => (format!("other ({})", n.merged), String::new(), 0),
-            };
-            TreeNode {
-                id: i as u32,
-                parent: n.parent,
-                func: func.as_ref().map(|(f, _)| *f),
-                name,
-                file,
-                line,
-                path: n.path.clone(),
-                depth: n.depth,
-                total: n.total,
-                self_value: n.self_value,
-                calls: n.calls,
-                exactness: match n.exactness {
-                    Exactness::Exact => WireExactness::Exact,
-                    Exactness::Estimated => WireExactness::Estimated,
-                    Exactness::Cut => WireExactness::Cut,
-                },
-                total_min: n.total_min,
-                total_max: n.total_max,
-                truncated: n.truncated,
-                merged: n.merged,
-                package: func.as_ref().and_then(|(f, _)| package_str(idx.package_in(v, FuncId(*f)))),
-                func_ncalls: if v.is_pstats() { None } else { func.as_ref().and_then(|(f, _)| idx.stats_in(v, FuncId(*f)).and_then(|s| s.ncalls)) },
-            }
-        })
-        .collect();
-    TreeSlice {
-        mode: mode.as_str().to_owned(),
-        unit: idx.profile().unit.as_str().to_owned(),
-        grand_total: s.grand_total,
-        estimated: s.estimated,
-        nodes,
-    }
+    profview_answer::function_row(idx, v, fid)
 }
 
 /// `thread` and `tf`.
@@ -221,9 +114,9 @@ pub struct ViewParams {
 }
 
 /// Default and largest number of callers / callees in a function detail.
-pub const DEFAULT_EDGE_ROWS: usize = 1000;
+pub const DEFAULT_EDGE_ROWS: usize = profview_answer::DEFAULT_EDGE_ROWS;
 /// Largest `limit` of a function detail.
-pub const MAX_EDGE_ROWS: usize = 100_000;
+pub const MAX_EDGE_ROWS: usize = profview_answer::MAX_EDGE_ROWS;
 
 /// `thread`, `tf` and `limit` of the function detail.
 #[derive(Debug, Default, Deserialize)]
@@ -231,10 +124,6 @@ pub struct DetailParams {
     thread: Option<String>,
     tf: Option<String>,
     limit: Option<String>,
-}
-
-fn edge_cost(e: &EdgeInfo) -> f64 {
-    e.cumtime.or(e.weight).unwrap_or(0.0).abs()
 }
 
 /// `GET /api/profiles/{id}/functions/{fid}?thread=&tf=&limit=`: callers and callees costliest
@@ -256,24 +145,7 @@ pub async fn function_detail(
             .ok_or_else(|| AppError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {s:?}")))?,
     };
     on_blocking_pool(move || {
-        let idx = &e.index;
-        let v = idx.view(&sel).map_err(query_err)?;
-        let mut callers = idx.callers(&v, fid).map_err(query_err)?;
-        let mut callees = idx.callees(&v, fid).map_err(query_err)?;
-        let function = function_row(idx, &v, fid)
-            .ok_or_else(|| AppError::NotFound(format!("no function {} in this view", fid.0)))?;
-        let (nc, ne) = (callers.len() as u64, callees.len() as u64);
-        for list in [&mut callers, &mut callees] {
-            list.sort_by(|a, b| edge_cost(b).total_cmp(&edge_cost(a)).then(a.func.cmp(&b.func)));
-            list.truncate(limit);
-        }
-        Ok(FunctionDetail {
-            function,
-            callers: callers.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
-            callees: callees.iter().filter_map(|c| edge_row(idx, &v, c)).collect(),
-            callers_total: Some(nc),
-            callees_total: Some(ne),
-        })
+        profview_answer::function_detail(&e.index, &sel, fid.0, Some(limit)).map_err(answer_err)
     })
     .await
     .map(Json)
@@ -301,12 +173,7 @@ async fn reach(state: AppState, id: String, fid: String, p: ViewParams, callers:
     let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    on_blocking_pool(move || {
-        let idx = &e.index;
-        let v = idx.view(&sel).map_err(query_err)?;
-        let list = if callers { idx.all_callers(&v, fid) } else { idx.all_callees(&v, fid) }.map_err(query_err)?;
-        Ok(reach_rows(idx, &v, &list))
-    })
+    on_blocking_pool(move || profview_answer::reach(&e.index, &sel, fid.0, callers).map_err(answer_err))
     .await
     .map(Json)
 }
@@ -332,15 +199,7 @@ pub async fn sandwich(
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    on_blocking_pool(move || {
-        let idx = &e.index;
-        let v = idx.view(&sel).map_err(query_err)?;
-        let (up, down) = idx.sandwich(&v, fid, &lod).map_err(query_err)?;
-        Ok(Sandwich {
-            callers: tree_slice(idx, &v, &up, TreeMode::Inverted),
-            callees: tree_slice(idx, &v, &down, TreeMode::TopDown),
-        })
-    })
+    on_blocking_pool(move || profview_answer::sandwich(&e.index, &sel, fid.0, &lod).map_err(answer_err))
     .await
     .map(Json)
 }
@@ -352,20 +211,12 @@ pub async fn tree(
     Q(p): Q<TreeParams>,
 ) -> Result<Json<TreeSlice>, AppError> {
     let e = entry(&state, &id).await?;
-    let mode = match p.mode.as_deref().map(str::trim) {
-        None | Some("") => TreeMode::TopDown,
-        Some(m) => TreeMode::parse(m)
-            .ok_or_else(|| AppError::BadRequest(format!("mode must be top-down or inverted, not {m:?}")))?,
-    };
-    let root = profview_index::parse_path(p.root.as_deref().unwrap_or("").trim()).map_err(AppError::BadRequest)?;
+    // Checked in this order: mode, root, thread/tf, level of detail.
+    let unchecked = Lod { min_frac: DEFAULT_MIN_FRAC, max_nodes: DEFAULT_MAX_NODES };
+    let mut q = profview_answer::tree_query(p.mode.as_deref(), p.root.as_deref(), unchecked).map_err(answer_err)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    on_blocking_pool(move || {
-        let idx = &e.index;
-        let v = idx.view(&sel).map_err(query_err)?;
-        let s = idx.tree(&v, &TreeQuery { mode, root, lod }).map_err(query_err)?;
-        Ok(tree_slice(idx, &v, &s, mode))
-    })
+    q.lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
+    on_blocking_pool(move || profview_answer::tree(&e.index, &sel, &q).map_err(answer_err))
     .await
     .map(Json)
 }
@@ -373,13 +224,7 @@ pub async fn tree(
 /// `GET /api/profiles/{id}/threads`.
 pub async fn threads(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ThreadList>, AppError> {
     let e = entry(&state, &id).await?;
-    let threads = e
-        .index
-        .threads()
-        .into_iter()
-        .map(|t| ThreadRow { index: t.index, id: t.id, name: t.name, total: t.total })
-        .collect();
-    Ok(Json(ThreadList { threads }))
+    Ok(Json(profview_answer::threads(&e.index)))
 }
 
 /// The OpenAPI 3 document of the whole API (hand-written, kept in sync by a test that checks
