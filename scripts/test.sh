@@ -13,3 +13,4 @@ echo "== Python recorder tests (every CPython 3.9-3.13 found; the round trip use
 PROFVIEW_BIN="$PWD/target/release/profview" ./scripts/test-python.sh
 echo "== Browser tests (headless Chromium against the release binary)" >&2
 PROFVIEW_BIN="$PWD/target/release/profview" node --test --test-concurrency=1 tests/e2e/
+./scripts/test-wheel.sh --no-app-build   # the wheel (pyproject.toml): pip install into a fresh venv, then serve from it

@@ -21,9 +21,11 @@ commands:
   stats FILE... [--json]   print the function table                      (profview binary)
   export FILE --format F   write an SVG, folded stacks, pstats or JSON    (profview binary)
 
-Commands other than 'record' run the profview binary: $PROFVIEW_BIN, else a 'profview'
-executable in this Python's scripts directories, else on PATH, else target/release/profview
-of the repository this package sits in.
+Commands other than 'record' run the profview binary: $PROFVIEW_BIN, else the 'profview'
+executable installed with this package (pip puts it in the scripts directory of the same
+install: the environment's, --user's, --prefix's, or DIR/bin for --target DIR), else one in this
+Python's scripts directories, else on PATH, else target/release/profview of the repository
+this package sits in.
 
 'python -m profview record --help' lists record's options.
 """
@@ -109,15 +111,52 @@ def _scripts_dirs():
     return seen
 
 
+def _install_scripts_dirs():
+    """The scripts directories that go with the site directory this package was installed in.
+    pip installs a wheel's package into a site directory and its binary into the scripts
+    directory of the same scheme and base: ``--target DIR`` gives DIR/profview and DIR/bin;
+    ``--prefix P`` gives P/lib/pythonX.Y/site-packages and P/bin; ``--user`` the user base's.
+    Each scheme's site path is matched against the package's location to find its base."""
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dirs = [os.path.join(site, "bin")]  # pip install --target
+    mark = os.path.join(os.path.abspath(os.sep), "profview-base-7f3a")
+    names = ("base", "platbase", "userbase", "installed_base", "installed_platbase")
+    marked = dict.fromkeys(names, mark)
+    norm_site = os.path.normcase(os.path.normpath(site))
+    for scheme in sysconfig.get_scheme_names():
+        for key in ("platlib", "purelib"):
+            try:
+                tmpl = os.path.normcase(os.path.normpath(
+                    sysconfig.get_path(key, scheme, vars=marked, expand=True)))
+            except (KeyError, ValueError):
+                continue
+            norm_mark = os.path.normcase(mark)
+            if not tmpl.startswith(norm_mark + os.sep):
+                continue
+            rel = tmpl[len(norm_mark):]
+            if not norm_site.endswith(rel):
+                continue
+            base = site[:len(site) - len(rel)] or os.sep
+            try:
+                d = sysconfig.get_path("scripts", scheme, vars=dict.fromkeys(names, base),
+                                       expand=True)
+            except (KeyError, ValueError):
+                continue
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
 def find_binary():
-    """The profview binary's path, or None. Order: $PROFVIEW_BIN, this Python's scripts
-    directories (default, user and current-prefix schemes), PATH, the clone's
+    """The profview binary's path, or None. Order: $PROFVIEW_BIN, the scripts directory of
+    the install this package came with (a wheel's binary; see _install_scripts_dirs), this
+    Python's scripts directories (default, user and current-prefix schemes), PATH, the clone's
     target/release/profview."""
     env = os.environ.get("PROFVIEW_BIN")
     if env:
         return env
     exe = "profview.exe" if os.name == "nt" else "profview"
-    for d in _scripts_dirs():
+    for d in _install_scripts_dirs() + _scripts_dirs():
         p = os.path.join(d, exe)
         if os.path.isfile(p) and os.access(p, os.X_OK) and not _is_script(p):
             return p
