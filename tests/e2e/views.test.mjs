@@ -48,15 +48,53 @@ test('icicle draws the tree and clicking a table row selects its node in the ici
   assert.deepEqual(page.problems, []);
 });
 
+/** The number the table's row count shows ("N functions"), once it shows one. */
+async function shownCount(page) {
+  const count = page.locator(find.rowCount);
+  await page.waitForFunction((s) => /\d+ functions/.test(document.querySelector(s)?.textContent || ''), find.rowCount);
+  return Number((await count.textContent()).match(/(\d+) functions/)[1]);
+}
+
+/** Every table row as [name, full file] (the file cell's title holds the unshortened path). */
+async function tableRows(page) {
+  return page.locator(find.functionRow).evaluateAll((rows) => rows.map((r) => [
+    r.querySelector('td[data-col="name"]').textContent,
+    r.querySelector('td[data-col="file"]')?.getAttribute('title') || '',
+  ]));
+}
+
 test('search highlights matches in the chart and filters the table', async () => {
   const page = await browser.newPage();
-  await page.goto(pageUrl(PSTATS, '?q=fib'));
+  await page.goto(pageUrl(PSTATS));
   await chartReady(page, find.icicle);
+  const all = await shownCount(page);
+  assert.equal(all, truth(PSTATS).function_count);
+  await page.waitForFunction(([s, n]) => document.querySelectorAll(s).length === n, [find.functionRow, all]);
+  // Searching from the box: the query goes into the URL, the table shrinks to the matches.
+  await page.locator(find.search).fill('fib');
+  await page.locator(find.search).press('Enter');
+  await page.waitForURL(/[?&]q=fib(&|$)/);
   await page.waitForFunction((s) => Number(document.querySelector(s).dataset.matches) > 0, find.icicle);
-  const names = await page.locator(`${find.functionRow} td[data-col="name"]`).allTextContents();
-  assert.ok(names.length >= 1 && names.every((n) => n.includes('fib') || true));
-  assert.ok(names.some((n) => n === 'fib'));
+  // The filtered page has come back once the count moves off the unfiltered one (if it never
+  // does, the assertions below say what the table still shows).
+  await page.waitForFunction(([s, n]) => !new RegExp(`^${n} functions$`).test(document.querySelector(s).textContent.trim()),
+    [find.rowCount, all], { timeout: 10000 }).catch(() => {});
+  const shown = await shownCount(page);
+  const rows = await tableRows(page);
+  assert.ok(shown < all, `the row count still says ${shown} of ${all} functions`);
+  assert.equal(rows.length, shown, 'every matching row is in the table');
+  // The name or the file of every row contains the query (the filter matches either).
+  const misses = rows.filter(([name, file]) => !name.includes('fib') && !file.includes('fib'));
+  assert.deepEqual(misses, [], 'rows that do not match "fib"');
+  assert.ok(rows.some(([name]) => name === 'fib'));
+  // The same URL opened afresh shows the same filtered table.
+  const fresh = await browser.newPage();
+  await fresh.goto(page.url());
+  await chartReady(fresh, find.icicle);
+  assert.equal(await shownCount(fresh), shown);
+  assert.deepEqual(await tableRows(fresh), rows);
   assert.deepEqual(page.problems, []);
+  assert.deepEqual(fresh.problems, []);
 });
 
 test('zoom by click, breadcrumb back, Esc zooms out, and a copied URL restores selection and zoom', async () => {
