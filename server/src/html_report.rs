@@ -147,6 +147,9 @@ pub fn build(file_bytes: &[u8], name: &str) -> Result<Vec<u8>, String> {
     let d3 = script_safe(&dist_text(&d3_path)?);
     let glue = inline_snippets(&dist_text(&glue_path)?)?;
     let wasm = dist_file(&wasm_path).ok_or_else(|| format!("the embedded web app has no {wasm_path}"))?;
+    if !wasm.starts_with(b"\0asm") {
+        return Err(format!("the embedded web app's {wasm_path} is not WebAssembly (a damaged build): rebuild with ./scripts/build.sh"));
+    }
     let wasm_gz = gzip(&wasm)?;
     let module = script_safe(&format!(
         "{glue}\n\
