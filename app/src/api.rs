@@ -354,7 +354,7 @@ pub async fn delete_profile(id: &str) -> Result<(), ApiError> {
     check(resp).await.map(|_| ())
 }
 
-/// The download URL of an export (`svg`, `folded`, `json` or `pstats`), for a plain link.
+/// The download URL of an export (`svg`, `folded`, `json`, `pstats` or `html`), for a plain link.
 pub fn export_url(id: &str, format: &str) -> String {
     format!("/api/profiles/{}/export?format={}", enc(id), enc(format))
 }

@@ -527,6 +527,15 @@ impl AppState {
         result.map(|index| Some(entry(index)))
     }
 
+    /// The stored file of a profile, as uploaded (blocking), for exports made from the file itself
+    /// (the HTML report). `Ok(None)` when no such file is stored.
+    pub fn stored_file_blocking(&self, id: &str) -> Result<Option<Vec<u8>>, LoadError> {
+        if !store::is_valid_id(id) {
+            return Ok(None);
+        }
+        self.inner.blobs.get(id).map_err(|e| LoadError::of_blob(id, &e))
+    }
+
     /// [`AppState::load_blocking`] on the blocking pool: the one way handlers load a profile.
     pub async fn load(&self, id: &str) -> Result<Option<Arc<Entry>>, LoadError> {
         if !store::is_valid_id(id) {

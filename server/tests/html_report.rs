@@ -2,6 +2,8 @@
 //! CSP meta tag that allows no network, every inline script allowed by its hash).
 #![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -101,4 +103,20 @@ fn script_bearing_names_stay_data() {
     check_self_contained(&html);
     assert!(!html.contains("<img"), "a name reached the markup");
     assert!(html.contains("data-name=\"x&quot;&gt;&lt;img onerror=alert(1)&gt;.prof\""));
+}
+
+#[tokio::test]
+async fn the_export_route_serves_the_report_of_the_stored_file() {
+    let (state, ids) = common::state_with(&["pstats/cprofile_pip_list.prof"]);
+    let (status, body, ctype) = common::get(&state, &format!("/api/profiles/{}/export?format=html", ids[0])).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert_eq!(ctype.as_deref(), Some("text/html; charset=utf-8"));
+    check_self_contained(&body);
+    // The profile inside is the stored file, gzipped.
+    let (_, b64) = scripts(&body).into_iter().find(|(tag, _)| tag.contains("id=\"profview-profile\"")).unwrap();
+    use base64::Engine as _;
+    let gz = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw).unwrap();
+    assert_eq!(raw, std::fs::read(common::corpus("pstats/cprofile_pip_list.prof")).unwrap());
 }

@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launch, repo, bad, screenshot } from './harness.mjs';
+import { launch, repo, bad, screenshot, startServer } from './harness.mjs';
 import * as find from './find.mjs';
 
 const bin = process.env.PROFVIEW_BIN || path.join(repo, 'target/release/profview');
@@ -102,4 +102,28 @@ test('a report of script-bearing names runs no script and shows the names as tex
   assert.deepEqual(await page.evaluate(() => window.__alerted || []), []);
   assert.deepEqual(page.requests, []);
   assert.deepEqual(page.problems, []);
+});
+
+test('the profiles page offers the report; the downloaded file works from disk', async () => {
+  const server = await startServer([path.join(repo, 'examples/demo.prof')]);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/`);
+    const href = await page.locator(find.exportLink('html')).first().getAttribute('href');
+    assert.match(href, /format=html/);
+    const resp = await fetch(new URL(href, server.origin));
+    assert.equal(resp.status, 200);
+    assert.match(resp.headers.get('content-type'), /^text\/html/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'profview-report-'));
+    const file = path.join(dir, 'downloaded.html');
+    writeFileSync(file, Buffer.from(await resp.arrayBuffer()));
+    const report = await openReport(pathToFileURL(file).href);
+    await chartReady(report, find.icicle);
+    await report.locator(find.functionRow).first().waitFor();
+    assert.equal(await report.locator(find.profileName).first().textContent(), 'demo.prof');
+    assert.deepEqual(report.requests, []);
+    assert.deepEqual(report.problems, []);
+  } finally {
+    server.stop();
+  }
 });

@@ -135,7 +135,8 @@ pub fn Home() -> impl IntoView {
                 <td data-testid="profile-date">{p.created.map(local_time).unwrap_or_default()}</td>
                 <td class="exports">{export("svg", &id)}" "{export("folded", &id)}" "{export("json", &id)}
                     // pstats files, merged ones and a recording's cProfile part open in pstats and SnakeViz.
-                    {p.calls.is_some().then(|| view! { " " {export("pstats", &id)} })}</td>
+                    {p.calls.is_some().then(|| view! { " " {export("pstats", &id)} })}
+                    " " {export("html", &id)}</td>
                 <td class="actions">
                     <button data-testid="rename" title="Rename" on:click=move |_| {
                         draft.set(name_for_edit.clone());

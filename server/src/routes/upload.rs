@@ -7,7 +7,7 @@
 //!   `201 {"id", "url"}`.
 //! - `PATCH /api/profiles/{id}` `{"name"}` → 200 with the summary.
 //! - `DELETE /api/profiles/{id}` → 204.
-//! - `GET /api/profiles/{id}/export?format=svg|folded|json` → the file, as an attachment.
+//! - `GET /api/profiles/{id}/export?format=svg|folded|json|pstats|html` → the file, as an attachment.
 
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
@@ -205,7 +205,7 @@ fn download_name(name: &str, ext: &str) -> String {
     format!("{}.{ext}", if stem.is_empty() { "profile" } else { stem })
 }
 
-/// `GET /api/profiles/{id}/export?format=svg|folded|json|pstats`.
+/// `GET /api/profiles/{id}/export?format=svg|folded|json|pstats|html`.
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -213,13 +213,22 @@ pub async fn export(
 ) -> Result<Response, AppError> {
     let fmt_name = params.format.as_deref().unwrap_or("svg");
     let format = ExportFormat::parse(fmt_name)
-        .ok_or_else(|| AppError::BadRequest(format!("format must be svg, folded, json or pstats, not {fmt_name:?}")))?;
+        .ok_or_else(|| AppError::BadRequest(format!("format must be svg, folded, json, pstats or html, not {fmt_name:?}")))?;
     let entry = super::profiles::entry(&state, &id).await?;
     let title = entry.name.clone();
-    let body = tokio::task::spawn_blocking(move || crate::export::export(&entry.index, &entry.name, format))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Unprocessable)?;
+    let body = tokio::task::spawn_blocking(move || {
+        if format == ExportFormat::Html {
+            // The report carries the stored file itself and imports it in the browser.
+            let bytes = state
+                .stored_file_blocking(&entry.id)
+                .map_err(AppError::from)?
+                .ok_or_else(|| super::profiles::not_found(&entry.id))?;
+            return crate::html_report::build(&bytes, &entry.name).map_err(AppError::Unprocessable);
+        }
+        crate::export::export(&entry.index, &entry.name, format).map_err(AppError::Unprocessable)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
     let disposition = format!("attachment; filename=\"{}\"", download_name(&title, format.extension()));
     Ok((
         [(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)],
