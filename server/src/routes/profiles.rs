@@ -4,16 +4,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use profview_api::{FunctionPage, FunctionRow, ProfileSummary};
-use profview_index::{FunctionQuery, SortKey, SortOrder, TextFilter};
+use profview_api::{FunctionPage, ProfileSummary};
 use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::state::{AppState, Entry};
 use crate::store::ProfileMeta;
-
-/// Largest page the function table hands out at once.
-pub const MAX_PAGE: usize = 10_000;
 
 /// The summary of a stored profile, from its metadata row alone (no index is built).
 pub(crate) fn summary_of_meta(m: &ProfileMeta) -> ProfileSummary {
@@ -78,42 +74,21 @@ fn truthy(v: &Option<String>) -> bool {
     matches!(v.as_deref(), Some("1" | "true" | "yes" | "on"))
 }
 
-/// Turns the query string into an index query.
-pub(crate) fn function_query(p: &FunctionsParams) -> Result<FunctionQuery, AppError> {
-    let sort = match p.sort.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(SortKey::parse(s).ok_or_else(|| AppError::BadRequest(format!("unknown sort column {s:?}")))?),
-    };
-    let order = match p.order.as_deref() {
-        None | Some("") => None,
-        Some("asc") => Some(SortOrder::Asc),
-        Some("desc") => Some(SortOrder::Desc),
-        Some(o) => return Err(AppError::BadRequest(format!("order must be asc or desc, not {o:?}"))),
-    };
-    let filter = match p.q.as_deref() {
-        None | Some("") => None,
-        Some(q) if truthy(&p.regex) => Some(TextFilter::Regex(
-            regex::RegexBuilder::new(q)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| AppError::BadRequest(format!("bad regex: {e}")))?,
-        )),
-        Some(q) => Some(TextFilter::Substring(q.to_owned())),
-    };
-    let package = match p.package.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(profview_index::Package::parse(s).ok_or_else(|| {
-            AppError::BadRequest(format!("package must be user, stdlib, site-packages or builtin, not {s:?}"))
-        })?),
-    };
-    Ok(FunctionQuery {
-        sort,
-        order,
-        filter,
-        package,
+/// The query string as the answer's parameters (checked there, with the messages the API has
+/// always given).
+pub(crate) fn functions_params(p: &FunctionsParams) -> profview_answer::FunctionsParams {
+    profview_answer::FunctionsParams {
+        sort: p.sort.clone(),
+        order: p.order.clone(),
         offset: p.offset.unwrap_or(0),
-        limit: p.limit.unwrap_or(100).min(MAX_PAGE),
-    })
+        limit: p.limit,
+        q: p.q.clone(),
+        regex: truthy(&p.regex),
+        package: p.package.clone(),
+        find: p.find,
+        thread: p.thread.clone(),
+        tf: p.tf.clone(),
+    }
 }
 
 /// `GET /api/profiles/{id}/functions?sort=&order=&offset=&limit=&q=&regex=&package=&thread=&tf=`.
@@ -123,20 +98,8 @@ pub async fn functions(
     super::query::Q(params): super::query::Q<FunctionsParams>,
 ) -> Result<Json<FunctionPage>, AppError> {
     let e = entry(&state, &id).await?;
-    let q = function_query(&params)?;
-    let sel = super::query::selection(params.thread.as_deref(), params.tf.as_deref())?;
-    super::query::on_blocking_pool(move || {
-        let v = e.index.view(&sel).map_err(super::query::query_err)?;
-        let (total, ids) = e.index.query_functions_in(&v, &q);
-        let rows: Vec<FunctionRow> =
-            ids.into_iter().filter_map(|fid| super::query::function_row(&e.index, &v, fid)).collect();
-        let rank = params.find.and_then(|want| {
-            let all = FunctionQuery { offset: 0, limit: usize::MAX, ..q.clone() };
-            let (_, order) = e.index.query_functions_in(&v, &all);
-            order.iter().position(|f| f.0 == want).map(|r| r as u64)
-        });
-        Ok(FunctionPage { total: total as u64, rows, rank })
-    })
+    let p = functions_params(&params);
+    super::query::on_blocking_pool(move || profview_answer::functions(&e.index, &p).map_err(super::query::answer_err))
     .await
     .map(Json)
 }

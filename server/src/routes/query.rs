@@ -11,8 +11,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profview_answer::AnswerError;
-use profview_api::{FunctionDetail, FunctionRow, ReachList, Sandwich, ThreadList, TreeSlice};
-use profview_index::{Lod, ProfileIndex, QueryError, Selection, View};
+use profview_api::{FunctionDetail, ReachList, Sandwich, ThreadList, TreeSlice};
+use profview_index::{Lod, Selection};
 use profview_model::FuncId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -33,14 +33,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
             Ok(Query(v)) => Ok(Q(v)),
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
-    }
-}
-
-/// Maps an index error to the HTTP error.
-pub(crate) fn query_err(e: QueryError) -> AppError {
-    match e {
-        QueryError::NotFound(m) => AppError::NotFound(m),
-        QueryError::BadRequest(m) => AppError::BadRequest(m),
     }
 }
 
@@ -99,11 +91,6 @@ fn lod(min_frac: Option<&str>, max_nodes: Option<&str>) -> Result<Lod, AppError>
         }
     };
     Ok(Lod { min_frac, max_nodes })
-}
-
-/// The wire row of a function under a view (`None` when absent from the view).
-pub(crate) fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<FunctionRow> {
-    profview_answer::function_row(idx, v, fid)
 }
 
 /// `thread` and `tf`.
