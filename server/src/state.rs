@@ -430,21 +430,21 @@ impl AppState {
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let index = Arc::new(ProfileIndex::build(profile));
         prepare_in_background(&index);
-        let p = index.profile();
+        // The numbers of the summary come from the one place the HTML report uses too.
+        let summary = profview_answer::summary(&index, &id, name, None, Vec::new());
         let meta = ProfileMeta {
             id: id.clone(),
             blake3: hash.to_hex().to_string(),
             name: name.to_owned(),
             source_name: name.to_owned(),
-            format: p.format.as_str().to_owned(),
-            dialect: p.dialect.as_str().to_owned(),
-            unit: p.unit.as_str().to_owned(),
-            functions: index.function_stats().iter().filter(|s| s.listed).count() as u64,
+            format: summary.format,
+            dialect: summary.dialect,
+            unit: summary.unit,
+            functions: summary.functions,
             size,
             created_ms: now_ms(),
-            // Sampled first: a hybrid recording's percentages are of its sampled seconds.
-            total: p.samples.as_ref().map(|s| s.total()).or_else(|| p.pstats.as_ref().map(|s| s.total_time)),
-            calls: p.pstats.as_ref().map(|s| s.total_calls),
+            total: summary.total,
+            calls: summary.calls,
             warnings: warnings.iter().take(store::MAX_WARNINGS).map(|w| w.to_string()).collect(),
         };
         let row = {
