@@ -180,6 +180,20 @@ mod tests {
     }
 
     #[test]
+    fn lines_beyond_32_bits_round_trip_as_marshal_longs() {
+        // Lines past i32 (either sign) take the long path, base-2^15 digits with a signed count.
+        for line in [5_000_000_000i64, -5_000_000_000, i32::MAX as i64 + 1, i32::MIN as i64 - 1, 32768, -32769] {
+            let rec = format!(
+                r#"{{"format": "profview-recording", "version": 1, "functions": [["a.py", {line}, "f"]],
+                    "cprofile": {{"stats": [[0, 1, 1, 0.5, 0.5]]}}}}"#
+            );
+            let p = import("r.pvrec", rec.as_bytes(), &Limits::default()).unwrap().profile;
+            let back = round_trip(&p);
+            assert_eq!(back.functions[0].line, line, "line {line}");
+        }
+    }
+
+    #[test]
     fn sampled_profiles_have_no_pstats_to_write() {
         let p = import("x.folded", b"a;b 3\n", &Limits::default()).unwrap().profile;
         assert!(write(&p).is_none());
