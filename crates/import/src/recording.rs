@@ -290,12 +290,13 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_and_counted() {
-        let b = doc(r#""functions": [["abcdefgh.py", 1, "short"], ["a.py", 2, "a_very_long_name"], ["b.py", 3, "ok"]],
+        // Both parts of the first function are cut, one of the second: two functions counted.
+        let b = doc(r#""functions": [["abcdefgh.py", 1, "shortname"], ["a.py", 2, "a_very_long_name"], ["b.py", 3, "ok"]],
             "threads": [[1, 2, "T"]], "stacks": [[0, [0, 1, 2], 1, 0, 0, 1, 0.01, null]]"#);
         let limits = Limits { max_name_len: 8, ..Limits::default() };
         let out = parse(&b, &limits).unwrap();
         let names: Vec<(&str, &str)> = out.profile.functions.iter().map(|f| (f.file.as_str(), f.name.as_str())).collect();
-        assert_eq!(names, vec![("abcdefgh", "short"), ("a.py", "a_very_l"), ("b.py", "ok")]);
+        assert_eq!(names, vec![("abcdefgh", "shortnam"), ("a.py", "a_very_l"), ("b.py", "ok")]);
         assert_eq!(out.warnings.len(), 1);
         assert!(out.warnings[0].to_string().starts_with("2 function names or files"), "{}", out.warnings[0]);
         assert!(parse(&b, &Limits::default()).unwrap().warnings.is_empty());
