@@ -4,7 +4,8 @@
 #
 #   lines     no Rust source file in crates/ or server/ passes 1,000 lines
 #   pure-io   model, import, index, answer and api do no I/O (no fs, net, process, env, stdio, clocks)
-#   deps      import and index depend on model alone among our crates, api on serde alone,
+#   deps      import depends on model alone among our crates, index on model and api (the
+#             vocabulary: package classes, sort keys), api on serde alone,
 #             answer on model, index and api
 #   app-http  only app/src/api.rs makes HTTP requests
 #   app-js    only app/src/charts.rs binds JavaScript, only app/js/charts.js uses d3
@@ -43,7 +44,7 @@ deps_of() {
 for c in model import index answer api; do
     for d in $(deps_of "crates/$c"); do
         case "$c:$d" in
-            api:serde | import:profview-model | index:profview-model) ;;
+            api:serde | import:profview-model | index:profview-model | index:profview-api) ;;
             answer:profview-model | answer:profview-index | answer:profview-api | answer:regex) ;;
             api:* | model:* | *:profview-* | *:tokio* | *:axum* | *:hyper* | *:reqwest* | *:redb*)
                 fail deps "crates/$c depends on $d" ;;
@@ -70,7 +71,8 @@ done < <(grep -rnE --include='*.rs' '(allow|expect)\s*\([^)]*clippy::unwrap_used
 # --- testids
 # App side: data-testid="x" (an id), data-testid=format!("x-{..}") (a prefix x-), or any other
 # expression, which needs a `// data-testid values: a, b` comment on one of the 3 lines above
-# it whose values are string literals somewhere in app/src. find.mjs side: tid('x') (an id) and
+# it whose values are string literals somewhere in app/src or crates/api/src (the API's
+# vocabularies, such as the chart kinds, are enums there). find.mjs side: tid('x') (an id) and
 # tid(`x-${..}`) (a prefix).
 while IFS= read -r msg; do
     fail testids "$msg"
@@ -79,6 +81,8 @@ import pathlib, re
 ids, prefixes, where = set(), set(), {}
 sources = {path: path.read_text() for path in sorted(pathlib.Path("app/src").rglob("*.rs"))}
 literals = set(re.findall(r'"([^"\\]*)"', "\n".join(sources.values())))
+for path in sorted(pathlib.Path("crates/api/src").rglob("*.rs")):  # `Variant = "wire-name"`
+    literals |= set(re.findall(r'^\s*[A-Z]\w* = "([^"]+)"', path.read_text(), re.M))
 for path, text in sources.items():
     lines = text.split("\n")
     for no, line in enumerate(lines, 1):
@@ -98,7 +102,7 @@ for path, text in sources.items():
                     continue
                 for v in [v.strip() for v in note.group(1).split(",") if v.strip()]:
                     if v not in literals:
-                        print(f"{at}: `// data-testid values:` names {v}, which is no string literal in app/src")
+                        print(f"{at}: `// data-testid values:` names {v}, which is no string literal in app/src or wire name in crates/api/src")
                     ids.add(v); where.setdefault(v, at)
 find = pathlib.Path("tests/e2e/find.mjs").read_text()
 fids = set(re.findall(r"tid\('([^']*)'\)", find))

@@ -19,16 +19,12 @@ function cssVar(name, fallback) {
   return v || fallback;
 }
 
-/** Classifies a file as builtin, stdlib, site-packages or user code. */
-export function classify(file) {
-  if (!file || file === '~' || file.startsWith('<') || file === 'builtins') return 'builtin';
-  if (/(site|dist)-packages/.test(file) || file.includes('/.venv/')) return 'site';
-  if (/\/lib\/python\d+(\.\d+)?\//.test(file) || /^(threading|json|re|socket|selectors|queue|concurrent|importlib|asyncio|http|email|logging|collections|functools|typing|enum|abc|os|posixpath|genericpath|tokenize|inspect|ast|encodings|codecs|subprocess|multiprocessing|pathlib|random|string|textwrap|copy|contextlib|weakref|dataclasses|linecache|traceback|unittest|urllib|xml|zipfile|zlib|gzip|shutil|tempfile|argparse|pydoc|sre_\w+|_\w+)(\/|\.py|$)/.test(file)) return 'stdlib';
-  if (/\.(so|dylib|dll)(\.|\b|$)/.test(file) || file.startsWith('[') || file.startsWith('0x')) return 'native';
-  return 'user';
-}
-
-const PALETTE_VARS = { user: '--user', stdlib: '--stdlib', site: '--site', builtin: '--builtin', native: '--other', other: '--builtin' };
+// The colour family of each package class. The class is the `package` field the server (the
+// index's classify.rs) sends with every node; nothing here classifies a file. Merged "other (N)"
+// nodes and the root (no package) are drawn in the built-in grey.
+const PALETTE_VARS = {
+  user: '--user', stdlib: '--stdlib', 'site-packages': '--site', builtin: '--builtin', native: '--native', other: '--builtin',
+};
 
 function hash(s) {
   let h = 2166136261;
@@ -41,12 +37,12 @@ function makeColorer() {
   const base = {};
   for (const [k, v] of Object.entries(PALETTE_VARS)) base[k] = d3().hsl(cssVar(v, '#888'));
   const cache = new Map();
-  return (name, file, isOther) => {
-    const key = (isOther ? 'o' : '') + file + '\u0000' + name;
+  return (name, pkg, isOther) => {
+    const cls = isOther ? 'other' : (pkg || 'builtin');
+    const key = cls + '\u0000' + name;
     let c = cache.get(key);
     if (c) return c;
-    const pkg = isOther ? 'other' : classify(file);
-    const b = base[pkg] || base.user;
+    const b = base[cls] || base.user;
     const h = hash(name);
     // A few quantized shades per package: neighbours differ, and the renderer can batch by colour.
     const shade = d3().hsl(b.h + ((h % 5) - 2) * 4, Math.max(0, Math.min(1, b.s * (0.8 + ((h >> 5) % 3) * 0.1))),
@@ -204,7 +200,7 @@ export class Icicle {
   recolor() {
     const groups = new Map();
     this.nodes.forEach((n, i) => {
-      n.color = this.colorer(n.name, n.file, n.func == null && n.parent != null);
+      n.color = this.colorer(n.name, n.package, n.func == null && n.parent != null);
       let g = groups.get(n.color);
       if (!g) groups.set(n.color, (g = []));
       g.push(i);
@@ -498,7 +494,7 @@ export class TreeChart {
       const match = !search || n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search);
       if (search && match) matches++;
       if (n.func != null && n.func === this.selected) selectedDrawn++;
-      const color = match ? this.colorer(n.name, n.file, n.func == null && n.parent != null) : dim;
+      const color = match ? this.colorer(n.name, n.package, n.func == null && n.parent != null) : dim;
       const isSel = n.func != null && n.func === this.selected;
       if (this.kind === 'pack') {
         if (d.r < 0.5) continue;
@@ -628,7 +624,7 @@ export class BubbleGraph {
     this.canvas.style.width = `${this.W}px`; this.canvas.style.height = `${this.H}px`;
   }
 
-  /** Takes a graph `{unit, nodes:[{id,name,file,line,self_value,total}], edges:[{source,target,weight}], capped}`. */
+  /** Takes a graph `{unit, nodes:[{id,name,file,line,self_value,total,package}], edges:[{source,target,weight}], capped}`. */
   setData(json) {
     const g = JSON.parse(json);
     this.unit = g.unit;
@@ -708,7 +704,7 @@ export class BubbleGraph {
       const match = !search || n.name.toLowerCase().includes(search) || n.file.toLowerCase().includes(search);
       ctx.beginPath();
       ctx.arc(n.x, n.y, n.r, 0, 2 * Math.PI);
-      ctx.fillStyle = match ? this.colorer(n.name, n.file, false) : dim;
+      ctx.fillStyle = match ? this.colorer(n.name, n.package, false) : dim;
       ctx.fill();
       ctx.lineWidth = (n.id === sel ? 3 : 0.6) / t.k;
       ctx.strokeStyle = n.id === sel ? accent : 'rgba(0,0,0,0.4)';

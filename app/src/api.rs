@@ -3,7 +3,10 @@
 //! through `profview-answer`, the same conversions the server's routes make.
 
 use gloo_net::http::Request;
-use profview_api::{CallGraph, ErrorBody, FunctionDetail, FunctionPage, ProfileSummary, ReachList, RenameRequest, ThreadList, TreeSlice, UploadResponse};
+use profview_api::{
+    CallGraph, ErrorBody, FunctionDetail, FunctionPage, Package, ProfileSummary, ReachList, RenameRequest, SortKey, SortOrder,
+    ThreadList, TreeMode, TreeSlice, UploadResponse,
+};
 use serde::de::DeserializeOwned;
 
 /// A failed request, with a message fit for the page.
@@ -70,10 +73,10 @@ pub async fn profile(id: &str) -> Result<ProfileSummary, ApiError> {
 /// Parameters of a function-table page.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FunctionsRequest {
-    /// Sort column.
-    pub sort: Option<String>,
-    /// `asc` or `desc`.
-    pub order: Option<String>,
+    /// Sort column (`None` = the profile's default order).
+    pub sort: Option<SortKey>,
+    /// Direction (`None` = the column's default).
+    pub order: Option<SortOrder>,
     /// Search text.
     pub q: Option<String>,
     /// Treat `q` as a regex.
@@ -86,8 +89,8 @@ pub struct FunctionsRequest {
     pub thread: Option<String>,
     /// Transform string.
     pub tf: Option<String>,
-    /// Package filter: `user`, `stdlib`, `site-packages`, `builtin`.
-    pub package: Option<String>,
+    /// Package filter.
+    pub package: Option<Package>,
     /// Ask for this function's position in the order (`rank` in the answer).
     pub find: Option<u32>,
 }
@@ -105,13 +108,13 @@ fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
 pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, ApiError> {
     if let Some(a) = local(|rep| {
         let p = profview_answer::FunctionsParams {
-            sort: r.sort.clone(),
-            order: r.order.clone(),
+            sort: r.sort,
+            order: r.order,
             offset: r.offset,
             limit: Some(r.limit),
             q: r.q.clone(),
             regex: r.regex,
-            package: r.package.clone(),
+            package: r.package,
             find: r.find,
             thread: r.thread.clone(),
             tf: r.tf.clone(),
@@ -121,11 +124,11 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
         return a;
     }
     let mut url = format!("/api/profiles/{}/functions?offset={}&limit={}", enc(id), r.offset, r.limit);
-    if let Some(s) = &r.sort {
-        url.push_str(&format!("&sort={}", enc(s)));
+    if let Some(s) = r.sort {
+        url.push_str(&format!("&sort={s}"));
     }
-    if let Some(o) = &r.order {
-        url.push_str(&format!("&order={}", enc(o)));
+    if let Some(o) = r.order {
+        url.push_str(&format!("&order={o}"));
     }
     if let Some(q) = r.q.as_deref().filter(|q| !q.is_empty()) {
         url.push_str(&format!("&q={}", enc(q)));
@@ -133,8 +136,8 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
             url.push_str("&regex=1");
         }
     }
-    if let Some(p) = r.package.as_deref().filter(|p| !p.is_empty()) {
-        url.push_str(&format!("&package={}", enc(p)));
+    if let Some(p) = r.package {
+        url.push_str(&format!("&package={p}"));
     }
     if let Some(f) = r.find {
         url.push_str(&format!("&find={f}"));
@@ -146,8 +149,8 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
 /// Parameters of a tree slice.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TreeRequest {
-    /// `top-down` or `inverted`.
-    pub mode: &'static str,
+    /// Orientation.
+    pub mode: TreeMode,
     /// Path of the slice root (`""` = the whole tree).
     pub root: Option<String>,
     /// Thread index.

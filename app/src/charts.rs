@@ -35,39 +35,7 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| "chart error".to_owned())
 }
 
-/// The kinds of chart, by the name used in `view=` and in `data-testid`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChartKind {
-    /// Top-down tree, root on top.
-    Icicle,
-    /// Inverted tree, root at the bottom.
-    Flame,
-    /// Circle packing of the call tree.
-    CirclePack,
-    /// RunSnakeRun's squaremap of the call tree.
-    Squaremap,
-    /// plop's force-laid call graph.
-    BubbleGraph,
-}
-
-impl ChartKind {
-    /// The view name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChartKind::Icicle => "icicle",
-            ChartKind::Flame => "flame",
-            ChartKind::CirclePack => "circle-pack",
-            ChartKind::Squaremap => "squaremap",
-            ChartKind::BubbleGraph => "bubble-graph",
-        }
-    }
-    /// Parses a view name.
-    pub fn parse(s: &str) -> Option<ChartKind> {
-        [ChartKind::Icicle, ChartKind::Flame, ChartKind::CirclePack, ChartKind::Squaremap, ChartKind::BubbleGraph]
-            .into_iter()
-            .find(|k| k.name() == s)
-    }
-}
+pub use profview_api::ChartKind;
 
 /// A chart mounted in a container element.
 pub struct Chart {
@@ -88,7 +56,7 @@ impl Chart {
         let on_select = Closure::<dyn FnMut(u32)>::new(on_select);
         let on_zoom = Closure::<dyn FnMut(String)>::new(on_zoom);
         let inner =
-            mount_chart(kind.name(), container, on_select.as_ref().unchecked_ref(), on_zoom.as_ref().unchecked_ref())
+            mount_chart(kind.as_str(), container, on_select.as_ref().unchecked_ref(), on_zoom.as_ref().unchecked_ref())
                 .map_err(js_err)?;
         Ok(Chart { inner, _on_select: on_select, _on_zoom: on_zoom })
     }

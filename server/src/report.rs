@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use profview_index::{FunctionQuery, ProfileIndex, SortKey, SortOrder};
+use profview_index::{FunctionQuery, ProfileIndex, SortKey};
 use profview_model::{FuncId, Profile};
 use serde_json::{json, Map, Value};
 
@@ -44,7 +44,7 @@ pub fn ordered(index: &ProfileIndex, sort: Option<SortKey>, limit: Option<usize>
             }
         }
         Some(key) => {
-            let order = if matches!(key, SortKey::Name | SortKey::File | SortKey::Line) { SortOrder::Asc } else { SortOrder::Desc };
+            let order = key.default_order();
             let q = FunctionQuery { sort: Some(key), order: Some(order), offset: 0, limit: limit.unwrap_or(usize::MAX), ..Default::default() };
             index.query_functions(&q).1
         }

@@ -7,6 +7,7 @@ mod common;
 use axum::http::StatusCode;
 use common::{corpus, get_json, state_with};
 use profview_answer as answer;
+use profview_api::{SortKey, TreeMode};
 use profview_index::ProfileIndex;
 use serde_json::Value;
 
@@ -42,7 +43,7 @@ async fn same_answers(rel: &str, thread: Option<&str>) {
     for (sort, q) in [("", ""), ("tottime", ""), ("name", "a"), ("cumtime", "")] {
         let uri = format!("/api/profiles/{id}/functions?sort={sort}&q={q}&limit=50{th}");
         let p = answer::FunctionsParams {
-            sort: Some(sort.to_owned()),
+            sort: SortKey::parse(sort),
             q: Some(q.to_owned()),
             limit: Some(50),
             thread: thread.map(str::to_owned),
@@ -62,7 +63,7 @@ async fn same_answers(rel: &str, thread: Option<&str>) {
     let tq = answer::tree_query(None, None, answer::lod(Some(0.001), Some(3000)).unwrap()).unwrap();
     let tree = route(&state, &format!("/api/profiles/{id}/tree?min_frac=0.001&max_nodes=3000{th}")).await;
     assert_eq!(tree, json(answer::tree(&idx, &sel, &tq).unwrap()), "{rel}: tree");
-    let tq = answer::tree_query(Some("inverted"), None, answer::lod(Some(0.002), Some(500)).unwrap()).unwrap();
+    let tq = answer::tree_query(Some(TreeMode::Inverted), None, answer::lod(Some(0.002), Some(500)).unwrap()).unwrap();
     let flame = route(&state, &format!("/api/profiles/{id}/tree?mode=inverted&min_frac=0.002&max_nodes=500{th}")).await;
     assert_eq!(flame, json(answer::tree(&idx, &sel, &tq).unwrap()), "{rel}: inverted tree");
 

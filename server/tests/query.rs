@@ -272,6 +272,37 @@ async fn openapi_documents_every_route() {
     }
 }
 
+/// The vocabularies are one list each (`profview_api`'s enums): the OpenAPI document names the
+/// same values wherever it lists them, so a value added to an enum and not documented fails here.
+#[tokio::test]
+async fn openapi_enums_are_the_api_vocabularies() {
+    use profview_api::{Package, SortKey, SortOrder, TreeMode};
+    let (state, _) = state_with(&[]);
+    let doc = ok(&state, "/api/openapi.json").await;
+    let names = |all: Vec<&'static str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    let packages = names(Package::ALL.iter().map(|p| p.as_str()).collect());
+    let sorts = names(SortKey::ALL.iter().map(|p| p.as_str()).collect());
+    let orders = names(SortOrder::ALL.iter().map(|p| p.as_str()).collect());
+    let modes = names(TreeMode::ALL.iter().map(|p| p.as_str()).collect());
+    let enum_of = |v: &Value| -> Vec<String> {
+        v["enum"].as_array().unwrap().iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()
+    };
+    let schemas = &doc["components"]["schemas"];
+    for s in ["FunctionRow", "EdgeRow", "TreeNode", "GraphNode"] {
+        assert_eq!(enum_of(&schemas[s]["properties"]["package"]), packages, "{s}.package");
+    }
+    assert_eq!(enum_of(&schemas["TreeSlice"]["properties"]["mode"]), modes);
+    let param = |path: &str, name: &str| -> Vec<String> {
+        let ps = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let p = ps.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} has no {name}"));
+        enum_of(&p["schema"])
+    };
+    assert_eq!(param("/api/profiles/{id}/functions", "package"), packages);
+    assert_eq!(param("/api/profiles/{id}/functions", "sort"), sorts);
+    assert_eq!(param("/api/profiles/{id}/functions", "order"), orders);
+    assert_eq!(param("/api/profiles/{id}/tree", "mode"), modes);
+}
+
 /// issue_4: a tiny caller-less function must not hide a recursion cycle that carries the time
 /// (`exec` → `<module>` → … → `exec` in cProfile files): the top level holds the real cost.
 #[tokio::test]

@@ -278,3 +278,64 @@ test('hot path: one click selects and zooms to where the heaviest chain of calls
   await screenshot(page, 'view-hot-path');
   assert.deepEqual(page.problems, []);
 });
+
+/**
+ * Hues (degrees) of the strongly coloured pixels of a chart's canvas, once it has drawn more than
+ * 50 of them: labels, grey built-ins and the background are left out by a saturation floor.
+ */
+async function canvasHues(page, sel) {
+  const handle = await page.waitForFunction((s) => {
+    const c = document.querySelector(`${s} canvas`);
+    if (!c || !c.width || !c.height) return null;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const hues = [];
+    for (let i = 0; i < d.length; i += 4 * 7) {
+      const [r, g, b] = [d[i] / 255, d[i + 1] / 255, d[i + 2] / 255];
+      const max = Math.max(r, g, b), min = Math.min(r, g, b), l = (max + min) / 2;
+      const s = max === min ? 0 : (max - min) / (1 - Math.abs(2 * l - 1));
+      if (s < 0.35 || l < 0.2 || l > 0.85) continue;
+      let h = max === r ? ((g - b) / (max - min)) % 6 : max === g ? (b - r) / (max - min) + 2 : (r - g) / (max - min) + 4;
+      hues.push((h * 60 + 360) % 360);
+    }
+    return hues.length > 50 ? hues : null;
+  }, sel, { timeout: 20000 });
+  return handle.jsonValue();
+}
+
+/** The hue of a CSS colour variable of the page. */
+async function varHue(page, name) {
+  return page.evaluate((n) => {
+    const hex = getComputedStyle(document.documentElement).getPropertyValue(n).trim();
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+    const max = Math.max(r, g, b), min = Math.min(r, g, b);
+    const h = max === r ? ((g - b) / (max - min)) % 6 : max === g ? (b - r) / (max - min) + 2 : (r - g) / (max - min) + 4;
+    return (h * 60 + 360) % 360;
+  }, name);
+}
+
+const hueGap = (a, b) => Math.min(Math.abs(a - b), 360 - Math.abs(a - b));
+
+test('charts colour each function by the package field the server sends, not by a classifier of their own', async () => {
+  // The same profile drawn twice, each time with every function's `package` rewritten in the
+  // answers: the icicle and the bubble graph must take the colour family of the field.
+  for (const [pkg, cssVar] of [['native', '--native'], ['stdlib', '--stdlib']]) {
+    const page = await browser.newPage();
+    let rewritten = 0;
+    await page.route(/\/api\/profiles\/[0-9a-f]+\/(tree|graph)\?/, async (route) => {
+      const resp = await route.fetch();
+      const body = await resp.json();
+      for (const n of body.nodes) if (n.package) { n.package = pkg; rewritten++; }
+      await route.fulfill({ response: resp, json: body });
+    });
+    for (const [view, sel] of [['icicle', find.icicle], ['bubble-graph', find.bubbleGraph]]) {
+      await page.goto(pageUrl(PSTATS, `?view=${view}`));
+      await chartReady(page, sel);
+      const want = await varHue(page, cssVar);
+      const hues = await canvasHues(page, sel);
+      const off = hues.filter((h) => hueGap(h, want) > 20).length;
+      assert.ok(off / hues.length < 0.05, `${view}/${pkg}: ${off} of ${hues.length} pixels are not of ${cssVar} (hue ${want.toFixed(0)})`);
+    }
+    assert.ok(rewritten > 0);
+    await page.close();
+  }
+});

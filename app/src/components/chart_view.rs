@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, TreeRequest};
 use crate::charts::{Chart, ChartKind};
+use profview_api::TreeMode;
 use crate::url_state;
 
 /// Level of detail and node budget per chart kind: `(min_frac, max_nodes)`.
@@ -49,7 +50,7 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
             } else {
                 let (min_frac, max_nodes) = budget(kind);
                 let req = TreeRequest {
-                    mode: if kind == ChartKind::Flame { "inverted" } else { "top-down" },
+                    mode: if kind == ChartKind::Flame { TreeMode::Inverted } else { TreeMode::TopDown },
                     root,
                     thread,
                     tf,
@@ -179,6 +180,6 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
         {move || loading.get().then(|| view! { <div class="loading chart-loading" data-testid="loading">"Loading…"</div> })}
         // data-testid values: icicle, flame, circle-pack, squaremap, bubble-graph
         <div class="chart" class:tall=kind != ChartKind::Icicle && kind != ChartKind::Flame
-            data-testid=kind.name() data-mode=if kind == ChartKind::Flame { "inverted" } else { "top-down" } node_ref=container></div>
+            data-testid=kind.as_str() data-mode=if kind == ChartKind::Flame { TreeMode::Inverted.as_str() } else { TreeMode::TopDown.as_str() } node_ref=container></div>
     }
 }

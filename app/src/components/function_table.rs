@@ -2,51 +2,62 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use profview_api::{FunctionRow, ProfileSummary};
+use profview_api::{FunctionRow, Package, ProfileSummary, SortKey, SortOrder, TreeMode};
 
 use crate::api::{self, FunctionsRequest};
 use crate::format;
 use crate::url_state;
 
 struct Column {
-    key: &'static str,
+    /// The sort key; numeric columns are the ones that sort largest first by default.
+    key: SortKey,
     label: &'static str,
     title: &'static str,
-    numeric: bool,
 }
 
 const PSTATS_COLUMNS: &[Column] = &[
-    Column { key: "ncalls", label: "ncalls", title: "calls (total/primitive when recursive)", numeric: true },
-    Column { key: "tottime", label: "tottime", title: "time in the function itself (s)", numeric: true },
-    Column { key: "percall_tottime", label: "percall", title: "tottime / ncalls", numeric: true },
-    Column { key: "cumtime", label: "cumtime", title: "time including callees (s)", numeric: true },
-    Column { key: "percall_cumtime", label: "percall", title: "cumtime / primitive calls", numeric: true },
-    Column { key: "name", label: "function", title: "function name", numeric: false },
-    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+    Column { key: SortKey::Ncalls, label: "ncalls", title: "calls (total/primitive when recursive)" },
+    Column { key: SortKey::Tottime, label: "tottime", title: "time in the function itself (s)" },
+    Column { key: SortKey::PercallTottime, label: "percall", title: "tottime / ncalls" },
+    Column { key: SortKey::Cumtime, label: "cumtime", title: "time including callees (s)" },
+    Column { key: SortKey::PercallCumtime, label: "percall", title: "cumtime / primitive calls" },
+    Column { key: SortKey::Name, label: "function", title: "function name" },
+    Column { key: SortKey::File, label: "file:line", title: "where it is defined" },
 ];
 
 const SAMPLE_COLUMNS: &[Column] = &[
-    Column { key: "self", label: "self", title: "weight of samples where this is the leaf", numeric: true },
-    Column { key: "self", label: "self %", title: "self / profile total", numeric: true },
-    Column { key: "total", label: "total", title: "weight of samples whose stack holds this function", numeric: true },
-    Column { key: "total", label: "total %", title: "total / profile total", numeric: true },
-    Column { key: "name", label: "function", title: "function name", numeric: false },
-    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+    Column { key: SortKey::SelfWeight, label: "self", title: "weight of samples where this is the leaf" },
+    Column { key: SortKey::SelfWeight, label: "self %", title: "self / profile total" },
+    Column { key: SortKey::TotalWeight, label: "total", title: "weight of samples whose stack holds this function" },
+    Column { key: SortKey::TotalWeight, label: "total %", title: "total / profile total" },
+    Column { key: SortKey::Name, label: "function", title: "function name" },
+    Column { key: SortKey::File, label: "file:line", title: "where it is defined" },
 ];
 
 /// A hybrid recording: the sampled columns (real paths, real seconds) and cProfile's exact ones
 /// side by side.
 const HYBRID_COLUMNS: &[Column] = &[
-    Column { key: "self", label: "self", title: "sampled: seconds of samples where this is the leaf", numeric: true },
-    Column { key: "self", label: "self %", title: "self / sampled total", numeric: true },
-    Column { key: "total", label: "total", title: "sampled: seconds of samples whose stack holds this function", numeric: true },
-    Column { key: "total", label: "total %", title: "total / sampled total", numeric: true },
-    Column { key: "ncalls", label: "ncalls", title: "exact (cProfile): calls (total/primitive when recursive)", numeric: true },
-    Column { key: "tottime", label: "tottime", title: "exact (cProfile): time in the function itself (s)", numeric: true },
-    Column { key: "cumtime", label: "cumtime", title: "exact (cProfile): time including callees (s)", numeric: true },
-    Column { key: "name", label: "function", title: "function name", numeric: false },
-    Column { key: "file", label: "file:line", title: "where it is defined", numeric: false },
+    Column { key: SortKey::SelfWeight, label: "self", title: "sampled: seconds of samples where this is the leaf" },
+    Column { key: SortKey::SelfWeight, label: "self %", title: "self / sampled total" },
+    Column { key: SortKey::TotalWeight, label: "total", title: "sampled: seconds of samples whose stack holds this function" },
+    Column { key: SortKey::TotalWeight, label: "total %", title: "total / sampled total" },
+    Column { key: SortKey::Ncalls, label: "ncalls", title: "exact (cProfile): calls (total/primitive when recursive)" },
+    Column { key: SortKey::Tottime, label: "tottime", title: "exact (cProfile): time in the function itself (s)" },
+    Column { key: SortKey::Cumtime, label: "cumtime", title: "exact (cProfile): time including callees (s)" },
+    Column { key: SortKey::Name, label: "function", title: "function name" },
+    Column { key: SortKey::File, label: "file:line", title: "where it is defined" },
 ];
+
+/// The package filter's label of a class.
+fn package_label(p: Package) -> &'static str {
+    match p {
+        Package::User => "your code",
+        Package::Stdlib => "stdlib",
+        Package::SitePackages => "site-packages",
+        Package::Builtin => "built-ins",
+        Package::Native => "native code",
+    }
+}
 
 /// Which numbers a profile's rows carry.
 #[derive(Clone, Copy, PartialEq)]
@@ -95,6 +106,10 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
     let package = url_state::param("pkg");
+    // The URL's words as the API's values (an unknown word is ignored, as if absent).
+    let sort_key = Memo::new(move |_| sort.get().and_then(|s| SortKey::parse(&s)));
+    let sort_order = Memo::new(move |_| order.get().and_then(|s| SortOrder::parse(&s)));
+    let package_class = Memo::new(move |_| package.get().and_then(|s| Package::parse(&s)));
     let set = url_state::setter();
     // First visible row, from the scroll position; the fetched block follows it.
     let scroll_row = RwSignal::new(0usize);
@@ -130,15 +145,15 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                 return;
             }
             let req = FunctionsRequest {
-                sort: sort.get_untracked(),
-                order: order.get_untracked(),
+                sort: sort_key.get_untracked(),
+                order: sort_order.get_untracked(),
                 q: q.get_untracked(),
                 regex: regex.get_untracked().as_deref() == Some("1"),
                 offset: 0,
                 limit: 1,
                 thread: thread.get_untracked(),
                 tf: tf.get_untracked(),
-                package: package.get_untracked(),
+                package: package_class.get_untracked(),
                 find: Some(fid),
             };
             let id = id.clone();
@@ -155,15 +170,15 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let id2 = id.clone();
     let page = LocalResource::new(move || {
         let req = FunctionsRequest {
-            sort: sort.get(),
-            order: order.get(),
+            sort: sort_key.get(),
+            order: sort_order.get(),
             q: q.get(),
             regex: regex.get().as_deref() == Some("1"),
             offset: block_start.get(),
             limit: BLOCK,
             thread: thread.get(),
             tf: tf.get(),
-            package: package.get(),
+            package: package_class.get(),
             find: None,
         };
         let id = id2.clone();
@@ -192,7 +207,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         move || {
             let id = id.clone();
             let req = api::TreeRequest {
-                mode: "top-down",
+                mode: TreeMode::TopDown,
                 root: None,
                 thread: thread.get(),
                 tf: tf.get(),
@@ -204,19 +219,13 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     });
 
     let set_sort = set.clone();
-    let on_header = move |key: &'static str, numeric: bool| {
-        let cur = sort.get_untracked();
-        let cur_order = order.get_untracked();
-        let default_order = if numeric { "desc" } else { "asc" };
-        let new_order = if cur.as_deref() == Some(key) {
-            match cur_order.as_deref().unwrap_or(default_order) {
-                "asc" => "desc",
-                _ => "asc",
-            }
+    let on_header = move |key: SortKey| {
+        let new_order = if sort_key.get_untracked() == Some(key) {
+            sort_order.get_untracked().unwrap_or(key.default_order()).flipped()
         } else {
-            default_order
+            key.default_order()
         };
-        set_sort(&[("sort", Some(key.to_owned())), ("order", Some(new_order.to_owned()))]);
+        set_sort(&[("sort", Some(key.to_string())), ("order", Some(new_order.to_string()))]);
     };
 
     let set_q = set.clone();
@@ -249,10 +258,10 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                     let v = event_target_value(&ev);
                     set(&[("pkg", (!v.is_empty()).then_some(v))]);
                 }}>
-                {[("", "all code"), ("user", "your code"), ("stdlib", "stdlib"), ("site-packages", "site-packages"), ("builtin", "built-ins")]
-                    .into_iter()
-                    .map(|(v, label)| view! { <option value=v selected=move || package.get().unwrap_or_default() == v>{label}</option> })
-                    .collect_view()}
+                <option value="" selected=move || package_class.get().is_none()>"all code"</option>
+                {Package::ALL.iter().map(|&p| view! {
+                    <option value=p.as_str() selected=move || package_class.get() == Some(p)>{package_label(p)}</option>
+                }).collect_view()}
             </select>
             <span class="muted" data-testid="row-count">
                 {move || page.get().and_then(|r| r.ok()).map(|p| format!("{} functions", p.total))}
@@ -268,16 +277,16 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                     <tr>
                         {columns.iter().map(|c| {
                             let key = c.key;
-                            let numeric = c.numeric;
+                            let numeric = key.default_order() == SortOrder::Desc;
                             let on_header = on_header.clone();
                             let arrow = move || {
-                                if sort.get().as_deref() == Some(key) {
-                                    if order.get().as_deref() == Some("asc") { " ▲" } else { " ▼" }
+                                if sort_key.get() == Some(key) {
+                                    if sort_order.get() == Some(SortOrder::Asc) { " ▲" } else { " ▼" }
                                 } else { "" }
                             };
                             view! {
-                                <th class:num=numeric title=c.title data-sort=key
-                                    on:click=move |_| on_header(key, numeric)>
+                                <th class:num=numeric title=c.title data-sort=key.as_str()
+                                    on:click=move |_| on_header(key)>
                                     {c.label}{arrow}
                                 </th>
                             }

@@ -16,14 +16,10 @@ use crate::components::thread_select::ThreadSelect;
 use crate::components::transforms::TransformBar;
 use crate::url_state;
 
-/// The chart views, by the name used in `view=` and `data-testid="view-<name>"`.
-const VIEWS: &[(&str, &str)] = &[
-    ("icicle", "Icicle"),
-    ("flame", "Flame (inverted)"),
-    ("bubble-graph", "Bubble graph"),
-    ("circle-pack", "Circle packing"),
-    ("squaremap", "Squaremap"),
-];
+/// The chart a `view=` value names (the icicle when absent or unknown).
+fn chart_kind(view: Option<String>) -> ChartKind {
+    view.as_deref().and_then(ChartKind::parse).unwrap_or(ChartKind::Icicle)
+}
 
 /// The dashboard of one profile.
 #[component]
@@ -111,13 +107,12 @@ pub fn ProfilePage() -> impl IntoView {
                             })}
                             <TransformBar id=pid.clone() sampled=!pstats/>
                             <div class="tabs">
-                                {VIEWS.iter().map(|(key, label)| {
+                                {ChartKind::ALL.iter().map(|&kind| {
                                     let set = set.clone();
-                                    let key = *key;
-                                    let active = move || view_name.get().as_deref().unwrap_or("icicle") == key;
+                                    let active = move || chart_kind(view_name.get()) == kind;
                                     view! {
-                                        <button class:active=active data-testid=format!("view-{key}")
-                                            on:click=move |_| set(&[("view", Some(key.to_owned())), ("root", None)])>{*label}</button>
+                                        <button class:active=active data-testid=format!("view-{kind}")
+                                            on:click=move |_| set(&[("view", Some(kind.to_string())), ("root", None)])>{kind.label()}</button>
                                     }
                                 }).collect_view()}
                                 <Breadcrumb id=pid.clone()/>
@@ -126,7 +121,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 {
                                     let pid = pid.clone();
                                     move || {
-                                        let kind = view_name.get().as_deref().and_then(ChartKind::parse).unwrap_or(ChartKind::Icicle);
+                                        let kind = chart_kind(view_name.get());
                                         view! { <ChartView id=pid.clone() kind=kind/> }
                                     }
                                 }

@@ -88,10 +88,6 @@ pub fn lod(min_frac: Option<f64>, max_nodes: Option<usize>) -> Answer<Lod> {
     Ok(Lod { min_frac, max_nodes })
 }
 
-fn package_str(p: Package) -> Option<String> {
-    Some(p.as_str().to_owned())
-}
-
 /// The summary of a profile held in memory (what a stored profile's metadata row records).
 pub fn summary(idx: &ProfileIndex, id: &str, name: &str, size: Option<u64>, warnings: Vec<String>) -> ProfileSummary {
     let p = idx.profile();
@@ -131,7 +127,7 @@ pub fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<Functio
         cumtime,
         self_weight: s.self_weight,
         total_weight: s.total_weight,
-        package: package_str(idx.package_in(v, fid)),
+        package: Some(idx.package_in(v, fid)),
     })
 }
 
@@ -147,7 +143,7 @@ fn edge_row(idx: &ProfileIndex, v: &View, e: &EdgeInfo) -> Option<EdgeRow> {
         tottime: e.tottime,
         cumtime: e.cumtime,
         weight: e.weight,
-        package: package_str(idx.package_in(v, e.func)),
+        package: Some(idx.package_in(v, e.func)),
     })
 }
 
@@ -204,7 +200,7 @@ pub fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> Tr
                 total_max: n.total_max,
                 truncated: n.truncated,
                 merged: n.merged,
-                package: func.as_ref().and_then(|(f, _)| package_str(idx.package_in(v, FuncId(*f)))),
+                package: func.as_ref().map(|(f, _)| idx.package_in(v, FuncId(*f))),
                 func_ncalls: if v.is_pstats() {
                     None
                 } else {
@@ -214,7 +210,7 @@ pub fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> Tr
         })
         .collect();
     TreeSlice {
-        mode: mode.as_str().to_owned(),
+        mode,
         unit: idx.profile().unit.as_str().to_owned(),
         grand_total: s.grand_total,
         estimated: s.estimated,
@@ -225,10 +221,10 @@ pub fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> Tr
 /// Parameters of a function-table page (the query string of `GET .../functions`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FunctionsParams {
-    /// Sort column.
-    pub sort: Option<String>,
-    /// `asc` or `desc`.
-    pub order: Option<String>,
+    /// Sort column (`None` = the profile's default order).
+    pub sort: Option<SortKey>,
+    /// Direction (`None` = the column's default).
+    pub order: Option<SortOrder>,
     /// First row.
     pub offset: usize,
     /// Page size (at most [`MAX_PAGE`]; `None` = 100).
@@ -237,8 +233,8 @@ pub struct FunctionsParams {
     pub q: Option<String>,
     /// `q` is a regular expression.
     pub regex: bool,
-    /// `user`, `stdlib`, `site-packages` or `builtin`.
-    pub package: Option<String>,
+    /// Only functions of this package class.
+    pub package: Option<Package>,
     /// A function id whose position in this order is wanted (`rank`).
     pub find: Option<u32>,
     /// Thread index (`None`/`all` = all threads merged).
@@ -249,16 +245,6 @@ pub struct FunctionsParams {
 
 /// Turns the table parameters into an index query.
 pub fn function_query(p: &FunctionsParams) -> Answer<FunctionQuery> {
-    let sort = match p.sort.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(SortKey::parse(s).ok_or_else(|| AnswerError::BadRequest(format!("unknown sort column {s:?}")))?),
-    };
-    let order = match p.order.as_deref() {
-        None | Some("") => None,
-        Some("asc") => Some(SortOrder::Asc),
-        Some("desc") => Some(SortOrder::Desc),
-        Some(o) => return Err(AnswerError::BadRequest(format!("order must be asc or desc, not {o:?}"))),
-    };
     let filter = match p.q.as_deref() {
         None | Some("") => None,
         Some(q) if p.regex => Some(TextFilter::Regex(
@@ -269,13 +255,7 @@ pub fn function_query(p: &FunctionsParams) -> Answer<FunctionQuery> {
         )),
         Some(q) => Some(TextFilter::Substring(q.to_owned())),
     };
-    let package = match p.package.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(Package::parse(s).ok_or_else(|| {
-            AnswerError::BadRequest(format!("package must be user, stdlib, site-packages or builtin, not {s:?}"))
-        })?),
-    };
-    Ok(FunctionQuery { sort, order, filter, package, offset: p.offset, limit: p.limit.unwrap_or(100).min(MAX_PAGE) })
+    Ok(FunctionQuery { sort: p.sort, order: p.order, filter, package: p.package, offset: p.offset, limit: p.limit.unwrap_or(100).min(MAX_PAGE) })
 }
 
 /// A page of the function table.
@@ -342,14 +322,9 @@ pub fn sandwich(idx: &ProfileIndex, sel: &Selection, fid: u32, lod: &Lod) -> Ans
     })
 }
 
-/// `mode` (`top-down`, the default, or `inverted`), the path `root` and a level of detail as a
-/// tree query.
-pub fn tree_query(mode: Option<&str>, root: Option<&str>, lod: Lod) -> Answer<TreeQuery> {
-    let mode = match mode.map(str::trim) {
-        None | Some("") => TreeMode::TopDown,
-        Some(m) => TreeMode::parse(m)
-            .ok_or_else(|| AnswerError::BadRequest(format!("mode must be top-down or inverted, not {m:?}")))?,
-    };
+/// `mode` (`top-down` when absent), the path `root` and a level of detail as a tree query.
+pub fn tree_query(mode: Option<TreeMode>, root: Option<&str>, lod: Lod) -> Answer<TreeQuery> {
+    let mode = mode.unwrap_or_default();
     let root = profview_index::parse_path(root.unwrap_or("").trim()).map_err(AnswerError::BadRequest)?;
     Ok(TreeQuery { mode, root, lod })
 }
@@ -395,6 +370,7 @@ pub fn graph(idx: &ProfileIndex, sel: &Selection, n: usize) -> Answer<CallGraph>
             line: f.line,
             self_value: s.own(),
             total: s.inclusive(),
+            package: Some(idx.package_in(&v, fid)),
         });
     }
     let mut edges = Vec::new();

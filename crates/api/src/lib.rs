@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod vocab;
+pub use vocab::{empty_as_none, ChartKind, Package, SortKey, SortOrder, TreeMode};
+
 /// One entry of `GET /api/profiles`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProfileSummary {
@@ -86,9 +89,9 @@ pub struct FunctionRow {
     /// Total (inclusive) samples/weight for sampled profiles.
     #[serde(default)]
     pub total_weight: Option<f64>,
-    /// Package class of the file: `user`, `stdlib`, `site-packages` or `builtin` (see [`PACKAGES`]).
+    /// Package class of the function (see [`Package`]).
     #[serde(default)]
-    pub package: Option<String>,
+    pub package: Option<Package>,
 }
 
 /// `GET /api/profiles/{id}/functions` answer.
@@ -109,10 +112,6 @@ pub struct ErrorBody {
     /// What went wrong, for a human.
     pub error: String,
 }
-
-/// Columns the function table can be sorted by.
-pub const SORT_COLUMNS: &[&str] =
-    &["name", "file", "line", "ncalls", "primcalls", "tottime", "cumtime", "percall_tottime", "percall_cumtime"];
 
 /// One neighbour of a function: a caller or a callee, with the numbers of the edge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,9 +134,9 @@ pub struct EdgeRow {
     pub cumtime: Option<f64>,
     /// Samples: weight of stacks where the two are adjacent (caller directly above callee).
     pub weight: Option<f64>,
-    /// Package class of the neighbour's file (see [`PACKAGES`]).
+    /// Package class of the neighbour (see [`Package`]).
     #[serde(default)]
-    pub package: Option<String>,
+    pub package: Option<Package>,
 }
 
 /// `GET /api/profiles/{id}/functions/{fid}`: one function with its direct callers and callees.
@@ -229,9 +228,9 @@ pub struct TreeNode {
     pub truncated: bool,
     /// Number of functions merged into this "other" node (0 otherwise).
     pub merged: u32,
-    /// Package class of the function's file (see [`PACKAGES`]); `null` for `all` and "other".
+    /// Package class of the function (see [`Package`]); `null` for `all` and "other".
     #[serde(default)]
-    pub package: Option<String>,
+    pub package: Option<Package>,
     /// A sampled tree over exact call counts (a hybrid recording): the function's exact number
     /// of calls over the whole run, from cProfile (not per path). `null` elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,7 +241,7 @@ pub struct TreeNode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TreeSlice {
     /// `top-down` (icicle) or `inverted` (flame of callers: leaves at the root).
-    pub mode: String,
+    pub mode: TreeMode,
     /// Unit of `total`/`self_value`.
     pub unit: String,
     /// The value of the whole tree (for percentages), under the current thread and transforms.
@@ -265,12 +264,6 @@ pub struct Sandwich {
     /// occurrences: `nodes[0]` is the function, its children its callees.
     pub callees: TreeSlice,
 }
-
-/// Package classes (`package=` filter of the function table and the `package` fields).
-pub const PACKAGES: &[&str] = &["user", "stdlib", "site-packages", "builtin"];
-
-/// Tree modes (`mode=` of the tree route).
-pub const TREE_MODES: &[&str] = &["top-down", "inverted"];
 
 /// Level of detail `(min_frac, max_nodes)` the dashboard's icicle and flame views ask for
 /// (`GET .../tree?mode=…&min_frac=…&max_nodes=…`). The server prepares these two slices of
@@ -315,6 +308,9 @@ pub struct GraphNode {
     pub self_value: f64,
     /// Inclusive cost (cumtime or total weight).
     pub total: f64,
+    /// Package class of the function (see [`Package`]): the colour family of its bubble.
+    #[serde(default)]
+    pub package: Option<Package>,
 }
 
 /// One caller→callee edge of the bubble call graph.

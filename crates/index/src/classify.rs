@@ -1,46 +1,10 @@
-//! Package classification of a function's file: stdlib, site-packages, user code or built-in.
+//! Package classification of a function: user code, stdlib, site-packages, built-in or native.
 //!
-//! Used by the `package` filter of the function table, by `grp:pkg` and by the app for colours.
+//! The one place that classifies: the `package` field of rows, edges, tree and graph nodes, the
+//! `package` filter of the function table, `grp:pkg`, and (through the field) every chart's colours.
+//! The classes themselves are [`profview_api::Package`].
 
-/// Where a function's code comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Package {
-    /// The program's own code (anything not recognised as one of the others).
-    User,
-    /// The Python standard library (`/lib/python3.X/...`, `<frozen ...>`, well-known stdlib modules).
-    Stdlib,
-    /// Third-party code installed in `site-packages` / `dist-packages`.
-    SitePackages,
-    /// Built-in or native code: cProfile's `~` file, `<built-in ...>`/`{method ...}` names, shared
-    /// objects, kernel frames.
-    Builtin,
-}
-
-impl Package {
-    /// Every class, in wire order.
-    pub const ALL: [Package; 4] = [Package::User, Package::Stdlib, Package::SitePackages, Package::Builtin];
-
-    /// The name used on the wire: `user`, `stdlib`, `site-packages`, `builtin`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Package::User => "user",
-            Package::Stdlib => "stdlib",
-            Package::SitePackages => "site-packages",
-            Package::Builtin => "builtin",
-        }
-    }
-
-    /// Parses the wire name (`site_packages` and `native` are accepted too).
-    pub fn parse(s: &str) -> Option<Package> {
-        Some(match s {
-            "user" => Package::User,
-            "stdlib" => Package::Stdlib,
-            "site-packages" | "site_packages" | "sitepackages" => Package::SitePackages,
-            "builtin" | "native" => Package::Builtin,
-            _ => return None,
-        })
-    }
-}
+pub use profview_api::Package;
 
 /// Top-level modules of the CPython 3.11 standard library (`sys.stdlib_module_names` without the
 /// private ones), sorted, to classify relative file names such as py-spy's `threading.py`.
@@ -75,17 +39,21 @@ fn is_stdlib_module(m: &str) -> bool {
 
 /// Classifies a file path as stored in a profile. The rules, first match wins:
 ///
-/// 1. `""`, `~` (cProfile built-ins), `[...]` (perf `[kernel.kallsyms]`, `[unknown]`), shared
-///    objects (`*.so`, `*.so.N`, `*.dll`, `*.dylib`) → [`Package::Builtin`];
-/// 2. a path component `site-packages` or `dist-packages` → [`Package::SitePackages`];
-/// 3. `<frozen ...>`, a `lib/python3.X`/`lib/pythonX`/`lib/pypy`/`Lib` component, or a relative
+/// 1. `""` and `~` (cProfile built-ins) → [`Package::Builtin`];
+/// 2. `[...]` (perf `[kernel.kallsyms]`, `[unknown]`), shared objects (`*.so`, `*.so.N`, `*.dll`,
+///    `*.dylib`, `*.pyd`) and raw addresses (`0x7f3a…`) → [`Package::Native`];
+/// 3. a path component `site-packages` or `dist-packages` → [`Package::SitePackages`];
+/// 4. `<frozen ...>`, a `lib/python3.X`/`lib/pythonX`/`lib/pypy`/`Lib` component, or a relative
 ///    path whose first component is a stdlib module (`threading.py`, `json/decoder.py`)
 ///    → [`Package::Stdlib`];
-/// 4. anything else (including `<string>`, `<stdin>`) → [`Package::User`].
+/// 5. anything else (including `<string>`, `<stdin>`) → [`Package::User`].
 pub fn classify(file: &str) -> Package {
     let f = file.trim();
-    if f.is_empty() || f == "~" || (f.starts_with('[') && f.ends_with(']')) {
+    if f.is_empty() || f == "~" {
         return Package::Builtin;
+    }
+    if (f.starts_with('[') && f.ends_with(']')) || is_address(f) {
+        return Package::Native;
     }
     if f.contains('\\') {
         return classify(&f.replace('\\', "/"));
@@ -97,7 +65,7 @@ pub fn classify(file: &str) -> Package {
         || tail.ends_with(".dylib")
         || tail.ends_with(".pyd")
     {
-        return Package::Builtin;
+        return Package::Native;
     }
     if f.contains("-packages") && f.split('/').any(|c| c == "site-packages" || c == "dist-packages") {
         return Package::SitePackages;
@@ -132,24 +100,31 @@ pub fn classify(file: &str) -> Package {
 }
 
 /// Classifies a function by file and name: like [`classify`], but a function whose name marks it
-/// as built-in (`<built-in method ...>`, `<method '...' of '...' objects>`, `{built-in ...}`,
-/// `{method ...}`, perf's `_[k]` kernel suffix) is [`Package::Builtin`] whatever its file, and a
-/// function with an empty file is classified by its name alone (user code unless built-in).
+/// as a Python built-in (`<built-in method ...>`, `<method '...' of '...' objects>`,
+/// `{built-in ...}`, `{method ...}`) is [`Package::Builtin`] whatever its file; one whose name
+/// marks it as machine code (perf's `_[k]` kernel and `_[j]` JIT suffixes, a raw address such as
+/// `0x7f3a12` or `[unknown]`) is [`Package::Native`]; and a function with an empty file is
+/// classified by its name alone (user code unless one of those).
 pub fn classify_function(name: &str, file: &str) -> Package {
-    let n = name.trim_start();
-    if n.starts_with("<built-in")
-        || n.starts_with("<method '")
-        || n.starts_with("{built-in")
-        || n.starts_with("{method ")
-        || n.ends_with("_[k]")
-        || n.ends_with("_[j]")
-    {
+    let n = name.trim();
+    if n.starts_with("<built-in") || n.starts_with("<method '") || n.starts_with("{built-in") || n.starts_with("{method ") {
         return Package::Builtin;
+    }
+    if n.ends_with("_[k]") || n.ends_with("_[j]") || is_address(n) || (file.is_empty() && n.starts_with('[') && n.ends_with(']')) {
+        return Package::Native;
     }
     if file.is_empty() {
         return Package::User;
     }
     classify(file)
+}
+
+/// A raw code address as profilers print an unsymbolized frame: `0x` and at least one hex digit,
+/// optionally followed by `+offset` or ` (module)`.
+fn is_address(s: &str) -> bool {
+    let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) else { return false };
+    let digits = hex.bytes().take_while(u8::is_ascii_hexdigit).count();
+    digits > 0 && matches!(hex.as_bytes().get(digits), None | Some(b'+' | b' ' | b'('))
 }
 
 /// The distribution directory of a site-packages path (`.../site-packages/requests/api.py` →
@@ -179,8 +154,11 @@ mod tests {
     fn classifies_common_paths() {
         assert_eq!(classify("~"), Package::Builtin);
         assert_eq!(classify(""), Package::Builtin);
-        assert_eq!(classify("[kernel.kallsyms]"), Package::Builtin);
-        assert_eq!(classify("/usr/lib/x86_64-linux-gnu/libc.so.6"), Package::Builtin);
+        assert_eq!(classify("[kernel.kallsyms]"), Package::Native);
+        assert_eq!(classify("/usr/lib/x86_64-linux-gnu/libc.so.6"), Package::Native);
+        assert_eq!(classify("/opt/app/_speedups.cpython-312-x86_64-linux-gnu.so"), Package::Native);
+        assert_eq!(classify("C:\\Python312\\DLLs\\_ctypes.pyd"), Package::Native);
+        assert_eq!(classify("0x7f3a12c0"), Package::Native);
         assert_eq!(classify("/usr/lib/python3.11/json/decoder.py"), Package::Stdlib);
         assert_eq!(classify("/usr/lib/python3.11/site-packages/requests/api.py"), Package::SitePackages);
         assert_eq!(classify("/home/user/.venv/lib/python3.11/site-packages/black/__init__.py"), Package::SitePackages);
@@ -195,10 +173,17 @@ mod tests {
         assert_eq!(classify_function("<built-in method builtins.exec>", "~"), Package::Builtin);
         assert_eq!(classify_function("<method 'append' of 'list' objects>", "~"), Package::Builtin);
         assert_eq!(classify_function("main", ""), Package::User);
+        assert_eq!(classify_function("0x7f3a12c0", ""), Package::Native);
+        assert_eq!(classify_function("0x55d0+0x1a", "app.py"), Package::Native);
+        assert_eq!(classify_function("0xdeadbeefcode", ""), Package::User);
+        assert_eq!(classify_function("0x", ""), Package::User);
+        assert_eq!(classify_function("[unknown]", ""), Package::Native);
+        assert_eq!(classify_function("do_syscall_64_[k]", "[kernel.kallsyms]"), Package::Native);
+        assert_eq!(classify_function("<built-in method time.sleep>", "~"), Package::Builtin);
         assert_eq!(site_package_name("/x/site-packages/requests/api.py"), Some("requests"));
         assert_eq!(site_package_name("/x/site-packages/six.py"), Some("six"));
         assert_eq!(site_package_name("/x/app.py"), None);
-        for p in Package::ALL {
+        for &p in Package::ALL {
             assert_eq!(Package::parse(p.as_str()), Some(p));
         }
     }

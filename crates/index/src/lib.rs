@@ -44,6 +44,7 @@ pub(crate) use csr::Csr;
 pub use recent::Recent;
 
 pub use classify::{classify, classify_function, site_package_name, Package};
+pub use profview_api::TreeMode;
 pub use slice::{Exactness, Lod, Slice, SliceNode};
 pub use table::{FunctionQuery, FunctionStats, SortKey, SortOrder, TextFilter};
 pub use transform::{is_idle_name, parse as parse_transforms, GroupBy, Matcher, Op, Transforms, IDLE_NAMES};
@@ -83,34 +84,6 @@ pub struct Selection {
     pub thread: Option<u32>,
     /// Transform string (`docs/transforms.md`); empty = none.
     pub tf: String,
-}
-
-/// Tree orientation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum TreeMode {
-    /// Callers above callees (icicle / flame graph).
-    #[default]
-    TopDown,
-    /// Leaves (own cost) at the top, their callers below.
-    Inverted,
-}
-
-impl TreeMode {
-    /// `top-down` or `inverted`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TreeMode::TopDown => "top-down",
-            TreeMode::Inverted => "inverted",
-        }
-    }
-    /// Parses the wire name (`topdown`, `bottom-up` accepted).
-    pub fn parse(s: &str) -> Option<TreeMode> {
-        match s {
-            "top-down" | "topdown" | "top_down" => Some(TreeMode::TopDown),
-            "inverted" | "bottom-up" | "bottomup" => Some(TreeMode::Inverted),
-            _ => None,
-        }
-    }
 }
 
 /// A tree-slice request.

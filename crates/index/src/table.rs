@@ -7,6 +7,8 @@ use regex::Regex;
 
 use crate::classify::Package;
 
+pub use profview_api::{SortKey, SortOrder};
+
 /// Aggregates of one function. pstats fields are `None` for sampled profiles and vice versa.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FunctionStats {
@@ -136,62 +138,6 @@ pub(crate) fn function_stats(p: &Profile) -> Vec<FunctionStats> {
         }
     }
     out
-}
-
-/// A sortable column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SortKey {
-    /// Function name.
-    Name,
-    /// File name.
-    File,
-    /// Line.
-    Line,
-    /// pstats `nc`.
-    Ncalls,
-    /// pstats `cc`.
-    Primcalls,
-    /// pstats `tt`.
-    Tottime,
-    /// pstats `ct`.
-    Cumtime,
-    /// `tt / nc`.
-    PercallTottime,
-    /// `ct / cc`.
-    PercallCumtime,
-    /// Sampled self weight.
-    SelfWeight,
-    /// Sampled total weight.
-    TotalWeight,
-}
-
-impl SortKey {
-    /// Parses a column name as the API spells it. `self`/`total` and `samples` are accepted.
-    pub fn parse(s: &str) -> Option<SortKey> {
-        Some(match s {
-            "name" => SortKey::Name,
-            "file" => SortKey::File,
-            "line" => SortKey::Line,
-            "ncalls" => SortKey::Ncalls,
-            "primcalls" => SortKey::Primcalls,
-            "tottime" | "self_time" => SortKey::Tottime,
-            "cumtime" | "cumulative" => SortKey::Cumtime,
-            "percall_tottime" | "percall" => SortKey::PercallTottime,
-            "percall_cumtime" => SortKey::PercallCumtime,
-            "self" | "self_weight" => SortKey::SelfWeight,
-            "total" | "total_weight" | "samples" => SortKey::TotalWeight,
-            _ => return None,
-        })
-    }
-}
-
-/// Sort direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SortOrder {
-    /// Smallest first.
-    Asc,
-    /// Largest first.
-    Desc,
 }
 
 /// A text filter on name or file.

@@ -48,7 +48,7 @@ impl Matcher {
 /// How `grp:` groups frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
-    /// Library frames become `[stdlib]`, `[builtin]` or `[<distribution>]`; user frames stay.
+    /// Library frames become `[stdlib]`, `[builtin]`, `[native]` or `[<distribution>]`; user frames stay.
     Package,
     /// Every frame becomes its module (file).
     Module,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use profview_api::{FunctionPage, ProfileSummary};
+use profview_api::{FunctionPage, Package, ProfileSummary, SortKey, SortOrder};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -53,8 +53,10 @@ pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> R
 /// Query string of the function table.
 #[derive(Debug, Default, Deserialize)]
 pub struct FunctionsParams {
-    sort: Option<String>,
-    order: Option<String>,
+    #[serde(default, deserialize_with = "profview_api::empty_as_none")]
+    sort: Option<SortKey>,
+    #[serde(default, deserialize_with = "profview_api::empty_as_none")]
+    order: Option<SortOrder>,
     offset: Option<usize>,
     limit: Option<usize>,
     q: Option<String>,
@@ -64,8 +66,9 @@ pub struct FunctionsParams {
     thread: Option<String>,
     /// Transform string (`docs/transforms.md`).
     tf: Option<String>,
-    /// `user`, `stdlib`, `site-packages` or `builtin`.
-    package: Option<String>,
+    /// Only functions of this package class.
+    #[serde(default, deserialize_with = "profview_api::empty_as_none")]
+    package: Option<Package>,
     /// A function id: the answer's `rank` says where it stands in this order (for scrolling to it).
     find: Option<u32>,
 }
@@ -74,17 +77,16 @@ fn truthy(v: &Option<String>) -> bool {
     matches!(v.as_deref(), Some("1" | "true" | "yes" | "on"))
 }
 
-/// The query string as the answer's parameters (checked there, with the messages the API has
-/// always given).
+/// The query string as the answer's parameters (the vocabularies were checked by serde).
 pub(crate) fn functions_params(p: &FunctionsParams) -> profview_answer::FunctionsParams {
     profview_answer::FunctionsParams {
-        sort: p.sort.clone(),
-        order: p.order.clone(),
+        sort: p.sort,
+        order: p.order,
         offset: p.offset.unwrap_or(0),
         limit: p.limit,
         q: p.q.clone(),
         regex: truthy(&p.regex),
-        package: p.package.clone(),
+        package: p.package,
         find: p.find,
         thread: p.thread.clone(),
         tf: p.tf.clone(),

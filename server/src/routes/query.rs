@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profview_answer::AnswerError;
-use profview_api::{FunctionDetail, ReachList, Sandwich, ThreadList, TreeSlice};
+use profview_api::{FunctionDetail, ReachList, Sandwich, ThreadList, TreeMode, TreeSlice};
 use profview_index::{Lod, Selection};
 use profview_model::FuncId;
 use serde::de::DeserializeOwned;
@@ -168,7 +168,8 @@ async fn reach(state: AppState, id: String, fid: String, p: ViewParams, callers:
 /// Query string of the tree and sandwich routes.
 #[derive(Debug, Default, Deserialize)]
 pub struct TreeParams {
-    mode: Option<String>,
+    #[serde(default, deserialize_with = "profview_api::empty_as_none")]
+    mode: Option<TreeMode>,
     root: Option<String>,
     min_frac: Option<String>,
     max_nodes: Option<String>,
@@ -200,7 +201,7 @@ pub async fn tree(
     let e = entry(&state, &id).await?;
     // Checked in this order: mode, root, thread/tf, level of detail.
     let unchecked = Lod { min_frac: DEFAULT_MIN_FRAC, max_nodes: DEFAULT_MAX_NODES };
-    let mut q = profview_answer::tree_query(p.mode.as_deref(), p.root.as_deref(), unchecked).map_err(answer_err)?;
+    let mut q = profview_answer::tree_query(p.mode, p.root.as_deref(), unchecked).map_err(answer_err)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     q.lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
     on_blocking_pool(move || profview_answer::tree(&e.index, &sel, &q).map_err(answer_err))

@@ -256,6 +256,7 @@ pub(crate) fn apply(op: &Op, s: &WeightedStacks<'_>, funcs: &mut Funcs<'_>) -> R
                     (GroupBy::Package, Package::User) => None,
                     (GroupBy::Package, Package::Stdlib) => Some(("[stdlib]".to_owned(), String::new(), pkg)),
                     (GroupBy::Package, Package::Builtin) => Some(("[builtin]".to_owned(), String::new(), pkg)),
+                    (GroupBy::Package, Package::Native) => Some(("[native]".to_owned(), String::new(), pkg)),
                     (GroupBy::Package, Package::SitePackages) => {
                         let dist = site_package_name(&file).unwrap_or("site-packages");
                         Some((format!("[{dist}]"), String::new(), pkg))
