@@ -6,7 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+#[macro_use]
 mod vocab;
+mod compare;
+pub use compare::{
+    CollateReport, CollateRow, CollectionCreated, CollectionRequest, CollectionSummary, DiffNode, DiffReport, DiffRow, DiffTree,
+    Fields, Metric, Normalize, SideInfo, SideValues, Significance, Split, Spread,
+};
 pub use vocab::{empty_as_none, ChartKind, Package, SortKey, SortOrder, TreeMode};
 
 /// One entry of `GET /api/profiles`.
