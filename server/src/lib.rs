@@ -8,6 +8,7 @@
 //! This crate is the only one that knows HTTP or tokio.
 
 pub mod assets;
+pub mod compare_cli;
 pub mod error;
 pub mod export;
 pub mod html_report;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use profview_server::{report, router, AppState};
+use profview_server::{compare_cli, report, router, AppState};
 
 /// Explore Python performance profiles (cProfile, profile, yappi, py-spy, austin, perf) in the browser.
 #[derive(Debug, Parser)]
@@ -65,6 +65,64 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Collate many profiles of one kind (per-request dumps, say): per function, in how many it
+    /// appears, the sums (for pstats equal to `pstats.Stats(*files)`) and the min, median, p90,
+    /// p95, max and mean of each number over all of them (absent = 0).
+    Collate {
+        /// Profiles to collate (all pstats, or all sampled).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Sort by: sum (default), present, min, median, p90, p95, max, mean, name or file.
+        #[arg(long)]
+        sort: Option<String>,
+        /// The number sorted by and shown: ncalls, primcalls, tottime (default), cumtime; self
+        /// (default) or total for sampled profiles.
+        #[arg(long)]
+        metric: Option<String>,
+        /// asc or desc (default: desc for numbers).
+        #[arg(long)]
+        order: Option<String>,
+        /// Print at most N functions.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Diff two profiles (`diff BASE NEW`) or two sets (`diff --base A... --new B...`): each
+    /// function's numbers on both sides, the change (for pstats split into more calls and slower
+    /// calls) and, where it can be tested, whether it is bigger than the noise.
+    Diff {
+        /// BASE and NEW, when each side is one file.
+        #[arg(num_args = 0..=2, conflicts_with_all = ["base", "new"])]
+        files: Vec<PathBuf>,
+        /// The base side's profiles.
+        #[arg(long, num_args = 1.., requires = "new")]
+        base: Vec<PathBuf>,
+        /// The new side's profiles.
+        #[arg(long, num_args = 1.., requires = "base")]
+        new: Vec<PathBuf>,
+        /// Scale each side: absolute (default), total (shares of each side's total) or profile
+        /// (per profile: sets of different sizes).
+        #[arg(long, default_value = "absolute")]
+        normalize: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Sort by: delta (default: largest change first), relative, significance, base, new,
+        /// name or file.
+        #[arg(long)]
+        sort: Option<String>,
+        /// The number sorted by and shown (default tottime, or self for sampled profiles).
+        #[arg(long)]
+        metric: Option<String>,
+        /// asc or desc.
+        #[arg(long)]
+        order: Option<String>,
+        /// Print at most N functions.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 /// Where and how profiles are stored.
@@ -99,6 +157,14 @@ fn main() -> ExitCode {
         Command::Serve { files, host, port, no_browser, store } => serve(files, host, port, no_browser, store),
         Command::Export { file, format, output } => export(&file, &format, output.as_deref()),
         Command::Stats { files, json, sort, limit } => stats(&files, json, sort.as_deref(), limit),
+        Command::Collate { files, json, sort, metric, order, limit } => {
+            let l = compare_cli::Listing { sort, metric, order, limit, json };
+            print_out(compare_cli::collate_files(&files, &l))
+        }
+        Command::Diff { files, base, new, normalize, json, sort, metric, order, limit } => {
+            let l = compare_cli::Listing { sort, metric, order, limit, json };
+            diff(files, base, new, &normalize, &l)
+        }
     };
     match result {
         Ok(code) => code,
@@ -153,6 +219,22 @@ fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>
         out.write_all(report::text_report(&index, &label.join(", "), sort, limit).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_out(text: anyhow::Result<String>) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    std::io::stdout().lock().write_all(text?.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(files: Vec<PathBuf>, base: Vec<PathBuf>, new: Vec<PathBuf>, normalize: &str, l: &compare_cli::Listing) -> anyhow::Result<ExitCode> {
+    let normalize: profview_api::Normalize = normalize.parse().map_err(anyhow::Error::msg)?;
+    let (base, new) = match files.as_slice() {
+        [] if !base.is_empty() => (base, new),
+        [b, n] => (vec![b.clone()], vec![n.clone()]),
+        _ => anyhow::bail!("give two profiles (diff BASE NEW) or two sets (diff --base A... --new B...)"),
+    };
+    print_out(compare_cli::diff_files(&base, &new, normalize, l))
 }
 
 fn export(file: &std::path::Path, format: &str, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {

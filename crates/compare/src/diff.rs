@@ -30,30 +30,40 @@ pub struct Diff {
     pub new_info: SideInfo,
     /// One row per union function, in union order.
     pub rows: Vec<DiffRow>,
-    /// The side scale factors applied (value × factor = normalized value), per metric slot.
-    pub base_scale: Vals,
+    /// What the base side's fields were divided by (per metric slot).
+    pub base_div: Vals,
     /// The new side's.
-    pub new_scale: Vals,
+    pub new_div: Vals,
 }
 
-fn side_scale(kind: Kind, normalize: Normalize, set: &[&ProfileValues]) -> Vals {
+/// What each of a side's fields is divided by: 1 (absolute), the side's number of profiles
+/// (per profile) or its total time, calls or weight (total). Division, not multiplication by a
+/// reciprocal, so `sum / n` is exactly what one would compute by hand.
+fn side_divisor(kind: Kind, normalize: Normalize, set: &[&ProfileValues]) -> Vals {
     let n = set.len().max(1) as f64;
     let total: f64 = set.iter().map(|p| p.total).sum();
     let calls: f64 = set.iter().map(|p| p.total_calls).sum();
-    let inv = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
     match (normalize, kind) {
         (Normalize::Absolute, _) => [1.0; 4],
-        (Normalize::Profile, _) => [1.0 / n; 4],
-        (Normalize::Total, Kind::Pstats) => [inv(calls), inv(calls), inv(total), inv(total)],
-        (Normalize::Total, Kind::Samples) => [inv(total), inv(total), 0.0, 0.0],
+        (Normalize::Profile, _) => [n; 4],
+        (Normalize::Total, Kind::Pstats) => [calls, calls, total, total],
+        (Normalize::Total, Kind::Samples) => [total, total, 1.0, 1.0],
     }
 }
 
-fn scaled(kind: Kind, v: Vals, scale: &Vals) -> Fields<f64> {
+fn divide(v: f64, d: f64) -> f64 {
+    if d == 0.0 {
+        0.0
+    } else {
+        v / d
+    }
+}
+
+fn scaled(kind: Kind, v: Vals, div: &Vals) -> Fields<f64> {
     let mut f = Fields::default();
     for &m in kind.metrics() {
         let k = slot(m);
-        f.set(m, v[k] * scale[k]);
+        f.set(m, divide(v[k], div[k]));
     }
     f
 }
@@ -93,7 +103,7 @@ pub fn diff(
     }
     let mb = Matrix::new(&union, base);
     let mn = Matrix::new(&union, new);
-    let (bs, ns) = (side_scale(kind, normalize, base), side_scale(kind, normalize, new));
+    let (bs, ns) = (side_divisor(kind, normalize, base), side_divisor(kind, normalize, new));
     let sets = base.len() > 1 || new.len() > 1;
     let test = if sets {
         "mann-whitney"
@@ -155,9 +165,9 @@ pub fn diff(
                             .iter()
                             .zip(set)
                             .map(|(v, p)| {
-                                let s = side_scale(kind, normalize, std::slice::from_ref(p));
                                 // Per profile: the profile's own total when normalizing by total.
-                                if normalize == Normalize::Total { v[k] * s[k] } else { v[k] }
+                                let d = side_divisor(kind, normalize, std::slice::from_ref(p));
+                                if normalize == Normalize::Total { divide(v[k], d[k]) } else { v[k] }
                             })
                             .collect()
                     };
@@ -214,8 +224,8 @@ pub fn diff(
         base_info: info(base, base_names),
         new_info: info(new, new_names),
         rows,
-        base_scale: bs,
-        new_scale: ns,
+        base_div: bs,
+        new_div: ns,
     })
 }
 

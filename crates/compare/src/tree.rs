@@ -13,8 +13,8 @@ use crate::values::{CompareError, Union};
 pub struct TreeSide<'a> {
     /// The side's profile (a set's summed profile).
     pub index: &'a ProfileIndex,
-    /// Normalization factor of its time or weight.
-    pub scale: f64,
+    /// What its times or weights are divided by (the diff's normalization).
+    pub divisor: f64,
 }
 
 struct MNode {
@@ -95,7 +95,8 @@ pub fn diff_tree(
             };
             at.push(m);
             let node = &mut nodes[m];
-            let (t, s) = (n.total * side.scale, n.self_value * side.scale);
+            let d = if side.divisor == 0.0 { f64::INFINITY } else { side.divisor };
+            let (t, s) = (n.total / d, n.self_value / d);
             if is_new {
                 node.new += t;
                 node.new_self += s;

@@ -232,10 +232,13 @@ impl Matrix {
         Matrix { profiles: set.len(), vals, present }
     }
 
-    /// Sums over the profiles, in profile order (the order `pstats.Stats.add` adds in).
+    /// Sums over the profiles in the order `pstats.Stats(p0, p1, …, pn)` adds them (`p0`, then
+    /// `pn` down to `p1`: `add` walks `reversed(arg_list)`), so pstats sums agree bit for bit.
     pub fn sum(&self, f: usize) -> Vals {
+        let row = &self.vals[f];
         let mut s = [0.0; 4];
-        for v in &self.vals[f] {
+        let order = row.iter().take(1).chain(row.iter().skip(1).rev());
+        for v in order {
             for k in 0..4 {
                 s[k] += v[k];
             }

@@ -40,9 +40,13 @@ fn overflow() -> ImportError {
 /// `pstats.Stats.add`: element-wise sums of stats and callers, union of keys in first-seen
 /// order, totals added file by file.
 fn merge_pstats(
-    parts: Vec<(&str, Imported)>,
+    mut parts: Vec<(&str, Imported)>,
     warnings: Vec<ImportWarning>,
 ) -> Result<Imported, ImportError> {
+    // `pstats.Stats(a, b, c)` loads `a`, then adds the rest in reverse (`add` walks
+    // `reversed(arg_list)`): a, c, b. The same order gives the same float sums, bit for bit,
+    // and the same first-seen order of functions.
+    parts[1..].reverse();
     let is_profile = |d: Dialect| d == Dialect::Profile;
     let first_dialect = parts[0].1.profile.dialect;
     for (name, p) in &parts[1..] {
