@@ -16,6 +16,9 @@ use std::time::{Duration, SystemTime};
 use profview_import::{ImportError, Imported, Limits, StreamOptions};
 use profview_index::{ProfileIndex, Recent};
 
+mod compare;
+pub use compare::{collection_id, Side};
+
 use crate::store::{
     self, BlobSource, BlobStore, FsBlobStore, MemBlobStore, MemMetaStore, MetaStore, ProfileMeta, RedbMetaStore,
 };
@@ -159,6 +162,8 @@ struct Inner {
     building: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Serialises "blob put + row insert" against "row delete + blob delete" in this process.
     commit: Mutex<()>,
+    /// Comparisons: per-profile numbers, collations and diffs recently computed.
+    compare: compare::CompareCache,
 }
 
 /// State shared by every handler.
@@ -291,6 +296,7 @@ impl AppState {
                 cache: Mutex::new(IndexCache { cap: cfg.cache_profiles, items: Recent::default() }),
                 building: Mutex::default(),
                 commit: Mutex::default(),
+                compare: compare::CompareCache::default(),
             }),
         }
     }
@@ -488,8 +494,8 @@ impl AppState {
     /// stored; a stored profile that cannot be loaded is an error saying why.
     pub fn load_blocking(&self, id: &str) -> Result<Option<Arc<Entry>>, LoadError> {
         let Some(meta) = self.find_meta(id)? else {
-            lock(&self.inner.cache).remove(id);
-            return Ok(None);
+            // Not a profile: a collection's id names its summed profile.
+            return self.load_collection_sum_blocking(id);
         };
         let entry = |index| Arc::new(Entry { id: meta.id.clone(), name: meta.name.clone(), warnings: meta.warnings.clone(), index });
         if let Some(index) = lock(&self.inner.cache).get(id) {

@@ -66,6 +66,24 @@ pub struct ProfileMeta {
 /// Warnings kept per profile.
 pub const MAX_WARNINGS: usize = 100;
 
+/// A named, permanent set of stored profiles of one kind (`/c/<id>`). Its id is content-derived
+/// (the name and the member ids), so making the same collection twice gives the same one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionMeta {
+    /// Collection id (32 hex digits, like a profile id).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Member profile ids, in order.
+    pub profiles: Vec<String>,
+    /// `pstats` or `samples`.
+    pub kind: String,
+    /// Unit of the members.
+    pub unit: String,
+    /// When it was made, in milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
 /// Where a blob to store comes from.
 pub enum BlobSource<'a> {
     /// A staged file on the local disk (it may be moved into place).
@@ -114,6 +132,24 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     fn rename(&self, id: &str, name: &str) -> Result<Option<ProfileMeta>, MetaError>;
     /// Removes a row; true when it existed.
     fn delete(&self, id: &str) -> Result<bool, MetaError>;
+    /// Stores a collection unless its id is present; returns the one now stored.
+    fn insert_collection_if_absent(&self, c: &CollectionMeta) -> Result<CollectionMeta, MetaError> {
+        let _ = c;
+        Err(MetaError("this store keeps no collections".into()))
+    }
+    /// One collection.
+    fn get_collection(&self, id: &str) -> Result<Option<CollectionMeta>, MetaError> {
+        let _ = id;
+        Ok(None)
+    }
+    /// Every collection, oldest first.
+    fn list_collections(&self) -> Result<Vec<CollectionMeta>, MetaError> {
+        Ok(Vec::new())
+    }
+}
+
+fn sort_collections(rows: &mut [CollectionMeta]) {
+    rows.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
 }
 
 fn sort_rows(rows: &mut [ProfileMeta]) {
@@ -147,9 +183,9 @@ impl BlobStore for MemBlobStore {
     }
 }
 
-/// Metadata in memory (keeps registration order).
+/// Metadata in memory (keeps registration order): profile rows and collections.
 #[derive(Debug, Default)]
-pub struct MemMetaStore(Mutex<Vec<ProfileMeta>>);
+pub struct MemMetaStore(Mutex<Vec<ProfileMeta>>, Mutex<Vec<CollectionMeta>>);
 
 impl MetaStore for MemMetaStore {
     fn insert_if_absent(&self, meta: &ProfileMeta) -> Result<ProfileMeta, MetaError> {
@@ -178,6 +214,20 @@ impl MetaStore for MemMetaStore {
         let before = rows.len();
         rows.retain(|r| r.id != id);
         Ok(rows.len() != before)
+    }
+    fn insert_collection_if_absent(&self, c: &CollectionMeta) -> Result<CollectionMeta, MetaError> {
+        let mut rows = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = rows.iter().find(|r| r.id == c.id) {
+            return Ok(r.clone());
+        }
+        rows.push(c.clone());
+        Ok(c.clone())
+    }
+    fn get_collection(&self, id: &str) -> Result<Option<CollectionMeta>, MetaError> {
+        Ok(self.1.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|r| r.id == id).cloned())
+    }
+    fn list_collections(&self) -> Result<Vec<CollectionMeta>, MetaError> {
+        Ok(self.1.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 }
 
@@ -319,6 +369,7 @@ impl BlobStore for FsBlobStore {
 }
 
 const PROFILES: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("profiles");
+const COLLECTIONS: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("collections");
 
 /// Metadata rows in a redb database (one table, id → JSON). Opened in redb's multi-writer mode so
 /// two `profview` processes can share a data directory.
@@ -346,6 +397,7 @@ impl RedbMetaStore {
             .map_err(|e| MetaError(format!("{}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(me)?;
         txn.open_table(PROFILES).map_err(me)?;
+        txn.open_table(COLLECTIONS).map_err(me)?;
         txn.commit().map_err(me)?;
         Ok(Self { db, path })
     }
@@ -353,6 +405,10 @@ impl RedbMetaStore {
     fn decode(bytes: &[u8]) -> Result<ProfileMeta, MetaError> {
         serde_json::from_slice(bytes).map_err(|e| MetaError(format!("corrupt row: {e}")))
     }
+}
+
+fn decode_collection(bytes: &[u8]) -> Result<CollectionMeta, MetaError> {
+    serde_json::from_slice(bytes).map_err(|e| MetaError(format!("corrupt collection: {e}")))
 }
 
 impl MetaStore for RedbMetaStore {
@@ -422,6 +478,43 @@ impl MetaStore for RedbMetaStore {
         };
         txn.commit().map_err(me)?;
         Ok(existed)
+    }
+
+    fn insert_collection_if_absent(&self, c: &CollectionMeta) -> Result<CollectionMeta, MetaError> {
+        let txn = self.db.begin_write().map_err(me)?;
+        let row = {
+            let mut t = txn.open_table(COLLECTIONS).map_err(me)?;
+            let existing = t.get(c.id.as_str()).map_err(me)?.map(|v| decode_collection(v.value()));
+            match existing {
+                Some(row) => row?,
+                None => {
+                    let bytes = serde_json::to_vec(c).map_err(me)?;
+                    t.insert(c.id.as_str(), bytes.as_slice()).map_err(me)?;
+                    c.clone()
+                }
+            }
+        };
+        txn.commit().map_err(me)?;
+        Ok(row)
+    }
+
+    fn get_collection(&self, id: &str) -> Result<Option<CollectionMeta>, MetaError> {
+        let txn = self.db.begin_read().map_err(me)?;
+        let t = txn.open_table(COLLECTIONS).map_err(me)?;
+        let v = t.get(id).map_err(me)?;
+        v.map(|v| decode_collection(v.value())).transpose()
+    }
+
+    fn list_collections(&self) -> Result<Vec<CollectionMeta>, MetaError> {
+        let txn = self.db.begin_read().map_err(me)?;
+        let t = txn.open_table(COLLECTIONS).map_err(me)?;
+        let mut rows = Vec::new();
+        for item in t.iter().map_err(me)? {
+            let (_, v) = item.map_err(me)?;
+            rows.push(decode_collection(v.value())?);
+        }
+        sort_collections(&mut rows);
+        Ok(rows)
     }
 }
 

@@ -288,7 +288,7 @@ async fn openapi_enums_are_the_api_vocabularies() {
         v["enum"].as_array().unwrap().iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()
     };
     let schemas = &doc["components"]["schemas"];
-    for s in ["FunctionRow", "EdgeRow", "TreeNode", "GraphNode"] {
+    for s in ["FunctionRow", "EdgeRow", "TreeNode", "GraphNode", "DiffNode"] {
         assert_eq!(enum_of(&schemas[s]["properties"]["package"]), packages, "{s}.package");
     }
     assert_eq!(enum_of(&schemas["TreeSlice"]["properties"]["mode"]), modes);

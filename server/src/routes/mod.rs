@@ -1,5 +1,6 @@
 //! API routes, one module per group.
 
+mod compare;
 mod graph;
 pub(crate) mod profiles;
 pub(crate) mod query;
@@ -27,6 +28,11 @@ pub fn api_router() -> Router<AppState> {
         .route("/profiles/{id}/functions/{fid}/sandwich", get(query::sandwich))
         .route("/profiles/{id}/tree", get(query::tree))
         .route("/profiles/{id}/threads", get(query::threads))
+        .route("/collections", get(compare::list).post(compare::create))
+        .route("/collections/{id}", get(compare::get))
+        .route("/collections/{id}/table", get(compare::table))
+        .route("/compare", get(compare::compare))
+        .route("/compare/tree", get(compare::tree))
         .route("/openapi.json", get(query::openapi))
         .fallback(|uri: axum::http::Uri| async move {
             crate::error::AppError::NotFound(format!("no API route {}", uri.path()))

@@ -46,8 +46,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProfileSumma
 
 /// `GET /api/profiles/{id}`.
 pub async fn summary(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProfileSummary>, AppError> {
-    let m = state.find_meta(&id)?.ok_or_else(|| not_found(&id))?;
-    Ok(Json(summary_of_meta(&m)))
+    if let Some(m) = state.find_meta(&id)? {
+        return Ok(Json(summary_of_meta(&m)));
+    }
+    // A collection's id names its summed profile.
+    let c = state.collection(&id)?.ok_or_else(|| not_found(&id))?;
+    let e = entry(&state, &id).await?;
+    let created = Some(c.created_ms);
+    Ok(Json(ProfileSummary { created, ..profview_answer::summary(&e.index, &id, &e.name, None, e.warnings.clone()) }))
 }
 
 /// Query string of the function table.

@@ -67,7 +67,7 @@ fn parse_fid(s: &str) -> Result<FuncId, AppError> {
     s.parse::<u32>().map(FuncId).map_err(|_| AppError::BadRequest(format!("function id must be a number, not {s:?}")))
 }
 
-fn lod(min_frac: Option<&str>, max_nodes: Option<&str>) -> Result<Lod, AppError> {
+pub(crate) fn lod(min_frac: Option<&str>, max_nodes: Option<&str>) -> Result<Lod, AppError> {
     let min_frac = match min_frac.map(str::trim) {
         None | Some("") => DEFAULT_MIN_FRAC,
         Some(s) => {
