@@ -155,9 +155,11 @@ export class Icicle {
     this.container.replaceChildren();
   }
 
-  /** Takes a TreeSlice (JSON text) and lays it out: x0 in value units, depth in rows. */
-  setData(json) {
-    const slice = JSON.parse(json);
+  /** Takes a TreeSlice (JSON text) and lays it out. */
+  setData(json) { this.load(JSON.parse(json)); }
+
+  /** Lays a TreeSlice out: x0 in value units, depth in rows. */
+  load(slice) {
     this.unit = slice.unit;
     this.grandTotal = slice.grand_total;
     this.estimated = slice.estimated;
@@ -307,6 +309,7 @@ export class Icicle {
         ctx.fillStyle = 'rgba(0,0,0,0.22)';
         for (let hx = x0 + 3; hx < x0 + w - 2; hx += 6) ctx.fillRect(hx, y + ROW - 4, 3, 2);
       }
+      this.mark(ctx, n, x0, y, w);
       if (n.func != null && n.func === this.selected) ctx.strokeRect(x0 + 1, y + 1, Math.max(w - 2.5, 1), ROW - 3);
       if (w > textFits * 3) {
         const maxChars = Math.floor((w - 6) / textFits);
@@ -320,6 +323,10 @@ export class Icicle {
     this.lastFrameMs = performance.now() - t0;
     return this.lastFrameMs;
   }
+
+  /** A mark on a drawn node besides its colour (none here; the diff icicle marks removed and
+   *  added paths). */
+  mark() {}
 
   /** Exposes what is drawn as data attributes, for tests and for tools reading the page. */
   publish(drawn, selectedDrawn, matches) {
@@ -403,6 +410,108 @@ export class Icicle {
     this.domain = [root.x0, root.x0 + root.total];
     this.draw();
     return { times, drawn };
+  }
+}
+
+// Diff colours: blue for faster, orange for slower (a colour-blind-safe pair: they differ in
+// lightness and in the blue-yellow axis, not only in red-green hue), from a neutral grey for no
+// change to the full colour for a path that vanished or appeared. Quantized to a few steps so the
+// renderer batches by colour.
+const DIFF_STEPS = 8;
+
+function diffPalette() {
+  const neutral = cssVar('--diff-same', '#d9d9d9');
+  const faster = cssVar('--diff-faster', '#2166ac');
+  const slower = cssVar('--diff-slower', '#b35806');
+  const fast = [], slow = [];
+  for (let i = 0; i <= DIFF_STEPS; i++) {
+    fast.push(d3().interpolateRgb(neutral, faster)(i / DIFF_STEPS));
+    slow.push(d3().interpolateRgb(neutral, slower)(i / DIFF_STEPS));
+  }
+  return { fast, slow, neutral };
+}
+
+/** The relative change of a diff node in [-1, 1]: -1 vanished, +1 appeared, 0 unchanged. */
+export function diffChange(base, next) {
+  const m = Math.max(Math.abs(base), Math.abs(next));
+  return m > 0 ? (next - base) / m : 0;
+}
+
+function showDiffNode(tip, container, ev, n, unit) {
+  const d = n.new - n.base;
+  const rel = n.base ? `${d >= 0 ? '+' : ''}${(100 * d / n.base).toFixed(1)} %` : (n.new ? 'new path' : '');
+  const rows = [['base', fmt(n.base, unit)], ['new', fmt(n.new, unit)], ['change', `${d >= 0 ? '+' : ''}${fmt(d, unit)}  ${rel}`],
+    ['self base → new', `${fmt(n.base_self, unit)} → ${fmt(n.new_self, unit)}`]];
+  const note = n.new === 0 && n.base > 0 ? 'This path is gone in the new profile.' : n.base === 0 && n.new > 0 ? 'This path is new.' : (n.truncated ? 'More detail below: click to zoom.' : null);
+  const loc = n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file);
+  fillTooltip(tip, n.name, loc, rows, note);
+  placeTooltip(tip, container, ev);
+}
+
+/**
+ * The diff flame graph (root at the bottom) or icicle (root on top) of two sides: the union of
+ * both call trees, each box as wide as base + new (so a path that vanished keeps its room) and
+ * coloured by the direction and size of its change. Same canvas renderer as the icicle.
+ */
+export class DiffIcicle extends Icicle {
+  setData(json) {
+    const t = JSON.parse(json);
+    const nodes = t.nodes.map((n) => ({ ...n, total: n.base + n.new, self_value: n.base_self + n.new_self, exactness: 'exact' }));
+    const root = nodes[0];
+    this.load({ unit: t.unit, grand_total: root ? root.total : 0, estimated: t.estimated, nodes });
+  }
+
+  recolor() {
+    const pal = this.palette || (this.palette = diffPalette());
+    const groups = new Map();
+    this.nodes.forEach((n, i) => {
+      const r = diffChange(n.base, n.new);
+      const step = Math.round(Math.abs(r) * DIFF_STEPS);
+      n.color = step === 0 ? pal.neutral : r < 0 ? pal.fast[step] : pal.slow[step];
+      n.change = r;
+      let g = groups.get(n.color);
+      if (!g) groups.set(n.color, (g = []));
+      g.push(i);
+    });
+    this.groups = groups;
+    const counts = { slower: 0, faster: 0, gone: 0, added: 0 };
+    for (const n of this.nodes) {
+      if (n.func == null) continue;
+      if (n.new === 0 && n.base > 0) counts.gone++;
+      else if (n.base === 0 && n.new > 0) counts.added++;
+      else if (n.change > 0.05) counts.slower++;
+      else if (n.change < -0.05) counts.faster++;
+    }
+    Object.assign(this.container.dataset, { slower: counts.slower, faster: counts.faster, gone: counts.gone, added: counts.added });
+  }
+
+  /** Vanished and appeared paths get diagonal stripes too: the change reads without colour. */
+  mark(ctx, n, x0, y, w) {
+    if (w < 8 || n.func == null) return;
+    const gone = n.new === 0 && n.base > 0, added = n.base === 0 && n.new > 0;
+    if (!gone && !added) return;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x0, y, w, ROW - 1);
+    ctx.clip();
+    ctx.strokeStyle = gone ? 'rgba(255,255,255,0.55)' : 'rgba(0,0,0,0.35)';
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let sx = x0 - ROW; sx < x0 + w; sx += 6) {
+      ctx.moveTo(sx, y + ROW);
+      ctx.lineTo(sx + ROW, y);
+    }
+    ctx.stroke();
+    ctx.restore();
+    ctx.strokeStyle = cssVar('--accent', '#36f');
+    ctx.lineWidth = 2;
+  }
+
+  onMove(ev) {
+    const i = this.hit(ev);
+    this.hover = i;
+    if (i < 0) { this.tip.style.display = 'none'; return; }
+    showDiffNode(this.tip, this.container, ev, this.nodes[i], this.unit);
   }
 }
 
@@ -784,6 +893,8 @@ export function mountChart(kind, container, onSelect, onZoom) {
   switch (kind) {
     case 'icicle': return new Icicle(container, false, onSelect, onZoom);
     case 'flame': return new Icicle(container, true, onSelect, onZoom);
+    case 'diff-flame': return new DiffIcicle(container, true, onSelect, onZoom);
+    case 'diff-icicle': return new DiffIcicle(container, false, onSelect, onZoom);
     case 'circle-pack': return new TreeChart(container, 'pack', onSelect, onZoom);
     case 'squaremap': return new TreeChart(container, 'treemap', onSelect, onZoom);
     case 'bubble-graph': return new BubbleGraph(container, onSelect);

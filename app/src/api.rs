@@ -4,7 +4,8 @@
 
 use gloo_net::http::Request;
 use profview_api::{
-    CallGraph, ErrorBody, FunctionDetail, FunctionPage, Package, ProfileSummary, ReachList, RenameRequest, SortKey, SortOrder,
+    CallGraph, CollateReport, CollectionCreated, CollectionRequest, CollectionSummary, DiffReport, DiffTree, ErrorBody,
+    FunctionDetail, FunctionPage, Metric, Normalize, Package, ProfileSummary, ReachList, RenameRequest, SortKey, SortOrder,
     ThreadList, TreeMode, TreeSlice, UploadResponse,
 };
 use serde::de::DeserializeOwned;
@@ -360,4 +361,114 @@ pub async fn delete_profile(id: &str) -> Result<(), ApiError> {
 /// The download URL of an export (`svg`, `folded`, `json`, `pstats` or `html`), for a plain link.
 pub fn export_url(id: &str, format: &str) -> String {
     format!("/api/profiles/{}/export?format={}", enc(id), enc(format))
+}
+
+/// The profile page of the report holds no other profiles: comparing needs the server.
+fn served_only<T>() -> Option<Result<T, ApiError>> {
+    crate::report::active().then(|| Err(ApiError("comparing needs the profview server".into())))
+}
+
+/// `GET /api/collections`.
+pub async fn list_collections() -> Result<Vec<CollectionSummary>, ApiError> {
+    if crate::report::active() {
+        return Ok(Vec::new());
+    }
+    get_json("/api/collections").await
+}
+
+/// `GET /api/collections/{id}`.
+pub async fn collection(id: &str) -> Result<CollectionSummary, ApiError> {
+    if let Some(e) = served_only() {
+        return e;
+    }
+    get_json(&format!("/api/collections/{}", enc(id))).await
+}
+
+/// Paging, order and filter of a collated or diff table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableRequest {
+    /// Sort field (`sum`, `p95`, …; `delta`, `relative`, `significance`, …).
+    pub sort: Option<String>,
+    /// The number sorted by.
+    pub metric: Option<Metric>,
+    /// Direction.
+    pub order: Option<SortOrder>,
+    /// Search text.
+    pub q: Option<String>,
+    /// Page size.
+    pub limit: usize,
+}
+
+fn push_table(url: &mut String, r: &TableRequest) {
+    url.push_str(&format!("&limit={}", r.limit));
+    if let Some(s) = opt(&r.sort) {
+        url.push_str(&format!("&sort={}", enc(s)));
+    }
+    if let Some(m) = r.metric {
+        url.push_str(&format!("&metric={m}"));
+    }
+    if let Some(o) = r.order {
+        url.push_str(&format!("&order={o}"));
+    }
+    if let Some(q) = opt(&r.q) {
+        url.push_str(&format!("&q={}", enc(q)));
+    }
+}
+
+/// `GET /api/collections/{id}/table`.
+pub async fn collection_table(id: &str, r: &TableRequest) -> Result<CollateReport, ApiError> {
+    if let Some(e) = served_only() {
+        return e;
+    }
+    let mut url = format!("/api/collections/{}/table?", enc(id));
+    push_table(&mut url, r);
+    get_json(&url).await
+}
+
+/// `POST /api/collections`.
+pub async fn create_collection(name: &str, profiles: &[String]) -> Result<CollectionCreated, ApiError> {
+    let body = CollectionRequest { name: name.to_owned(), profiles: profiles.to_vec() };
+    let req = Request::post("/api/collections").json(&body).map_err(|e| ApiError(format!("request failed: {e}")))?;
+    let resp = check(req.send().await.map_err(|e| ApiError(format!("request failed: {e}")))?).await?;
+    resp.json().await.map_err(|e| ApiError(format!("bad answer from the server: {e}")))
+}
+
+/// The two sides of a comparison and their scaling.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sides {
+    /// Base ids, comma-separated (profiles or collections).
+    pub base: String,
+    /// New ids, comma-separated.
+    pub new: String,
+    /// Scaling.
+    pub normalize: Normalize,
+}
+
+impl Sides {
+    fn query(&self) -> String {
+        format!("base={}&new={}&normalize={}", enc(&self.base), enc(&self.new), self.normalize)
+    }
+}
+
+/// `GET /api/compare`.
+pub async fn compare(s: &Sides, r: &TableRequest) -> Result<DiffReport, ApiError> {
+    if let Some(e) = served_only() {
+        return e;
+    }
+    let mut url = format!("/api/compare?{}", s.query());
+    push_table(&mut url, r);
+    get_json(&url).await
+}
+
+/// `GET /api/compare/tree`.
+pub async fn compare_tree(s: &Sides, mode: TreeMode, root: &Option<String>) -> Result<DiffTree, ApiError> {
+    if let Some(e) = served_only() {
+        return e;
+    }
+    let (min_frac, max_nodes) = profview_api::FLAME_LOD;
+    let mut url = format!("/api/compare/tree?{}&mode={mode}&min_frac={min_frac}&max_nodes={max_nodes}", s.query());
+    if let Some(root) = opt(root) {
+        url.push_str(&format!("&root={}", enc(root)));
+    }
+    get_json(&url).await
 }

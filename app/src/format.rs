@@ -55,3 +55,48 @@ pub fn short_path(file: &str) -> String {
         file.to_owned()
     }
 }
+
+/// Three significant digits, without a trailing exponent (`1.23`, `45.6`, `789`).
+fn sig3(x: f64) -> String {
+    let a = x.abs();
+    if a >= 100.0 || a == 0.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A value in a profile's unit for reading: times in s, ms or µs with three significant digits,
+/// weights as integers when whole, bytes in kB/MB/GB.
+pub fn value(v: f64, unit: &str) -> String {
+    let secs = match unit {
+        "seconds" => Some(v),
+        "microseconds" => Some(v / 1e6),
+        "nanoseconds" => Some(v / 1e9),
+        _ => None,
+    };
+    if let Some(s) = secs {
+        let a = s.abs();
+        return if a == 0.0 {
+            "0 s".to_owned()
+        } else if a >= 1.0 {
+            format!("{} s", sig3(s))
+        } else if a >= 1e-3 {
+            format!("{} ms", sig3(s * 1e3))
+        } else {
+            format!("{} µs", sig3(s * 1e6))
+        };
+    }
+    if unit == "bytes" {
+        let a = v.abs();
+        return match a {
+            a if a >= 1e9 => format!("{} GB", sig3(v / 1e9)),
+            a if a >= 1e6 => format!("{} MB", sig3(v / 1e6)),
+            a if a >= 1e3 => format!("{} kB", sig3(v / 1e3)),
+            _ => format!("{v:.0} B"),
+        };
+    }
+    weight(Some(v))
+}

@@ -44,6 +44,7 @@ fn ReportApp() -> impl IntoView {
 #[component]
 fn App() -> impl IntoView {
     provide_context(components::upload::ProfilesChanged(RwSignal::new(0)));
+    provide_context(components::upload::Selected(RwSignal::new(Vec::new())));
     view! {
         <Router>
             <header class="topbar">
@@ -54,6 +55,8 @@ fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="error">"No such page."</p> }>
                     <Route path=path!("/") view=pages::home::Home/>
                     <Route path=path!("/p/:id") view=pages::profile::ProfilePage/>
+                    <Route path=path!("/c/:id") view=pages::collection::CollectionPage/>
+                    <Route path=path!("/compare") view=pages::compare::ComparePage/>
                 </Routes>
             </main>
         </Router>

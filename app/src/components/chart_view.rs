@@ -13,7 +13,7 @@ use crate::url_state;
 /// Level of detail and node budget per chart kind: `(min_frac, max_nodes)`.
 fn budget(kind: ChartKind) -> (f64, usize) {
     match kind {
-        ChartKind::Icicle | ChartKind::Flame => profview_api::FLAME_LOD,
+        ChartKind::Icicle | ChartKind::Flame | ChartKind::DiffFlame | ChartKind::DiffIcicle => profview_api::FLAME_LOD,
         ChartKind::CirclePack | ChartKind::Squaremap => profview_api::PACK_LOD,
         ChartKind::BubbleGraph => (0.0, 0),
     }

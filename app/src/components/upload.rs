@@ -15,6 +15,18 @@ use crate::api::{self, UploadPhase};
 #[derive(Clone, Copy, Debug)]
 pub struct ProfilesChanged(pub RwSignal<u32>);
 
+/// The profiles and collections selected on the profiles page (to compare, or to collect); set
+/// to the uploaded profiles when several files are dropped at once.
+#[derive(Clone, Copy)]
+pub struct Selected(pub RwSignal<Vec<String>>);
+
+impl Selected {
+    /// The app's selection.
+    pub fn get() -> Self {
+        use_context::<Selected>().unwrap_or_else(|| Selected(RwSignal::new(Vec::new())))
+    }
+}
+
 impl ProfilesChanged {
     /// From context, or a detached one when none is provided.
     pub fn get() -> Self {
@@ -51,6 +63,7 @@ pub fn UploadZone() -> impl IntoView {
     let progress = RwSignal::new(None::<Progress>);
     let error = RwSignal::new(None::<String>);
     let changed = ProfilesChanged::get();
+    let selected = Selected::get();
     let navigate = use_navigate();
 
     let start = move |files: Vec<web_sys::File>| {
@@ -87,6 +100,9 @@ pub fn UploadZone() -> impl IntoView {
             } else if let [one] = done.as_slice() {
                 navigate(&one.url, Default::default());
             } else if !done.is_empty() {
+                // Several files dropped together: the profiles page selects them and offers to
+                // make them a collection.
+                selected.0.set(done.iter().map(|r| r.id.clone()).collect());
                 navigate("/", Default::default());
             }
         });

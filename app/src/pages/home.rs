@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use profview_api::ProfileSummary;
 
 use crate::api;
-use crate::components::upload::ProfilesChanged;
+use crate::components::upload::{ProfilesChanged, Selected};
 
 /// `1.2 MB`-style sizes.
 fn human_size(n: u64) -> String {
@@ -60,6 +60,27 @@ pub fn Home() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let confirming = RwSignal::new(None::<String>);
     let action_error = RwSignal::new(None::<String>);
+    let selected = Selected::get().0;
+    let collections = LocalResource::new(move || {
+        changed.0.track();
+        api::list_collections()
+    });
+    let toggle = move |id: String, on: bool| {
+        selected.update(|s| {
+            s.retain(|x| *x != id);
+            if on {
+                s.push(id);
+            }
+        })
+    };
+    let select_box = move |id: String| {
+        let id2 = id.clone();
+        view! {
+            <input type="checkbox" data-testid="profile-select" aria-label="Select to compare or collect"
+                prop:checked=move || selected.with(|s| s.contains(&id2))
+                on:change=move |ev| toggle(id.clone(), event_target_checked(&ev))/>
+        }
+    };
 
     let save = move || {
         let Some(id) = editing.get_untracked() else { return };
@@ -126,6 +147,7 @@ pub fn Home() -> impl IntoView {
         };
         view! {
             <tr data-testid="profile-row" data-id=id.clone()>
+                <td>{select_box(id.clone())}</td>
                 <td class="name">{name_cell}</td>
                 <td>{p.format.clone()}</td>
                 <td>{p.dialect.clone()}</td>
@@ -166,6 +188,7 @@ pub fn Home() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Profiles"</h1>
+            <SelectionBar selected=selected action_error=action_error/>
             <Show when=move || action_error.with(|e| e.is_some())>
                 <p class="error" data-testid="error">{move || action_error.get().unwrap_or_default()}</p>
             </Show>
@@ -182,7 +205,7 @@ pub fn Home() -> impl IntoView {
                         <div class="table-wrap">
                         <table class="profiles" data-testid="profile-list">
                             <thead><tr>
-                                <th>"name"</th><th>"format"</th><th>"dialect"</th><th class="num">"functions"</th>
+                                <th></th><th>"name"</th><th>"format"</th><th>"dialect"</th><th class="num">"functions"</th>
                                 <th class="num">"total"</th><th class="num">"size"</th><th>"stored"</th>
                                 <th>"export"</th><th></th>
                             </tr></thead>
@@ -191,10 +214,73 @@ pub fn Home() -> impl IntoView {
                             </tbody>
                         </table>
                         </div>
-                        <p class="muted hint">"Drop files anywhere on the page to add profiles. Each has a permanent link, " <code>"/p/<id>"</code> "."</p>
+                        <p class="muted hint">"Drop files anywhere on the page to add profiles. Each has a permanent link, " <code>"/p/<id>"</code> ". Select two profiles or collections to compare them, or several profiles to make a collection."</p>
                     }.into_any(),
                 })}
             </Suspense>
+            {move || collections.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|list| view! {
+                <h2>"Collections"</h2>
+                <table class="profiles" data-testid="collection-list">
+                    <thead><tr><th></th><th>"name"</th><th>"kind"</th><th class="num">"profiles"</th><th>"made"</th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|c| view! {
+                            <tr data-testid="collection-list-row" data-id=c.id.clone()>
+                                <td>{select_box(c.id.clone())}</td>
+                                <td class="name"><a href=format!("/c/{}", c.id) data-testid="collection-link">{c.name.clone()}</a></td>
+                                <td>{c.kind.clone()}</td>
+                                <td class="num">{c.profiles.len()}</td>
+                                <td>{c.created.map(local_time).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
         </section>
+    }
+}
+
+/// What to do with the selection: compare two (profiles or collections), or make a collection
+/// of several profiles (offered right after several files are dropped together).
+#[component]
+fn SelectionBar(selected: RwSignal<Vec<String>>, action_error: RwSignal<Option<String>>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let navigate = leptos_router::hooks::use_navigate();
+    let nav2 = navigate.clone();
+    let compare = move |_| {
+        let s = selected.get_untracked();
+        if let [a, b] = s.as_slice() {
+            nav2(&format!("/compare?base={}&new={}", api::enc(a), api::enc(b)), Default::default());
+        }
+    };
+    let collect = move |_| {
+        let ids = selected.get_untracked();
+        let n = name.get_untracked();
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::create_collection(n.trim(), &ids).await {
+                Ok(c) => {
+                    selected.set(Vec::new());
+                    navigate(&c.url, Default::default());
+                }
+                Err(e) => action_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    move || {
+        (!selected.with(Vec::is_empty)).then(|| {
+            let (compare, collect) = (compare.clone(), collect.clone());
+            view! {
+                <div class="selection-bar" data-testid="selection-bar">
+                    <span data-testid="selection-count">{move || format!("{} selected", selected.with(Vec::len))}</span>
+                    <button data-testid="compare-selected" disabled=move || selected.with(|s| s.len() != 2)
+                        title="Compare the first selected (base) with the second (new)" on:click=compare>"Compare"</button>
+                    <input data-testid="collection-name-input" placeholder="collection name" prop:value=move || name.get()
+                        on:input=move |e| name.set(event_target_value(&e))/>
+                    <button data-testid="make-collection" disabled=move || name.with(|n| n.trim().is_empty())
+                        title="A named, permanent set of these profiles: collated with its spread, and summed" on:click=collect>"Make a collection"</button>
+                    <button on:click=move |_| selected.set(Vec::new())>"Clear"</button>
+                </div>
+            }
+        })
     }
 }

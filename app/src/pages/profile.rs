@@ -107,7 +107,7 @@ pub fn ProfilePage() -> impl IntoView {
                             })}
                             <TransformBar id=pid.clone() sampled=!pstats/>
                             <div class="tabs">
-                                {ChartKind::ALL.iter().map(|&kind| {
+                                {ChartKind::PROFILE.iter().map(|&kind| {
                                     let set = set.clone();
                                     let active = move || chart_kind(view_name.get()) == kind;
                                     view! {

@@ -183,6 +183,10 @@ wire_enum! {
         CirclePack = "circle-pack",
         /// RunSnakeRun's squaremap of the call tree.
         Squaremap = "squaremap",
+        /// The diff flame graph of two sides (root at the bottom), on the compare page.
+        DiffFlame = "diff-flame",
+        /// The diff icicle of two sides (root on top), on the compare page.
+        DiffIcicle = "diff-icicle",
     }
 }
 
@@ -195,8 +199,17 @@ impl ChartKind {
             ChartKind::BubbleGraph => "Bubble graph",
             ChartKind::CirclePack => "Circle packing",
             ChartKind::Squaremap => "Squaremap",
+            ChartKind::DiffFlame => "Diff flame graph",
+            ChartKind::DiffIcicle => "Diff icicle",
         }
     }
+
+    /// The views of one profile's dashboard, in tab order.
+    pub const PROFILE: &'static [ChartKind] =
+        &[ChartKind::Icicle, ChartKind::Flame, ChartKind::BubbleGraph, ChartKind::CirclePack, ChartKind::Squaremap];
+
+    /// The views of the compare page.
+    pub const COMPARE: &'static [ChartKind] = &[ChartKind::DiffFlame, ChartKind::DiffIcicle];
 }
 
 /// For an optional query parameter: absent or empty (`sort=`) is `None`, anything else must parse.
@@ -249,7 +262,7 @@ mod tests {
         assert_eq!(names(TreeMode::ALL.iter().map(|p| p.as_str()).collect()), "top-down,inverted");
         assert_eq!(
             names(ChartKind::ALL.iter().map(|p| p.as_str()).collect()),
-            "icicle,flame,bubble-graph,circle-pack,squaremap"
+            "icicle,flame,bubble-graph,circle-pack,squaremap,diff-flame,diff-icicle"
         );
     }
 
