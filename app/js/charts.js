@@ -144,7 +144,7 @@ export class Icicle {
     this.resizeObserver = new ResizeObserver(() => this.draw());
     this.resizeObserver.observe(container);
     this.media = window.matchMedia('(prefers-color-scheme: dark)');
-    this.mediaListener = () => { this.colorer = makeColorer(); this.recolor(); this.draw(); };
+    this.mediaListener = () => { this.colorer = makeColorer(); this.theme = null; this.palette = null; this.recolor(); this.draw(); };
     this.media.addEventListener('change', this.mediaListener);
   }
 
@@ -183,6 +183,7 @@ export class Icicle {
       }
       n.lname = n.name.toLowerCase();
       n.lfile = n.file.toLowerCase();
+      n.label = (n.exactness === 'estimated' ? '≈ ' : n.exactness === 'cut' ? '↻ ' : '') + n.name;
       if (n.depth > maxDepth) maxDepth = n.depth;
     }
     this.nodes = nodes;
@@ -233,11 +234,15 @@ export class Icicle {
     }
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = cssVar('--bg', '#fff');
+    // Theme colours are read once (getComputedStyle is not free), again when the scheme changes.
+    const theme = this.theme || (this.theme = {
+      bg: cssVar('--bg', '#fff'), bg3: cssVar('--bg3', '#eee'), muted: cssVar('--muted', '#888'), accent: cssVar('--accent', '#36f'),
+    });
+    ctx.fillStyle = theme.bg;
     ctx.fillRect(0, 0, W, H);
-    const x = d3().scaleLinear().domain(this.domain).range([0, W]);
     // The scale is affine: evaluate it in the loops as k * v + b.
-    const b = x(0), k = x(1) - b;
+    const [d0, d1] = this.domain;
+    const k = W / (d1 - d0), b = -d0 * k;
     const nodes = this.nodes;
     const N = nodes.length;
     if (!this.xs || this.xs.length < N) {
@@ -277,12 +282,12 @@ export class Icicle {
       }
     }
     if (search) {
-      ctx.fillStyle = cssVar('--bg3', '#eee');
+      ctx.fillStyle = theme.bg3;
       for (let i = 0; i < N; i++) {
         if (vis[i] && !nodes[i].match) ctx.fillRect(xs[i], this.rowY(nodes[i].depth, H), Math.max(ws[i] - 0.5, 0.5), ROW - 1);
       }
     }
-    ctx.fillStyle = cssVar('--muted', '#999');
+    ctx.fillStyle = theme.muted;
     for (let i = 0; i < N; i++) {
       if (subPixel[i] >= 1) {
         const p = nodes[i];
@@ -294,10 +299,13 @@ export class Icicle {
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
     const textFits = this.charW || (this.charW = ctx.measureText('M').width);
-    const selColor = cssVar('--accent', '#36f');
-    const muted = cssVar('--muted', '#888');
-    ctx.strokeStyle = selColor;
+    const muted = theme.muted;
+    ctx.strokeStyle = theme.accent;
     ctx.lineWidth = 2;
+    // fillStyle is set only when it changes: assigning it parses the colour, even the same one.
+    let fill = '';
+    const setFill = (c) => { if (c !== fill) { ctx.fillStyle = c; fill = c; } };
+    const minLabel = textFits * 3;
     for (let i = 0; i < N; i++) {
       if (!vis[i]) continue;
       const n = nodes[i];
@@ -306,17 +314,17 @@ export class Icicle {
       const y = this.rowY(n.depth, H);
       if (n.exactness !== 'exact' && w > 6) {
         // Estimated or cut: a dashed base line says "not measured".
-        ctx.fillStyle = 'rgba(0,0,0,0.22)';
+        setFill('rgba(0,0,0,0.22)');
         for (let hx = x0 + 3; hx < x0 + w - 2; hx += 6) ctx.fillRect(hx, y + ROW - 4, 3, 2);
       }
-      this.mark(ctx, n, x0, y, w);
+      if (n.marked) this.mark(ctx, n, x0, y, w);
       if (n.func != null && n.func === this.selected) ctx.strokeRect(x0 + 1, y + 1, Math.max(w - 2.5, 1), ROW - 3);
-      if (w > textFits * 3) {
+      if (w > minLabel) {
         const maxChars = Math.floor((w - 6) / textFits);
-        let label = (n.exactness === 'estimated' ? '≈ ' : n.exactness === 'cut' ? '↻ ' : '') + n.name;
+        let label = n.label;
         if (label.length > maxChars) label = label.slice(0, Math.max(1, maxChars - 1)) + '…';
-        ctx.fillStyle = search && !n.match ? muted : '#111';
-        ctx.fillText(label, Math.max(x0, 0) + 3, y + ROW / 2);
+        setFill(search && !n.match ? muted : '#111');
+        ctx.fillText(label, x0 > 0 ? x0 + 3 : 3, y + ROW / 2);
       }
     }
     this.publish(drawn, selectedDrawn, matches);
@@ -469,6 +477,7 @@ export class DiffIcicle extends Icicle {
       const step = Math.round(Math.abs(r) * DIFF_STEPS);
       n.color = step === 0 ? pal.neutral : r < 0 ? pal.fast[step] : pal.slow[step];
       n.change = r;
+      n.marked = n.func != null && ((n.new === 0 && n.base > 0) || (n.base === 0 && n.new > 0));
       let g = groups.get(n.color);
       if (!g) groups.set(n.color, (g = []));
       g.push(i);
@@ -503,8 +512,6 @@ export class DiffIcicle extends Icicle {
     }
     ctx.stroke();
     ctx.restore();
-    ctx.strokeStyle = cssVar('--accent', '#36f');
-    ctx.lineWidth = 2;
   }
 
   onMove(ev) {

@@ -120,13 +120,18 @@ async fn sets_and_collections_compare_with_significance() {
     let new = set(&state, "requests_new");
     let (_, c) = post(&state, "/api/collections", json!({"name": "after", "profiles": new})).await;
     let cid = c["id"].as_str().unwrap();
-    let uri = format!("/api/compare?base={}&new={cid}&normalize=profile&sort=significance&limit=5", base.join(","));
+    let uri = format!("/api/compare?base={}&new={cid}&normalize=profile&metric=cumtime&sort=significance&limit=5", base.join(","));
     let (s, d) = get_json(&state, &uri).await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["test"], "mann-whitney");
     assert_eq!(d["new"]["profiles"], 20);
-    assert_eq!(d["rows"][0]["name"], "render");
-    assert_eq!(d["rows"][0]["significant"], true);
+    // Sorted by the cumtime q, smallest first: render (whose callee does the slower work) is
+    // in the first five, and significant.
+    let rows = d["rows"].as_array().unwrap();
+    let qs: Vec<f64> = rows.iter().map(|r| r["significance"]["cumtime"]["q"].as_f64().unwrap()).collect();
+    assert!(qs.windows(2).all(|w| w[0] <= w[1]), "{qs:?}");
+    let render = rows.iter().find(|r| r["name"] == "render").expect("render in the first five");
+    assert_eq!(render["significance"]["cumtime"]["significant"], true);
     let (s, t) = get_json(&state, &format!("/api/compare/tree?base={}&new={cid}&normalize=profile", base.join(","))).await;
     assert_eq!(s, StatusCode::OK, "{t}");
     let render = t["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "render").unwrap();
