@@ -71,7 +71,10 @@ pub fn collate_files(files: &[PathBuf], l: &Listing) -> anyhow::Result<String> {
 
 /// `profview diff BASE NEW` or `--base A... --new B...`.
 pub fn diff_files(base: &[PathBuf], new: &[PathBuf], normalize: Normalize, l: &Listing) -> anyhow::Result<String> {
-    let (bv, nv) = (read_values(base)?, read_values(new)?);
+    // Both sides read together, so two single files are read on two cores.
+    let all: Vec<PathBuf> = base.iter().chain(new).cloned().collect();
+    let vals = read_values(&all)?;
+    let (bv, nv) = vals.split_at(base.len());
     let (b, n): (Vec<&ProfileValues>, Vec<&ProfileValues>) = (bv.iter().collect(), nv.iter().collect());
     let d = diff(&b, &n, &names(base), &names(new), normalize).map_err(anyhow::Error::msg)?;
     let q = DiffQuery { sort: l.sort.clone(), metric: metric(&l.metric)?, order: order(&l.order)?, limit: l.limit, ..Default::default() };

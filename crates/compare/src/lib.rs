@@ -14,7 +14,7 @@ mod values;
 pub use collate::{collate, CollateQuery, Collation};
 pub use diff::{diff, split, Diff, DiffQuery, ALPHA};
 pub use tree::{diff_tree, parse_root, TreeSide};
-pub use values::{slot, values_of, CompareError, Key, Kind, Matrix, ProfileValues, Union, Vals};
+pub use values::{slot, values_of, CompareError, Kind, Matrix, ProfileValues, Union, Vals};
 
 #[cfg(test)]
 mod tests {

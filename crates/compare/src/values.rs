@@ -1,7 +1,8 @@
 //! Per-function numbers of one profile, and the union of functions over many.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
+use hashbrown::HashTable;
 use profview_api::Metric;
 use profview_model::{Format, Function, Profile, Unit};
 
@@ -53,10 +54,16 @@ pub fn slot(m: Metric) -> usize {
 
 /// A function's identity across profiles: pstats' `(file, line, name)` key, or the frame of a
 /// sampled profile.
-pub type Key = (String, i64, String);
+fn key_hash(f: &Function) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    f.file.hash(&mut h);
+    f.line.hash(&mut h);
+    f.name.hash(&mut h);
+    h.finish()
+}
 
-fn key(f: &Function) -> Key {
-    (f.file.clone(), f.line, f.name.clone())
+fn same(a: &Function, b: &Function) -> bool {
+    a.line == b.line && a.name == b.name && a.file == b.file
 }
 
 /// One profile reduced to its per-function numbers.
@@ -167,24 +174,26 @@ pub fn values_of(p: &Profile) -> ProfileValues {
 pub struct Union {
     /// Every function once.
     pub funcs: Vec<Function>,
-    map: HashMap<Key, u32>,
+    table: HashTable<u32>,
 }
 
 impl Union {
     /// The union id of a function, adding it when new.
     pub fn intern(&mut self, f: &Function) -> u32 {
-        let k = key(f);
-        if let Some(&i) = self.map.get(&k) {
+        let h = key_hash(f);
+        let funcs = &self.funcs;
+        if let Some(&i) = self.table.find(h, |&i| same(&funcs[i as usize], f)) {
             return i;
         }
         let i = self.funcs.len() as u32;
         self.funcs.push(f.clone());
-        self.map.insert(k, i);
+        let funcs = &self.funcs;
+        self.table.insert_unique(h, i, |&j| key_hash(&funcs[j as usize]));
         i
     }
     /// The union id of a function, if it is in the union.
     pub fn find(&self, f: &Function) -> Option<u32> {
-        self.map.get(&key(f)).copied()
+        self.table.find(key_hash(f), |&i| same(&self.funcs[i as usize], f)).copied()
     }
     /// Number of functions.
     pub fn len(&self) -> usize {

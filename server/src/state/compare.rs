@@ -259,7 +259,10 @@ impl AppState {
         if let Some(d) = lock(&self.inner.compare.diffs).get(&key) {
             return Ok(d);
         }
-        let (bv, nv) = (self.many_values_blocking(&base.members)?, self.many_values_blocking(&new.members)?);
+        // Both sides read together, so two single profiles are read on two cores.
+        let all: Vec<String> = base.members.iter().chain(&new.members).cloned().collect();
+        let vals = self.many_values_blocking(&all)?;
+        let (bv, nv) = vals.split_at(base.members.len());
         let b: Vec<&ProfileValues> = bv.iter().map(Arc::as_ref).collect();
         let n: Vec<&ProfileValues> = nv.iter().map(Arc::as_ref).collect();
         let d = Arc::new(diff(&b, &n, &base.members, &new.members, normalize).map_err(|e| AppError::BadRequest(e.0))?);
