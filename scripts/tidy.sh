@@ -3,10 +3,10 @@
 # tests; `scripts/tidy.sh --text` runs only the text rules (no cargo, under a second).
 #
 #   lines     no Rust source file in crates/ or server/ passes 1,000 lines
-#   pure-io   model, import, index, answer and api do no I/O (no fs, net, process, env, stdio, clocks)
+#   pure-io   model, import, index, answer, api and compare do no I/O (no fs, net, process, env, stdio, clocks)
 #   deps      import depends on model alone among our crates, index on model and api (the
 #             vocabulary: package classes, sort keys), api on serde alone,
-#             answer on model, index and api
+#             answer on model, index and api, compare on model, index and api
 #   app-http  only app/src/api.rs makes HTTP requests
 #   app-js    only app/src/charts.rs binds JavaScript, only app/js/charts.js uses d3
 #   unwrap    `unwrap` is allowed in test code through clippy.toml, nowhere else: no
@@ -31,7 +31,7 @@ while read -r n f; do
 done < <(find crates server -name '*.rs' -not -path '*/target/*' -print0 | xargs -0 wc -l)
 
 # --- pure-io (comment lines, doc examples included, are skipped)
-pure_src=(crates/model/src crates/import/src crates/index/src crates/answer/src crates/api/src)
+pure_src=(crates/model/src crates/import/src crates/index/src crates/answer/src crates/api/src crates/compare/src)
 io_pattern='std::(fs|net|process|env)\b|\btokio\b|std::io::(stdin|stdout|stderr)\b|\b(e?print(ln)?|dbg)!|\b(Instant|SystemTime)::now\b'
 while IFS= read -r hit; do
     fail pure-io "$hit"
@@ -41,11 +41,12 @@ done < <(grep -rnE --include='*.rs' "$io_pattern" "${pure_src[@]}" | grep -vE '^
 deps_of() {
     awk '/^\[/{on = ($0 ~ /dependencies\]$/ && $0 !~ /dev-dependencies/)} on && /^[A-Za-z0-9_-]+[ .=]/{sub(/[ .=].*/, ""); print}' "$1/Cargo.toml"
 }
-for c in model import index answer api; do
+for c in model import index answer api compare; do
     for d in $(deps_of "crates/$c"); do
         case "$c:$d" in
             api:serde | import:profview-model | index:profview-model | index:profview-api) ;;
             answer:profview-model | answer:profview-index | answer:profview-api | answer:regex) ;;
+            compare:profview-model | compare:profview-index | compare:profview-api | compare:hashbrown | compare:rustc-hash) ;;
             api:* | model:* | *:profview-* | *:tokio* | *:axum* | *:hyper* | *:reqwest* | *:redb*)
                 fail deps "crates/$c depends on $d" ;;
         esac
@@ -124,7 +125,7 @@ if [[ ${1-} != --text ]]; then
     # --- wasm32 (a check builds everything but the code generation; the target is installed
     # by scripts/setup.sh)
     cargo check --locked --quiet --target wasm32-unknown-unknown \
-        -p profview-model -p profview-import -p profview-index -p profview-answer -p profview-api \
+        -p profview-model -p profview-import -p profview-index -p profview-answer -p profview-api -p profview-compare \
         || fail wasm32 "the pure crates do not build for wasm32-unknown-unknown (output above)"
     # --- clippy
     cargo clippy --locked --quiet --workspace --all-targets -- -D warnings \

@@ -15,17 +15,11 @@ pub const MAX_MEMBERS: usize = 10_000;
 pub const MAX_NAME: usize = 200;
 
 /// Recently computed comparisons (each bounded; the oldest go first).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct CompareCache {
     values: Mutex<Recent<String, Arc<ProfileValues>>>,
     collations: Mutex<Recent<String, Arc<Collation>>>,
     diffs: Mutex<Recent<String, Arc<Diff>>>,
-}
-
-impl Default for CompareCache {
-    fn default() -> Self {
-        CompareCache { values: Mutex::default(), collations: Mutex::default(), diffs: Mutex::default() }
-    }
 }
 
 const VALUES_CAP: usize = 20_000;
