@@ -222,3 +222,43 @@ fn stats_of_many_files_sums_in_pstats_order() {
         .collect();
     assert_eq!(order, want);
 }
+
+/// Sampled profiles collate to exact sums: each function's self and total (samples whose stack
+/// holds it, once per sample) summed over the files, from the corpus ground truth of each file.
+#[test]
+fn sampled_collate_sums_are_exact() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/corpus/folded");
+    let files = ["pyspy_cpu_raw_default.txt", "pyspy_recursion_raw_function.txt", "pyspy_cpu_raw_default.txt"];
+    let truths: Vec<HashMap<String, (f64, f64)>> = files
+        .iter()
+        .map(|f| {
+            let t: Value = serde_json::from_slice(&std::fs::read(corpus.join(format!("{f}.truth.json"))).unwrap()).unwrap();
+            t["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_f64().unwrap())))
+                // An empty frame (`a;;b`) is no function: the importer drops it.
+                .filter(|(frame, _)| !frame.is_empty())
+                .collect()
+        })
+        .collect();
+    let mut args = vec!["collate".to_owned(), "--json".to_owned()];
+    args.extend(files.iter().map(|f| corpus.join(f).display().to_string()));
+    let rep = profview(&args);
+    assert_eq!(rep["kind"], "samples");
+    let funcs = rep["functions"].as_array().unwrap();
+    let distinct: std::collections::HashSet<&String> = truths.iter().flat_map(|t| t.keys()).collect();
+    assert_eq!(funcs.len(), distinct.len());
+    for row in funcs {
+        let frame = format!("{} ({}:{})", row["name"].as_str().unwrap(), row["file"].as_str().unwrap(), row["line"]);
+        let per: Vec<(f64, f64)> = truths.iter().map(|t| t.get(&frame).copied().unwrap_or((0.0, 0.0))).collect();
+        let (s, t): (f64, f64) = per.iter().fold((0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1));
+        assert_eq!(row["sum"]["self"].as_f64(), Some(s), "{frame}");
+        assert_eq!(row["sum"]["total"].as_f64(), Some(t), "{frame}");
+        let present = truths.iter().filter(|t| t.contains_key(&frame)).count() as u64;
+        assert_eq!(row["present"].as_u64(), Some(present), "{frame}");
+        let max = per.iter().map(|v| v.1).fold(0.0, f64::max);
+        assert_eq!(row["total"]["max"].as_f64(), Some(max), "{frame}");
+    }
+}
