@@ -11,7 +11,8 @@ use crate::values::{common_kind, slot, CompareError, Kind, Matrix, ProfileValues
 /// The false discovery rate below which a difference is called significant.
 pub const ALPHA: f64 = 0.05;
 
-/// A computed diff, before it is cut into pages.
+/// A computed diff, before it is cut into pages. Rows are made on demand ([`Diff::row`]): a
+/// diff of two 200k-function profiles keeps numbers, not 200k rows of strings.
 #[derive(Clone, Debug)]
 pub struct Diff {
     /// The profiles' kind.
@@ -28,12 +29,17 @@ pub struct Diff {
     pub base_info: SideInfo,
     /// Side summaries.
     pub new_info: SideInfo,
-    /// One row per union function, in union order.
-    pub rows: Vec<DiffRow>,
     /// What the base side's fields were divided by (per metric slot).
     pub base_div: Vals,
     /// The new side's.
     pub new_div: Vals,
+    mb: Matrix,
+    mn: Matrix,
+    sum_b: Vec<Vals>,
+    sum_n: Vec<Vals>,
+    /// Per function, per metric slot: the test, where one applies.
+    sig: Option<Vec<[Significance; 4]>>,
+    sets: bool,
 }
 
 /// What each of a side's fields is divided by: 1 (absolute), the side's number of profiles
@@ -113,9 +119,9 @@ pub fn diff(
         "none"
     };
     let metrics = kind.metrics();
-    let mut rows = Vec::with_capacity(union.len());
-    // p-values per metric, for the correction across functions.
-    let mut pvals: Vec<Vec<f64>> = vec![Vec::with_capacity(union.len()); metrics.len()];
+    let n_funcs = union.len();
+    let sum_b: Vec<Vals> = (0..n_funcs).map(|f| mb.sum(f)).collect();
+    let sum_n: Vec<Vals> = (0..n_funcs).map(|f| mn.sum(f)).collect();
     // Binomial: each side's number of samples (self counts sum to it; total counts are tested
     // against the same denominators, as each sample holds a function or not).
     let (base_n, new_n) = if test == "binomial" {
@@ -123,25 +129,92 @@ pub fn diff(
     } else {
         (0.0, 0.0)
     };
-    for (f, func) in union.funcs.iter().enumerate() {
-        let (sb, sn) = (mb.sum(f), mn.sum(f));
-        let side = |m: &Matrix, sum: Vals, scale: &Vals| -> Option<SideValues> {
-            (m.present[f] > 0).then(|| SideValues {
-                values: scaled(kind, sum, scale),
-                present: sets.then_some(m.present[f]),
-                spread: (m.profiles > 1).then(|| {
-                    let mut s = Fields::default();
-                    for &mt in metrics {
-                        s.set(mt, spread(&mut m.column(f, mt)));
-                    }
-                    s
-                }),
+    // Per profile, for the rank test: the profile's own total when normalizing by total.
+    let per_profile = |mat: &Matrix, set: &[&ProfileValues], f: usize, k: usize| -> Vec<f64> {
+        mat.row(f)
+            .iter()
+            .zip(set)
+            .map(|(v, p)| {
+                let d = side_divisor(kind, normalize, std::slice::from_ref(p));
+                if normalize == Normalize::Total { divide(v[k], d[k]) } else { v[k] }
             })
-        };
-        let (bv, nv) = (scaled(kind, sb, &bs), scaled(kind, sn, &ns));
+            .collect()
+    };
+    let sig = (test != "none").then(|| {
+        let mut out = vec![[Significance::default(); 4]; n_funcs];
+        for &m in metrics {
+            let k = slot(m);
+            let p: Vec<f64> = (0..n_funcs)
+                .map(|f| match test {
+                    "mann-whitney" => mann_whitney_p(&per_profile(&mb, base, f, k), &per_profile(&mn, new, f, k)),
+                    _ => {
+                        let a = (sum_b[f][k] * base[0].samples_per_unit).round().max(0.0);
+                        let b = (sum_n[f][k] * new[0].samples_per_unit).round().max(0.0);
+                        let p0 = if base_n + new_n > 0.0 { new_n / (base_n + new_n) } else { 0.5 };
+                        binomial_p(b as u64, (a + b) as u64, p0)
+                    }
+                })
+                .collect();
+            let q = benjamini_hochberg(&p);
+            for f in 0..n_funcs {
+                out[f][k] = Significance { p: p[f], q: q[f], significant: q[f] < ALPHA };
+            }
+        }
+        out
+    });
+    let info = |set: &[&ProfileValues], names: &[String]| SideInfo {
+        profiles: set.len() as u64,
+        total: set.iter().map(|p| p.total).sum(),
+        names: names.to_vec(),
+    };
+    Ok(Diff {
+        kind,
+        unit,
+        normalize,
+        union,
+        test,
+        base_info: info(base, base_names),
+        new_info: info(new, new_names),
+        base_div: bs,
+        new_div: ns,
+        mb,
+        mn,
+        sum_b,
+        sum_n,
+        sig,
+        sets,
+    })
+}
+
+impl Diff {
+    /// One function's normalized value on each side (an absent side is 0).
+    fn sides(&self, f: usize, m: Metric) -> (f64, f64) {
+        let k = slot(m);
+        (divide(self.sum_b[f][k], self.base_div[k]), divide(self.sum_n[f][k], self.new_div[k]))
+    }
+
+    fn side(&self, f: usize, mat: &Matrix, sum: Vals, div: &Vals) -> Option<SideValues> {
+        (mat.present[f] > 0).then(|| SideValues {
+            values: scaled(self.kind, sum, div),
+            present: self.sets.then_some(mat.present[f]),
+            spread: (mat.profiles > 1).then(|| {
+                let mut s = Fields::default();
+                for &mt in self.kind.metrics() {
+                    s.set(mt, spread(&mut mat.column(f, mt)));
+                }
+                s
+            }),
+        })
+    }
+
+    /// The row of union function `f`.
+    pub fn row(&self, f: usize) -> DiffRow {
+        let kind = self.kind;
+        let func = &self.union.funcs[f];
+        let (bv, nv) = (scaled(kind, self.sum_b[f], &self.base_div), scaled(kind, self.sum_n[f], &self.new_div));
         let mut delta = Fields::default();
         let mut relative = Fields::default();
-        for &m in metrics {
+        for &m in kind.metrics() {
             let (b, n) = (*bv.get(m).unwrap_or(&0.0), *nv.get(m).unwrap_or(&0.0));
             delta.set(m, n - b);
             if b != 0.0 {
@@ -156,77 +229,32 @@ pub fn diff(
             }
             s
         });
-        for (mi, &m) in metrics.iter().enumerate() {
-            let k = slot(m);
-            let p = match test {
-                "mann-whitney" => {
-                    let per = |mat: &Matrix, set: &[&ProfileValues]| -> Vec<f64> {
-                        mat.vals[f]
-                            .iter()
-                            .zip(set)
-                            .map(|(v, p)| {
-                                // Per profile: the profile's own total when normalizing by total.
-                                let d = side_divisor(kind, normalize, std::slice::from_ref(p));
-                                if normalize == Normalize::Total { divide(v[k], d[k]) } else { v[k] }
-                            })
-                            .collect()
-                    };
-                    mann_whitney_p(&per(&mb, base), &per(&mn, new))
-                }
-                "binomial" => {
-                    let a = (sb[k] * base[0].samples_per_unit).round().max(0.0);
-                    let b = (sn[k] * new[0].samples_per_unit).round().max(0.0);
-                    let trials = a + b;
-                    let p0 = if base_n + new_n > 0.0 { new_n / (base_n + new_n) } else { 0.5 };
-                    binomial_p(b as u64, trials as u64, p0)
-                }
-                _ => f64::NAN,
-            };
-            pvals[mi].push(p);
-        }
-        rows.push(DiffRow {
+        let significance = self.sig.as_ref().map(|sig| {
+            let mut s = Fields::default();
+            for &m in kind.metrics() {
+                s.set(m, sig[f][slot(m)]);
+            }
+            s
+        });
+        DiffRow {
             id: f as u32,
             name: func.name.clone(),
             file: func.file.clone(),
             line: func.line,
-            base: side(&mb, sb, &bs),
-            new: side(&mn, sn, &ns),
+            base: self.side(f, &self.mb, self.sum_b[f], &self.base_div),
+            new: self.side(f, &self.mn, self.sum_n[f], &self.new_div),
             delta,
             relative,
             split: split_fields,
-            significance: None,
-            significant: None,
-        });
-    }
-    if test != "none" {
-        let qs: Vec<Vec<f64>> = pvals.iter().map(|p| benjamini_hochberg(p)).collect();
-        for (f, row) in rows.iter_mut().enumerate() {
-            let mut s = Fields::default();
-            for (mi, &m) in metrics.iter().enumerate() {
-                let (p, q) = (pvals[mi][f], qs[mi][f]);
-                s.set(m, Significance { p, q, significant: q < ALPHA });
-            }
-            row.significant = s.get(kind.primary()).map(|s| s.significant);
-            row.significance = Some(s);
+            significant: self.sig.as_ref().map(|sig| sig[f][slot(kind.primary())].significant),
+            significance,
         }
     }
-    let info = |set: &[&ProfileValues], names: &[String]| SideInfo {
-        profiles: set.len() as u64,
-        total: set.iter().map(|p| p.total).sum(),
-        names: names.to_vec(),
-    };
-    Ok(Diff {
-        kind,
-        unit,
-        normalize,
-        union,
-        test,
-        base_info: info(base, base_names),
-        new_info: info(new, new_names),
-        rows,
-        base_div: bs,
-        new_div: ns,
-    })
+
+    /// Every row, in union order.
+    pub fn rows(&self) -> impl Iterator<Item = DiffRow> + '_ {
+        (0..self.union.len()).map(|f| self.row(f))
+    }
 }
 
 /// What to list of a diff.
@@ -263,45 +291,43 @@ impl Diff {
         }
         let order = q.order.unwrap_or(if ascending_first { SortOrder::Asc } else { SortOrder::Desc });
         let needle = q.q.as_deref().filter(|s| !s.is_empty());
-        let mut ids: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| needle.is_none_or(|n| self.rows[i].name.contains(n) || self.rows[i].file.contains(n)))
-            .collect();
+        let funcs = &self.union.funcs;
+        let mut ids: Vec<usize> =
+            (0..funcs.len()).filter(|&i| needle.is_none_or(|n| funcs[i].name.contains(n) || funcs[i].file.contains(n))).collect();
+        let k = slot(metric);
+        let size = |i: usize| {
+            let (b, n) = self.sides(i, metric);
+            (n - b).abs()
+        };
         let val = |i: usize| -> f64 {
-            let r = &self.rows[i];
-            let side = |s: &Option<SideValues>| s.as_ref().and_then(|s| s.values.get(metric).copied()).unwrap_or(0.0);
+            let (b, n) = self.sides(i, metric);
             match sort {
                 // By size of the change: the sign is the direction, the order is the magnitude.
-                "delta" => r.delta.get(metric).copied().unwrap_or(0.0).abs(),
-                "relative" => match r.relative.get(metric) {
-                    Some(v) => v.abs(),
-                    // New functions: an infinite relative change.
-                    None if r.delta.get(metric).is_some_and(|d| *d != 0.0) => f64::INFINITY,
-                    None => 0.0,
-                },
-                "significance" => r
-                    .significance
-                    .as_ref()
-                    .and_then(|s| s.get(metric).map(|s| s.q))
-                    .unwrap_or(f64::INFINITY),
-                "base" => side(&r.base),
-                "new" => side(&r.new),
+                "delta" => (n - b).abs(),
+                // New functions: an infinite relative change.
+                "relative" if b == 0.0 && n != 0.0 => f64::INFINITY,
+                "relative" if b == 0.0 => 0.0,
+                "relative" => ((n - b) / b).abs(),
+                "significance" => self.sig.as_ref().map_or(f64::INFINITY, |s| s[i][k].q),
+                "base" => b,
+                "new" => n,
                 _ => 0.0,
             }
         };
-        let keys: Vec<f64> = (0..self.rows.len()).map(val).collect();
-        let rows = &self.rows;
+        let keys: Vec<f64> = (0..funcs.len()).map(val).collect();
+        let sizes: Vec<f64> = (0..funcs.len()).map(size).collect();
         ids.sort_by(|&a, &b| {
             let c = match sort {
-                "name" => rows[a].name.cmp(&rows[b].name),
-                "file" => rows[a].file.cmp(&rows[b].file).then(rows[a].line.cmp(&rows[b].line)),
+                "name" => funcs[a].name.cmp(&funcs[b].name),
+                "file" => funcs[a].file.cmp(&funcs[b].file).then(funcs[a].line.cmp(&funcs[b].line)),
                 _ => keys[a].total_cmp(&keys[b]),
             };
             let c = if order == SortOrder::Desc { c.reverse() } else { c };
             // Ties (equal q-values, say): the bigger change first.
-            c.then_with(|| keys_delta(rows, b, metric).total_cmp(&keys_delta(rows, a, metric))).then(a.cmp(&b))
+            c.then_with(|| sizes[b].total_cmp(&sizes[a])).then(a.cmp(&b))
         });
         let total = ids.len() as u64;
-        let page = ids.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).map(|i| self.rows[i].clone()).collect();
+        let page = ids.into_iter().skip(q.offset).take(q.limit.unwrap_or(usize::MAX)).map(|i| self.row(i)).collect();
         Ok(DiffReport {
             kind: self.kind.as_str().to_owned(),
             unit: self.unit.as_str().to_owned(),
@@ -314,8 +340,4 @@ impl Diff {
             rows: page,
         })
     }
-}
-
-fn keys_delta(rows: &[DiffRow], i: usize, m: Metric) -> f64 {
-    rows[i].delta.get(m).copied().unwrap_or(0.0).abs()
 }

@@ -134,7 +134,7 @@ mod tests {
         assert!(h.base.is_none() && h.relative.get(Metric::Tottime).is_none());
         // Normalized by each side's total time: f is 1/1.5 of base and 3/3.25 of new.
         let d = diff(&[&base], &[&new], &[], &[], Normalize::Total).unwrap();
-        let fr = d.rows.iter().find(|r| r.name == "f").unwrap();
+        let fr = d.rows().find(|r| r.name == "f").unwrap();
         assert!((get(&fr.delta, Metric::Tottime) - (3.0 / 3.25 - 1.0 / 1.5)).abs() < 1e-12);
     }
 
@@ -187,7 +187,7 @@ mod tests {
         let again = requests(&mut rng, 20, 1.0);
         let a: Vec<&ProfileValues> = again.iter().collect();
         let d = diff(&b, &a, &[], &[], Normalize::Profile).unwrap();
-        assert!(d.rows.iter().all(|r| r.significant == Some(false)));
+        assert!(d.rows().all(|r| r.significant == Some(false)));
     }
 
     #[test]
@@ -197,11 +197,11 @@ mod tests {
         let new = sampled(&[("main;hot", 200), ("main;cold", 810)]);
         let d = diff(&[&base], &[&new], &[], &[], Normalize::Total).unwrap();
         assert_eq!(d.test, "binomial");
-        let hot = d.rows.iter().find(|r| r.name == "hot").unwrap();
+        let hot = d.rows().find(|r| r.name == "hot").unwrap();
         assert_eq!(hot.significant, Some(true));
         let same = sampled(&[("main;hot", 101), ("main;cold", 899)]);
         let d = diff(&[&base], &[&same], &[], &[], Normalize::Total).unwrap();
-        assert!(d.rows.iter().all(|r| r.significant == Some(false)));
+        assert!(d.rows().all(|r| r.significant == Some(false)));
     }
 
     #[test]

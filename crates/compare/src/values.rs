@@ -205,14 +205,13 @@ impl Union {
     }
 }
 
-/// Numbers of a set of profiles over a union: `vals[f][profile]` for each function `f` (absent =
-/// zeros), plus presence counts.
+/// Numbers of a set of profiles over a union: for each function `f`, one `Vals` per profile
+/// (absent = zeros), laid out flat (`row(f)`), plus presence counts.
 #[derive(Clone, Debug)]
 pub struct Matrix {
     /// Number of profiles.
     pub profiles: usize,
-    /// Per union function: one `Vals` per profile.
-    pub vals: Vec<Vec<Vals>>,
+    vals: Vec<Vals>,
     /// Per union function: in how many profiles it appears.
     pub present: Vec<u64>,
 }
@@ -220,13 +219,14 @@ pub struct Matrix {
 impl Matrix {
     /// Lays the profiles' numbers out over `union` (which must hold all their functions).
     pub fn new(union: &Union, set: &[&ProfileValues]) -> Matrix {
-        let mut vals = vec![vec![[0.0; 4]; set.len()]; union.len()];
+        let np = set.len();
+        let mut vals = vec![[0.0; 4]; union.len() * np];
         let mut present = vec![0u64; union.len()];
         for (pi, p) in set.iter().enumerate() {
             for (f, v) in &p.rows {
                 if let Some(u) = union.find(f) {
                     let u = u as usize;
-                    let cell = &mut vals[u][pi];
+                    let cell = &mut vals[u * np + pi];
                     if *cell == [0.0; 4] {
                         present[u] += 1;
                     }
@@ -238,13 +238,18 @@ impl Matrix {
                 }
             }
         }
-        Matrix { profiles: set.len(), vals, present }
+        Matrix { profiles: np, vals, present }
+    }
+
+    /// One function's numbers, one `Vals` per profile in profile order.
+    pub fn row(&self, f: usize) -> &[Vals] {
+        &self.vals[f * self.profiles..(f + 1) * self.profiles]
     }
 
     /// Sums over the profiles in the order `pstats.Stats(p0, p1, …, pn)` adds them (`p0`, then
     /// `pn` down to `p1`: `add` walks `reversed(arg_list)`), so pstats sums agree bit for bit.
     pub fn sum(&self, f: usize) -> Vals {
-        let row = &self.vals[f];
+        let row = self.row(f);
         let mut s = [0.0; 4];
         let order = row.iter().take(1).chain(row.iter().skip(1).rev());
         for v in order {
@@ -258,7 +263,7 @@ impl Matrix {
     /// One field of one function over every profile.
     pub fn column(&self, f: usize, m: Metric) -> Vec<f64> {
         let k = slot(m);
-        self.vals[f].iter().map(|v| v[k]).collect()
+        self.row(f).iter().map(|v| v[k]).collect()
     }
 }
 
