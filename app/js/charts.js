@@ -450,7 +450,9 @@ function showDiffNode(tip, container, ev, n, unit) {
   const rel = n.base ? `${d >= 0 ? '+' : ''}${(100 * d / n.base).toFixed(1)} %` : (n.new ? 'new path' : '');
   const rows = [['base', fmt(n.base, unit)], ['new', fmt(n.new, unit)], ['change', `${d >= 0 ? '+' : ''}${fmt(d, unit)}  ${rel}`],
     ['self base → new', `${fmt(n.base_self, unit)} → ${fmt(n.new_self, unit)}`]];
-  const note = n.new === 0 && n.base > 0 ? 'This path is gone in the new profile.' : n.base === 0 && n.new > 0 ? 'This path is new.' : (n.truncated ? 'More detail below: click to zoom.' : null);
+  const note = n.new === 0 && n.base > 0 ? 'This path is gone in the new profile.' : n.base === 0 && n.new > 0 ? 'This path is new.'
+    : n.significant === false ? "Within the noise: the test does not call this function's change real (drawn grey)."
+      : (n.truncated ? 'More detail below: click to zoom.' : null);
   const loc = n.func == null ? '' : (n.line ? `${n.file}:${n.line}` : n.file);
   fillTooltip(tip, n.name, loc, rows, note);
   placeTooltip(tip, container, ev);
@@ -474,7 +476,10 @@ export class DiffIcicle extends Icicle {
     const groups = new Map();
     this.nodes.forEach((n, i) => {
       const r = diffChange(n.base, n.new);
-      const step = Math.round(Math.abs(r) * DIFF_STEPS);
+      // A change the test calls noise is drawn as no change (grey); vanished and new paths keep
+      // their colour and stripes.
+      const noise = n.significant === false && n.base > 0 && n.new > 0;
+      const step = noise ? 0 : Math.round(Math.abs(r) * DIFF_STEPS);
       n.color = step === 0 ? pal.neutral : r < 0 ? pal.fast[step] : pal.slow[step];
       n.change = r;
       n.marked = n.func != null && ((n.new === 0 && n.base > 0) || (n.base === 0 && n.new > 0));
@@ -483,15 +488,16 @@ export class DiffIcicle extends Icicle {
       g.push(i);
     });
     this.groups = groups;
-    const counts = { slower: 0, faster: 0, gone: 0, added: 0 };
+    const counts = { slower: 0, faster: 0, gone: 0, added: 0, noise: 0 };
     for (const n of this.nodes) {
       if (n.func == null) continue;
-      if (n.new === 0 && n.base > 0) counts.gone++;
+      if (n.significant === false && n.base > 0 && n.new > 0) counts.noise++;
+      else if (n.new === 0 && n.base > 0) counts.gone++;
       else if (n.base === 0 && n.new > 0) counts.added++;
       else if (n.change > 0.05) counts.slower++;
       else if (n.change < -0.05) counts.faster++;
     }
-    Object.assign(this.container.dataset, { slower: counts.slower, faster: counts.faster, gone: counts.gone, added: counts.added });
+    Object.assign(this.container.dataset, counts);
   }
 
   /** Vanished and appeared paths get diagonal stripes too: the change reads without colour. */

@@ -134,8 +134,14 @@ async fn sets_and_collections_compare_with_significance() {
     assert_eq!(render["significance"]["cumtime"]["significant"], true);
     let (s, t) = get_json(&state, &format!("/api/compare/tree?base={}&new={cid}&normalize=profile", base.join(","))).await;
     assert_eq!(s, StatusCode::OK, "{t}");
-    let render = t["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "render").unwrap();
+    let nodes = t["nodes"].as_array().unwrap();
+    let render = nodes.iter().find(|n| n["name"] == "render").unwrap();
     assert!(render["new"].as_f64().unwrap() > render["base"].as_f64().unwrap());
+    // The tree carries the test of each function's inclusive number: render's is real, and the
+    // root has none.
+    assert_eq!(render["significant"], true);
+    assert!(nodes[0]["significant"].is_null());
+    assert!(nodes.iter().any(|n| n["significant"] == false), "some paths are within the noise");
 }
 
 #[tokio::test]

@@ -99,7 +99,10 @@ test('two sets: the slower function is significant, the rest is greyed as noise'
   assert.ok(rows.indexOf(render) < 5, `render is among the most significant: ${rows.map((r) => r.name)}`);
   const greyed = rows.filter((r) => r.significant === 'false');
   assert.ok(greyed.length > 0 && greyed.every((r) => r.greyed), 'rows within the noise are greyed');
-  await drawn(page, find.diffFlame);
+  const flame = await drawn(page, find.diffFlame);
+  // The diff flame graph greys the paths whose change is within the noise, and keeps the slower ones.
+  assert.ok(Number(await flame.getAttribute('data-noise')) > 0);
+  assert.ok(Number(await flame.getAttribute('data-slower')) > 0);
   await screenshot(page, 'compare-sets');
   assert.deepEqual(page.problems, []);
 });

@@ -105,7 +105,7 @@ pub fn ComparePage() -> impl IntoView {
                 })}
                 <span class="legend" data-testid="diff-legend">
                     <span><i class="sw faster"></i>"faster"</span><span><i class="sw slower"></i>"slower"</span>
-                    <span><i class="sw same"></i>"same"</span><span><i class="sw gone"></i>"gone"</span><span><i class="sw added"></i>"new"</span>
+                    <span><i class="sw same"></i>"same, or within the noise"</span><span><i class="sw gone"></i>"gone"</span><span><i class="sw added"></i>"new"</span>
                 </span>
             </div>
             <div class="tabs">

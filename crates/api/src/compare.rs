@@ -329,6 +329,10 @@ pub struct DiffNode {
     /// Package class of the function.
     #[serde(default)]
     pub package: Option<crate::Package>,
+    /// Whether the change of the function's inclusive number (`cumtime`, sampled `total`) is
+    /// significant; `null` where no test applies (and for the root and merged nodes).
+    #[serde(default)]
+    pub significant: Option<bool>,
 }
 
 /// `GET /api/compare/tree`.

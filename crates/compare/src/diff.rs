@@ -251,6 +251,16 @@ impl Diff {
         }
     }
 
+    /// Per union function, whether the change of its inclusive number (`cumtime`, or sampled
+    /// `total`: what a call tree's widths show) is significant; `None` when no test applies.
+    pub fn inclusive_significance(&self) -> Option<Vec<bool>> {
+        let k = slot(match self.kind {
+            Kind::Pstats => Metric::Cumtime,
+            Kind::Samples => Metric::TotalWeight,
+        });
+        self.sig.as_ref().map(|sig| sig.iter().map(|s| s[k].significant).collect())
+    }
+
     /// Every row, in union order.
     pub fn rows(&self) -> impl Iterator<Item = DiffRow> + '_ {
         (0..self.union.len()).map(|f| self.row(f))

@@ -38,7 +38,9 @@ pub fn parse_root(s: &str) -> Result<Vec<u32>, CompareError> {
         .collect()
 }
 
-/// The tree slice of the union of both sides under `root` (union ids), at `lod`.
+/// The tree slice of the union of both sides under `root` (union ids), at `lod`. `significant`
+/// (per union function, from the diff's test) marks each node's function as within the noise or not.
+#[allow(clippy::too_many_arguments)] // the two sides, the slice's place and shape, and the diff's test
 pub fn diff_tree(
     union: &Union,
     base: &TreeSide<'_>,
@@ -47,6 +49,7 @@ pub fn diff_tree(
     root: &[u32],
     lod: Lod,
     normalize: Normalize,
+    significant: Option<&[bool]>,
 ) -> Result<DiffTree, CompareError> {
     if let Some(bad) = root.iter().find(|&&u| u as usize >= union.len()) {
         return Err(CompareError(format!("no function {bad} in this comparison")));
@@ -150,6 +153,7 @@ pub fn diff_tree(
             new_self: n.new_self,
             truncated: n.truncated,
             package,
+            significant: n.func.and_then(|u| significant.and_then(|s| s.get(u as usize).copied())),
         });
         let mut kids = n.children.clone();
         kids.sort_by(|&a, &b| weight(&nodes[b]).total_cmp(&weight(&nodes[a])));

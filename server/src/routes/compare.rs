@@ -164,7 +164,8 @@ pub async fn tree(State(state): State<AppState>, Q(p): Q<CompareTreeParams>) -> 
         let k = profview_compare::slot(d.kind.primary());
         let bs = TreeSide { index: &bi, divisor: d.base_div[k] };
         let ns = TreeSide { index: &ni, divisor: d.new_div[k] };
-        diff_tree(&d.union, &bs, &ns, mode, &root, lod, normalize).map_err(|e| AppError::BadRequest(e.0))
+        let sig = d.inclusive_significance();
+        diff_tree(&d.union, &bs, &ns, mode, &root, lod, normalize, sig.as_deref()).map_err(|e| AppError::BadRequest(e.0))
     })
     .await
     .map(Json)
