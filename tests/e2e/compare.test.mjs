@@ -50,6 +50,9 @@ test('selecting two profiles opens the compare page, which lists and draws the s
   await page.locator(find.selectionCount).filter({ hasText: '2 selected' }).waitFor();
   await page.locator(find.compareSelected).click();
   await page.waitForURL(new RegExp(`/compare\\?base=${v1}&new=${v2}`));
+  // The header names the sides.
+  await page.locator(find.compareBase).filter({ hasText: 'program_v1.prof' }).waitFor();
+  await page.locator(find.compareNew).filter({ hasText: 'program_v2.prof' }).waitFor();
   await page.locator(find.compareRow).first().waitFor();
   const rows = await compareRows(page);
   // Sorted by the size of the change, largest first.

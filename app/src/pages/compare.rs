@@ -62,6 +62,17 @@ pub fn ComparePage() -> impl IntoView {
         };
         async move { api::compare(&s, &r).await }
     });
+    // Ids to names (profiles and collections), for the header.
+    let names = LocalResource::new(|| async {
+        let mut out: Vec<(String, String)> = Vec::new();
+        if let Ok(list) = api::list_profiles().await {
+            out.extend(list.into_iter().map(|p| (p.id, p.name)));
+        }
+        if let Ok(list) = api::list_collections().await {
+            out.extend(list.into_iter().map(|c| (c.id, format!("{} (collection of {})", c.name, c.profiles.len()))));
+        }
+        out
+    });
     let kind = Memo::new(move |_| {
         view_name.get().as_deref().and_then(ChartKind::parse).filter(|k| ChartKind::COMPARE.contains(k)).unwrap_or(ChartKind::DiffFlame)
     });
@@ -74,8 +85,8 @@ pub fn ComparePage() -> impl IntoView {
         <section class="page compare-page">
             <h1>"Compare"</h1>
             <div class="compare-head">
-                <span class="side">"base: " <span data-testid="compare-base">{move || base.get().unwrap_or_default()}</span></span>
-                <span class="side">"new: " <span data-testid="compare-new">{move || new.get().unwrap_or_default()}</span></span>
+                <span class="side">"base: " <span data-testid="compare-base" title=move || base.get().unwrap_or_default()>{move || side_names(base.get(), &names)}</span></span>
+                <span class="side">"new: " <span data-testid="compare-new" title=move || new.get().unwrap_or_default()>{move || side_names(new.get(), &names)}</span></span>
                 <label>"scale "
                     <select data-testid="normalize" on:change=move |ev| set_norm(&[("normalize", Some(event_target_value(&ev)))])>
                         {Normalize::ALL.iter().map(|&n| view! {
@@ -133,6 +144,21 @@ pub fn ComparePage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// A side's ids as names where known: `a.prof`, or `a.prof, b.prof +3 more`.
+fn side_names(ids: Option<String>, names: &LocalResource<Vec<(String, String)>>) -> String {
+    let ids = ids.unwrap_or_default();
+    let known = names.get().unwrap_or_default();
+    let list: Vec<String> = ids
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|id| known.iter().find(|(k, _)| k == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_owned()))
+        .collect();
+    match list.len() {
+        0..=3 => list.join(", "),
+        n => format!("{} +{} more", list[..2].join(", "), n - 2),
     }
 }
 
