@@ -170,6 +170,10 @@ mod tests {
         assert_eq!(classify("/home/user/app/work.py"), Package::User);
         assert_eq!(classify("threads_work.py"), Package::User);
         assert_eq!(classify("<string>"), Package::User);
+        // A component that merely ends in -packages is user code; `python3.11` counts only under lib.
+        assert_eq!(classify("/home/user/my-packages/app.py"), Package::User);
+        assert_eq!(classify("/opt/python3.11/tool.py"), Package::User);
+        assert_eq!(classify("/usr/lib64/python3.11/os.py"), Package::Stdlib);
         assert_eq!(classify_function("<built-in method builtins.exec>", "~"), Package::Builtin);
         assert_eq!(classify_function("<method 'append' of 'list' objects>", "~"), Package::Builtin);
         assert_eq!(classify_function("main", ""), Package::User);
@@ -180,6 +184,8 @@ mod tests {
         assert_eq!(classify_function("[unknown]", ""), Package::Native);
         assert_eq!(classify_function("do_syscall_64_[k]", "[kernel.kallsyms]"), Package::Native);
         assert_eq!(classify_function("<built-in method time.sleep>", "~"), Package::Builtin);
+        assert_eq!(classify_function("{method 'append' of 'list' objects}", ""), Package::Builtin);
+        assert_eq!(classify_function("{built-in method time.sleep}", ""), Package::Builtin);
         assert_eq!(site_package_name("/x/site-packages/requests/api.py"), Some("requests"));
         assert_eq!(site_package_name("/x/site-packages/six.py"), Some("six"));
         assert_eq!(site_package_name("/x/app.py"), None);

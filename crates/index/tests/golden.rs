@@ -249,3 +249,31 @@ fn package_classes_on_real_paths() {
     assert_eq!(n, ids.len());
     assert!(ids.iter().all(|&f| idx.package(f) == Some(Package::SitePackages)));
 }
+
+/// Group functions of `grp:pkg` (ids past the profile's own) carry their group's class, and the
+/// profile's own functions keep theirs: the charts colour a `[stdlib]` box as stdlib and a
+/// `[native]` one as native, from the `package` field.
+#[test]
+fn grouped_functions_carry_their_groups_package() {
+    let (idx, _) = load("folded/pyspy_sympy_raw_native.txt");
+    let v = idx.view(&Selection { thread: None, tf: "grp:pkg".into() }).unwrap();
+    let own = idx.profile().functions.len();
+    let mut seen = BTreeMap::new();
+    for i in 0..v.function_count() as u32 {
+        let Some(f) = idx.function_in(&v, FuncId(i)) else { continue };
+        let p = idx.package_in(&v, FuncId(i));
+        if (i as usize) < own {
+            assert_eq!(p, classify_function(&f.name, &f.file), "{}", f.name);
+            continue;
+        }
+        let want = match f.name.as_str() {
+            "[stdlib]" => Package::Stdlib,
+            "[builtin]" => Package::Builtin,
+            "[native]" => Package::Native,
+            _ => Package::SitePackages, // `[<distribution>]`
+        };
+        assert_eq!(p, want, "{}", f.name);
+        *seen.entry(p).or_insert(0) += 1;
+    }
+    assert!(seen.contains_key(&Package::Stdlib) && seen.contains_key(&Package::Native), "{seen:?}");
+}
