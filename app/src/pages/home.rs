@@ -220,6 +220,7 @@ pub fn Home() -> impl IntoView {
             </Suspense>
             {move || collections.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|list| view! {
                 <h2>"Collections"</h2>
+                <div class="table-wrap">
                 <table class="profiles" data-testid="collection-list">
                     <thead><tr><th></th><th>"name"</th><th>"kind"</th><th class="num">"profiles"</th><th>"made"</th></tr></thead>
                     <tbody>
@@ -234,6 +235,7 @@ pub fn Home() -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
             })}
         </section>
     }
