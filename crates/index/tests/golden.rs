@@ -277,3 +277,33 @@ fn grouped_functions_carry_their_groups_package() {
     }
     assert!(seen.contains_key(&Package::Stdlib) && seen.contains_key(&Package::Native), "{seen:?}");
 }
+
+/// The per-call columns are pstats' own: `tottime / ncalls` and `cumtime / primcalls` (pstats'
+/// `print_stats` divides cumtime by the primitive calls), absent when the divisor is 0.
+#[test]
+fn per_call_columns_divide_as_pstats_does() {
+    for rel in PSTATS {
+        let (idx, truth) = load(rel);
+        let v = idx.default_view();
+        for (i, f) in truth["functions"].as_array().unwrap().iter().enumerate() {
+            let Some(s) = idx.stats_in(&v, FuncId(i as u32)) else { continue };
+            let (cc, nc, tt, ct) = (f[1].as_f64().unwrap(), f[2].as_f64().unwrap(), f[3].as_f64().unwrap(), f[4].as_f64().unwrap());
+            let want_tt = (nc > 0.0).then(|| tt / nc);
+            let want_ct = (cc > 0.0).then(|| ct / cc);
+            assert_eq!(s.percall_tottime(), want_tt, "{rel} #{i}");
+            assert_eq!(s.percall_cumtime(), want_ct, "{rel} #{i}");
+        }
+    }
+}
+
+/// A refused query says what is wrong, in the words the API answers with.
+#[test]
+fn query_errors_say_what_is_wrong() {
+    let (idx, _) = load("pstats/cprofile_tiny.prof");
+    let e = idx.view(&Selection { thread: Some(7), tf: String::new() }).unwrap_err();
+    assert!(matches!(e, QueryError::BadRequest(_)), "{e:?}");
+    assert!(e.to_string().contains("no threads"), "{e}");
+    let e = idx.view(&Selection { thread: None, tf: "bogus:1".into() }).unwrap_err();
+    assert!(matches!(e, QueryError::BadRequest(_)), "{e:?}");
+    assert!(e.to_string().contains("bogus"), "{e}");
+}
