@@ -34,6 +34,12 @@ pub enum AppError {
     /// 503: the store did not answer.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: too many imports are waiting.
+    #[error("{0}")]
+    Busy(String),
+    /// 408: the request body did not arrive in time (`--body-timeout`).
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl From<LoadError> for AppError {
@@ -53,7 +59,8 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Internal(_) | AppError::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 }
@@ -72,6 +79,11 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody { error })).into_response()
+        let busy = matches!(self, AppError::Busy(_));
+        let mut resp = (status, Json(ErrorBody { error })).into_response();
+        if busy {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        resp
     }
 }

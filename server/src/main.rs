@@ -14,6 +14,10 @@ use profview_server::{compare_cli, report, router, AppState};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on standard error: `text` for people, `json` (one object per line, with the
+    /// request id of each request) for a log collector.
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +37,8 @@ enum Command {
         no_browser: bool,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// Write a profile as an SVG flame graph, folded stacks, the `stats --json` report, (for
     /// profiles with pstats data: pstats files, a recording's cProfile part) a pstats file, or a
@@ -131,9 +137,24 @@ struct StoreArgs {
     /// Directory of the profile store (default: $XDG_DATA_HOME/profview or ~/.local/share/profview).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Where profiles are stored: a directory (as --data-dir), or an object store shared by
+    /// several replicas: s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX or memory://.
+    /// Credentials and endpoint come from the environment (AWS_*, GOOGLE_*, AZURE_*; docs/deploy.md).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["data_dir", "in_memory"])]
+    store: Option<String>,
     /// Keep uploads in memory only: nothing is written to disk, nothing survives a restart.
     #[arg(long, conflicts_with = "data_dir")]
     in_memory: bool,
+    /// Time limit of one request to an object store, in seconds (its retries share it too).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    store_timeout: f64,
+    /// Age in seconds from which a stored file that no profile names (an upload a crash cut
+    /// short) is removed, at start and (object stores) every hour.
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    sweep_grace: f64,
+    /// How often a failed object-store request is retried (exponential backoff from 100 ms).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    store_retries: usize,
     /// Largest accepted upload, in bytes (larger ones are answered 413).
     #[arg(long, value_name = "N", default_value_t = profview_server::state::DEFAULT_MAX_UPLOAD)]
     max_upload_bytes: u64,
@@ -145,16 +166,49 @@ struct StoreArgs {
     cache_profiles: usize,
 }
 
+/// What a shared server needs: who may write, limits against slow clients, shutdown.
+#[derive(Debug, clap::Args)]
+struct OpsArgs {
+    /// Writes (POST, PATCH, DELETE) need `Authorization: Bearer <token>` with one of the tokens in
+    /// FILE (one per line; the file is read again when it changes).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Longest time to receive a request body, in seconds (then 408).
+    #[arg(long, value_name = "SECS", default_value_t = 600.0)]
+    body_timeout: f64,
+    /// Uploads imported at once (default: the number of CPUs); others wait in a queue.
+    #[arg(long, value_name = "N")]
+    max_imports: Option<usize>,
+    /// Uploads that may wait for an import; beyond that an upload is answered 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    import_queue: usize,
+    /// On SIGTERM or Ctrl-C, how long requests in flight (uploads among them) may take to finish, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    shutdown_grace: f64,
+}
+
+fn secs(name: &str, v: f64) -> anyhow::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(v).map_err(|e| anyhow::anyhow!("--{name} {v}: {e}"))
+}
+
+fn init_logs(format: &str) {
+    // Request lines (target profview::access) are logged by default only in JSON, for a collector;
+    // RUST_LOG chooses otherwise.
+    let default = if format == "json" { "profview=info,warn" } else { "profview=info,profview::access=warn,warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        fmt.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        fmt.init();
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "profview=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logs(&cli.log_format);
     let result = match cli.command {
-        Command::Serve { files, host, port, no_browser, store } => serve(files, host, port, no_browser, store),
+        Command::Serve { files, host, port, no_browser, store, ops } => serve(files, host, port, no_browser, store, ops),
         Command::Export { file, format, output } => export(&file, &format, output.as_deref()),
         Command::Stats { files, json, sort, limit } => stats(&files, json, sort.as_deref(), limit),
         Command::Collate { files, json, sort, metric, order, limit } => {
@@ -280,29 +334,81 @@ fn load_files(state: &AppState, files: &[PathBuf]) -> anyhow::Result<Vec<String>
     Ok(ids)
 }
 
-fn open_state(args: &StoreArgs) -> anyhow::Result<AppState> {
-    let data_dir = if args.in_memory {
+fn open_state(args: &StoreArgs, ops: &OpsArgs) -> anyhow::Result<AppState> {
+    let store_url = args.store.clone().filter(|s| profview_server::objstore::is_store_url(s));
+    let store_dir = args.store.as_ref().filter(|s| !profview_server::objstore::is_store_url(s)).map(PathBuf::from);
+    let data_dir = if args.in_memory || store_url.is_some() {
         None
+    } else if let Some(d) = store_dir {
+        Some(d)
     } else {
         Some(args.data_dir.clone().or_else(profview_server::state::default_data_dir).ok_or_else(|| {
             anyhow::anyhow!("no data directory: set HOME or XDG_DATA_HOME, or pass --data-dir DIR (or --in-memory)")
         })?)
     };
     let limits = profview_import::Limits { max_decompressed_bytes: args.max_decompressed_bytes, ..Default::default() };
+    let defaults = profview_server::state::StoreConfig::default();
+    if let Some(f) = &ops.token_file {
+        let n = profview_server::auth::Tokens::new(f.clone()).check_file().map_err(|e| anyhow::anyhow!(e))?;
+        eprintln!("writes need one of the {n} token(s) in {}", f.display());
+    }
     let cfg = profview_server::state::StoreConfig {
         data_dir,
         max_upload_bytes: args.max_upload_bytes,
         limits,
         cache_profiles: args.cache_profiles,
+        store_url,
+        client: profview_server::objstore::ClientLimits {
+            timeout: secs("store-timeout", args.store_timeout)?,
+            retries: args.store_retries,
+        },
+        token_file: ops.token_file.clone(),
+        body_timeout: secs("body-timeout", ops.body_timeout)?,
+        max_imports: ops.max_imports.unwrap_or(defaults.max_imports),
+        import_queue: ops.import_queue,
+        sweep_grace: secs("sweep-grace", args.sweep_grace)?,
     };
     AppState::open(cfg).map_err(|e| anyhow::anyhow!(e))
 }
 
-fn serve(files: Vec<PathBuf>, host: IpAddr, port: u16, no_browser: bool, store: StoreArgs) -> anyhow::Result<ExitCode> {
-    let state = open_state(&store)?;
-    match state.data_dir() {
-        Some(d) => eprintln!("profiles are stored in {}", d.display()),
-        None => eprintln!("profiles are kept in memory only (--in-memory)"),
+/// Resolves on Ctrl-C or (Unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    std::future::pending::<()>().await
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn serve(
+    files: Vec<PathBuf>,
+    host: IpAddr,
+    port: u16,
+    no_browser: bool,
+    store: StoreArgs,
+    ops: OpsArgs,
+) -> anyhow::Result<ExitCode> {
+    let grace = secs("shutdown-grace", ops.shutdown_grace)?;
+    let state = open_state(&store, &ops)?;
+    match (state.data_dir(), store.in_memory) {
+        (Some(d), _) => eprintln!("profiles are stored in {}", d.display()),
+        (None, true) => eprintln!("profiles are kept in memory only (--in-memory)"),
+        (None, false) => eprintln!("profiles are stored in {}", state.location()),
     }
     let ids = load_files(&state, &files)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -329,11 +435,25 @@ fn serve(files: Vec<PathBuf>, host: IpAddr, port: u16, no_browser: bool, store: 
         if !no_browser {
             open_browser(&url);
         }
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        // On a signal: stop accepting, let requests in flight finish (an upload is stored),
+        // for at most --shutdown-grace.
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing the requests in flight (at most {grace:?})");
+            let _ = stop_tx.send(true);
+        });
+        tokio::select! {
+            r = async { server.await } => r?,
+            _ = async {
+                let _ = stop_rx.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("requests still in flight after {grace:?}: exiting anyway");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
 }

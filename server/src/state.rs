@@ -78,7 +78,8 @@ impl LoadError {
     /// A blob store error while reading profile `id`: unreachable, or an unreadable file.
     fn of_blob(id: &str, e: &io::Error) -> Self {
         use io::ErrorKind as K;
-        let unreachable = matches!(
+        let remote = e.get_ref().is_some_and(|inner| inner.is::<store::StoreUnavailable>());
+        let unreachable = remote || matches!(
             e.kind(),
             K::ConnectionRefused
                 | K::ConnectionReset
@@ -108,6 +109,21 @@ pub struct StoreConfig {
     pub limits: Limits,
     /// How many built indexes to keep in memory.
     pub cache_profiles: usize,
+    /// An object store URL (`s3://bucket/prefix`, `gs://…`, `az://…`, `memory://`); when set it
+    /// is used instead of `data_dir`.
+    pub store_url: Option<String>,
+    /// Timeouts and retries towards an object store.
+    pub client: crate::objstore::ClientLimits,
+    /// Write tokens (`--token-file`): when set, POST, PATCH and DELETE need one of them.
+    pub token_file: Option<PathBuf>,
+    /// Longest time to receive a request body.
+    pub body_timeout: Duration,
+    /// Imports run at once.
+    pub max_imports: usize,
+    /// Uploads waiting for an import slot beyond which an upload is answered 503.
+    pub import_queue: usize,
+    /// Age from which a blob no metadata names (a crash between the two writes) is swept.
+    pub sweep_grace: Duration,
 }
 
 /// Default `--max-upload-bytes`: 1 GiB.
@@ -115,7 +131,19 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { data_dir: None, max_upload_bytes: DEFAULT_MAX_UPLOAD, limits: Limits::default(), cache_profiles: 16 }
+        Self {
+            data_dir: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD,
+            limits: Limits::default(),
+            cache_profiles: 16,
+            store_url: None,
+            client: crate::objstore::ClientLimits::default(),
+            token_file: None,
+            body_timeout: Duration::from_secs(600),
+            max_imports: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            import_queue: 64,
+            sweep_grace: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -138,11 +166,15 @@ impl IndexCache {
     fn get(&mut self, id: &str) -> Option<Arc<ProfileIndex>> {
         self.items.get(id)
     }
-    fn insert(&mut self, id: &str, index: Arc<ProfileIndex>) {
+    /// Inserts; how many were evicted to stay within the cap.
+    fn insert(&mut self, id: &str, index: Arc<ProfileIndex>) -> u64 {
         self.items.insert(id.to_owned(), index);
+        let mut evicted = 0;
         while self.items.len() > self.cap.max(1) {
             self.items.pop_oldest();
+            evicted += 1;
         }
+        evicted
     }
     fn remove(&mut self, id: &str) {
         self.items.remove(id);
@@ -164,6 +196,15 @@ struct Inner {
     commit: Mutex<()>,
     /// Comparisons: per-profile numbers, collations and diffs recently computed.
     compare: compare::CompareCache,
+    /// Where the profiles are (for messages).
+    location: String,
+    metrics: Arc<crate::metrics::Metrics>,
+    tokens: Option<crate::auth::Tokens>,
+    body_timeout: Duration,
+    /// Import slots, and how many may wait for one.
+    imports: Arc<tokio::sync::Semaphore>,
+    import_queue: usize,
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 /// State shared by every handler.
@@ -208,7 +249,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Runs blocking work from sync code that may be on an async worker thread: there through
 /// `block_in_place` (the runtime moves its other tasks away), elsewhere directly.
-fn block_in_place_if_async<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn block_in_place_if_async<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
@@ -285,10 +326,23 @@ impl AppState {
     /// A state over the given stores (another backend, e.g. a remote object store), staging
     /// uploads in `staging`. `cfg.data_dir` is only reported, not opened.
     pub fn with_stores(blobs: Box<dyn BlobStore>, metas: Box<dyn MetaStore>, staging: PathBuf, cfg: StoreConfig) -> Self {
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let location = match (&cfg.store_url, &cfg.data_dir) {
+            (Some(url), _) => url.clone(),
+            (None, Some(d)) => d.display().to_string(),
+            (None, None) => "memory".to_owned(),
+        };
         AppState {
             inner: Arc::new(Inner {
-                blobs,
-                metas,
+                blobs: Box::new(crate::metrics::Counted { inner: blobs, metrics: metrics.clone() }),
+                metas: Box::new(crate::metrics::Counted { inner: metas, metrics: metrics.clone() }),
+                location,
+                metrics,
+                tokens: cfg.token_file.map(crate::auth::Tokens::new),
+                body_timeout: cfg.body_timeout,
+                imports: Arc::new(tokio::sync::Semaphore::new(cfg.max_imports.max(1))),
+                import_queue: cfg.import_queue,
+                queued: Default::default(),
                 staging,
                 data_dir: cfg.data_dir,
                 limits: cfg.limits,
@@ -304,6 +358,9 @@ impl AppState {
     /// Opens the state described by `cfg`: the data directory (created if missing; orphans of
     /// an earlier crash older than an hour are swept), or memory when it has none.
     pub fn open(cfg: StoreConfig) -> Result<Self, String> {
+        if let Some(url) = cfg.store_url.clone() {
+            return Self::open_object_store(&url, cfg);
+        }
         let Some(dir) = cfg.data_dir.clone() else {
             return Ok(Self::in_memory(cfg));
         };
@@ -314,7 +371,7 @@ impl AppState {
         let metas = RedbMetaStore::open(dir.join("meta.redb")).map_err(|e| ctx(&e))?;
         let rows = metas.list().map_err(|e| ctx(&e))?;
         let listed: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        match blobs.sweep(&|id| listed.contains(id), Duration::from_secs(3600)) {
+        match blobs.sweep(&|id| listed.contains(id), cfg.sweep_grace) {
             Ok(0) => {}
             Ok(n) => tracing::info!("swept {n} leftover file(s) of interrupted uploads"),
             Err(e) => tracing::warn!("could not sweep {}: {e}", dir.display()),
@@ -324,6 +381,93 @@ impl AppState {
             tracing::error!("profile {} ({}) is listed but its file is missing from {}", r.id, r.name, dir.display());
         }
         Ok(Self::with_stores(Box::new(blobs), Box::new(metas), staging, cfg))
+    }
+
+    /// Opens an object store (see [`crate::objstore`]): fails when it does not answer. Uploads
+    /// are staged in the system's temp directory. Orphans older than an hour are swept on a
+    /// thread of their own, now and every hour.
+    fn open_object_store(url: &str, cfg: StoreConfig) -> Result<Self, String> {
+        use crate::objstore::{ObjBlobStore, ObjMetaStore, ObjStore};
+        let store = ObjStore::open(url, &cfg.client)?;
+        let grace = cfg.sweep_grace;
+        let staging = std::env::temp_dir().join("profview-staging");
+        fs::create_dir_all(&staging).map_err(|e| format!("staging directory {}: {e}", staging.display()))?;
+        let state = Self::with_stores(Box::new(ObjBlobStore(store.clone())), Box::new(ObjMetaStore(store)), staging, cfg);
+        let weak = Arc::downgrade(&state.inner);
+        let spawned = std::thread::Builder::new().name("store-sweep".into()).spawn(move || loop {
+            let Some(inner) = weak.upgrade() else { return };
+            AppState { inner }.sweep(grace);
+            std::thread::sleep(grace.max(Duration::from_secs(60)));
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("could not start the orphan sweep: {e}");
+        }
+        Ok(state)
+    }
+
+    /// Removes blobs no metadata names (a crash between the two) older than `grace`; how many.
+    pub fn sweep(&self, grace: Duration) -> usize {
+        let listed: std::collections::HashSet<String> = match self.inner.metas.list() {
+            Ok(rows) => rows.into_iter().map(|r| r.id).collect(),
+            Err(e) => {
+                tracing::warn!("sweep of {}: {e}", self.inner.location);
+                return 0;
+            }
+        };
+        match self.inner.blobs.sweep(&|id| listed.contains(id), grace) {
+            Ok(0) => 0,
+            Ok(n) => {
+                tracing::info!("swept {n} orphan blob(s) of interrupted uploads from {}", self.inner.location);
+                n
+            }
+            Err(e) => {
+                tracing::warn!("sweep of {}: {e}", self.inner.location);
+                0
+            }
+        }
+    }
+
+    /// Where the profiles are stored (a directory, a store URL or `memory`).
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The write tokens, when writes need one.
+    pub fn tokens(&self) -> Option<&crate::auth::Tokens> {
+        self.inner.tokens.as_ref()
+    }
+
+    /// Longest time to receive a request body.
+    pub fn body_timeout(&self) -> Duration {
+        self.inner.body_timeout
+    }
+
+    /// Does the store answer? (`GET /readyz`.)
+    pub fn ready(&self) -> Result<(), String> {
+        self.inner.metas.ping().map_err(|e| e.to_string())
+    }
+
+    /// Waits for an import slot; `None` when the queue is full (the caller answers 503).
+    pub async fn import_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        use std::sync::atomic::Ordering;
+        let m = &self.inner.metrics;
+        if let Ok(p) = self.inner.imports.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        if self.inner.queued.fetch_add(1, Ordering::SeqCst) >= self.inner.import_queue {
+            self.inner.queued.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        m.imports_queued.inc();
+        let permit = self.inner.imports.clone().acquire_owned().await.ok();
+        m.imports_queued.dec();
+        self.inner.queued.fetch_sub(1, Ordering::SeqCst);
+        permit
     }
 
     /// Import limits.
@@ -462,7 +606,7 @@ impl AppState {
             self.inner.blobs.put(&id, blob).map_err(|e| storage(&e))?;
             self.inner.metas.insert_if_absent(&meta).map_err(|e| storage(&e))?
         };
-        lock(&self.inner.cache).insert(&id, index.clone());
+        self.cache_insert(&id, index.clone());
         Ok(Arc::new(Entry { id, name: row.name, warnings: row.warnings, index }))
     }
 
@@ -499,8 +643,10 @@ impl AppState {
         };
         let entry = |index| Arc::new(Entry { id: meta.id.clone(), name: meta.name.clone(), warnings: meta.warnings.clone(), index });
         if let Some(index) = lock(&self.inner.cache).get(id) {
+            self.inner.metrics.cache_hits.inc();
             return Ok(Some(entry(index)));
         }
+        self.inner.metrics.cache_misses.inc();
         let build_lock = lock(&self.inner.building).entry(id.to_owned()).or_default().clone();
         let _building = lock(&build_lock);
         let unreadable = LoadError::Unreadable;
@@ -526,7 +672,7 @@ impl AppState {
             let imported = imported.map_err(|e| unreadable(format!("profile {id}: its stored file no longer imports: {e}")))?;
             let index = Arc::new(ProfileIndex::build(imported.profile));
             prepare_in_background(&index);
-            lock(&self.inner.cache).insert(id, index.clone());
+            self.cache_insert(id, index.clone());
             Ok(index)
         })();
         lock(&self.inner.building).remove(id);
@@ -606,6 +752,11 @@ impl AppState {
             tracing::error!("{e}");
             false
         })
+    }
+
+    fn cache_insert(&self, id: &str, index: Arc<ProfileIndex>) {
+        let evicted = lock(&self.inner.cache).insert(id, index);
+        self.inner.metrics.cache_evictions.inc_by(evicted);
     }
 
     /// How many indexes are built and cached now.

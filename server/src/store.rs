@@ -115,6 +115,12 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A remote store that did not answer as it should (refused, timed out, failed): carried inside an
+/// `io::Error` so a load reports it as unavailable (503), not as an unreadable profile (500).
+#[derive(Debug, thiserror::Error)]
+#[error("the store did not answer: {0}")]
+pub struct StoreUnavailable(pub String);
+
 /// Error of a metadata store.
 #[derive(Debug, thiserror::Error)]
 #[error("metadata store: {0}")]
@@ -146,13 +152,17 @@ pub trait MetaStore: Send + Sync + std::fmt::Debug {
     fn list_collections(&self) -> Result<Vec<CollectionMeta>, MetaError> {
         Ok(Vec::new())
     }
+    /// Does the store answer? (`GET /readyz`.) The default lists the rows.
+    fn ping(&self) -> Result<(), MetaError> {
+        self.list().map(|_| ())
+    }
 }
 
-fn sort_collections(rows: &mut [CollectionMeta]) {
+pub(crate) fn sort_collections(rows: &mut [CollectionMeta]) {
     rows.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
 }
 
-fn sort_rows(rows: &mut [ProfileMeta]) {
+pub(crate) fn sort_rows(rows: &mut [ProfileMeta]) {
     rows.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
 }
 

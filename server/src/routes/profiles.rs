@@ -40,7 +40,11 @@ pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, AppE
 
 /// `GET /api/profiles`: every stored profile, oldest first.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProfileSummary>>, AppError> {
-    let rows = state.list_meta().map_err(AppError::Internal)?;
+    let st = state.clone();
+    let rows = tokio::task::spawn_blocking(move || st.list_meta())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Unavailable(format!("listing the profiles failed: {e}")))?;
     Ok(Json(rows.iter().map(summary_of_meta).collect()))
 }
 

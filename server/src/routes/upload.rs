@@ -71,7 +71,10 @@ fn content_length(h: &HeaderMap) -> Option<u64> {
     h.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-fn body_error(e: impl std::fmt::Display) -> AppError {
+fn body_error(e: impl std::error::Error + 'static) -> AppError {
+    if crate::ops::is_deadline(&e) {
+        return AppError::Timeout(format!("reading the upload failed: {e}"));
+    }
     AppError::BadRequest(format!("reading the upload failed: {e}"))
 }
 
@@ -128,24 +131,47 @@ pub async fn upload(
     if name.is_empty() {
         name = "upload".into();
     }
+    let m = state.metrics();
+    m.uploads.inc();
+    m.upload_bytes.inc_by(sink.size);
     let staged = Staged { path, hash: sink.hasher.finalize(), size: sink.size };
+    // A bounded number of imports at once; a bounded queue waits for a slot; beyond it, 503.
+    let Some(slot) = state.import_slot().await else {
+        return Err(AppError::Busy("too many uploads are being imported; try again shortly".into()));
+    };
+    m.imports_in_flight.inc();
+    let started = std::time::Instant::now();
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let r = st.ingest_staged(&name, &staged);
         drop(guard);
+        drop(slot);
         r
     })
     .await
-    .map_err(|e| AppError::Internal(format!("import task: {e}")))?;
-    match result {
+    .map_err(|e| AppError::Internal(format!("import task: {e}")));
+    m.imports_in_flight.dec();
+    m.import_seconds.observe(started.elapsed().as_secs_f64());
+    let outcome = match &result {
+        Ok(Ok(_)) => "stored",
+        Ok(Err(IngestError::Import { .. })) => "refused",
+        _ => "failed",
+    };
+    m.imports.get_or_create(&crate::metrics::ResultLabels { result: outcome }).inc();
+    match result? {
         Ok(entry) => {
             let url = format!("/p/{}", entry.id);
             Ok((StatusCode::CREATED, Json(UploadResponse { id: entry.id.clone(), url })))
         }
         Err(e) if e.is_too_large() => Err(AppError::TooLarge(e.to_string())),
         Err(e @ IngestError::Import { .. }) => Err(AppError::Unprocessable(e.to_string())),
-        Err(IngestError::Storage(e)) => Err(AppError::Internal(e)),
+        Err(IngestError::Storage(e)) => Err(AppError::Unavailable(format!("storing the profile failed: {e}"))),
     }
+}
+
+/// A store that failed to write: 503 with what it said (worth retrying).
+fn store_failed(e: String) -> AppError {
+    AppError::Unavailable(format!("the profile store failed: {e}"))
 }
 
 fn not_found(id: &str) -> AppError {
@@ -168,7 +194,7 @@ pub async fn rename(
     let row = tokio::task::spawn_blocking(move || st.rename(&id2, &name))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)?
+        .map_err(store_failed)?
         .ok_or_else(|| not_found(&id))?;
     Ok(Json(summary_of_meta(&row)))
 }
@@ -180,7 +206,7 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
     let existed = tokio::task::spawn_blocking(move || st.delete(&id2))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)?;
+        .map_err(store_failed)?;
     if existed {
         Ok(StatusCode::NO_CONTENT)
     } else {

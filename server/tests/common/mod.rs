@@ -52,3 +52,4 @@ pub async fn get_json(state: &AppState, uri: &str) -> (StatusCode, Value) {
     assert_eq!(ctype.as_deref(), Some("application/json"), "{uri} answered {body}");
     (s, serde_json::from_str(&body).unwrap())
 }
+pub mod process;
