@@ -96,6 +96,11 @@ fn meta_err(e: impl std::fmt::Display) -> MetaError {
     MetaError(e.to_string())
 }
 
+/// An `object_store` error of the metadata half: the store did not answer as it should.
+fn store_err(e: object_store::Error) -> MetaError {
+    MetaError(StoreUnavailable(e.to_string()).to_string())
+}
+
 /// One object store with the profile layout, shared by the blob and the metadata halves.
 #[derive(Clone)]
 pub struct ObjStore {
@@ -240,13 +245,13 @@ impl ObjStore {
         match store.get(&meta_path(&id)).await {
             Ok(r) => {
                 let etag = r.meta.e_tag.clone();
-                let bytes = r.bytes().await.map_err(meta_err)?;
+                let bytes = r.bytes().await.map_err(store_err)?;
                 let row: ProfileMeta = serde_json::from_slice(&bytes)
                     .map_err(|e| MetaError(format!("corrupt metadata object for {id}: {e}")))?;
                 Ok(Some((etag, row)))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(meta_err(e)),
+            Err(e) => Err(store_err(e)),
         }
     }
 
@@ -407,7 +412,7 @@ impl MetaStore for ObjMetaStore {
                 match store.put_opts(&path, PutPayload::from(body.clone()), PutMode::Create.into()).await {
                     Ok(_) => return Ok(meta),
                     Err(object_store::Error::AlreadyExists { .. }) => {}
-                    Err(e) => return Err(meta_err(e)),
+                    Err(e) => return Err(store_err(e)),
                 }
                 if let Some((_, row)) = ObjStore::fetch_meta(store.clone(), meta.id.clone()).await? {
                     return Ok(row);
@@ -429,7 +434,7 @@ impl MetaStore for ObjMetaStore {
         let (store, cache) = (self.0.store.clone(), self.0.listed.clone());
         ObjStore::runm(async move {
             let listed: Vec<object_store::ObjectMeta> =
-                store.list(Some(&ObjPath::from("meta"))).try_collect().await.map_err(meta_err)?;
+                store.list(Some(&ObjPath::from("meta"))).try_collect().await.map_err(store_err)?;
             let mut rows = Vec::with_capacity(listed.len());
             let mut fetch = Vec::new();
             {
@@ -482,7 +487,7 @@ impl MetaStore for ObjMetaStore {
                 match store.put_opts(&meta_path(&id), PutPayload::from(body), PutOptions::from(mode)).await {
                     Ok(_) => return Ok(Some(row)),
                     Err(object_store::Error::Precondition { .. }) => continue,
-                    Err(e) => return Err(meta_err(e)),
+                    Err(e) => return Err(store_err(e)),
                 }
             }
             Err(MetaError(format!("profile {id}: renamed by others too often to rename")))
@@ -496,9 +501,9 @@ impl MetaStore for ObjMetaStore {
         let (store, path) = (self.0.store.clone(), meta_path(id));
         ObjStore::runm(async move {
             match store.head(&path).await {
-                Ok(_) => store.delete(&path).await.map(|()| true).map_err(meta_err),
+                Ok(_) => store.delete(&path).await.map(|()| true).map_err(store_err),
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(meta_err(e)),
+                Err(e) => Err(store_err(e)),
             }
         })
     }
