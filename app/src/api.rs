@@ -277,15 +277,65 @@ fn js_err(e: wasm_bindgen::JsValue) -> ApiError {
     ApiError(format!("upload failed: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
 }
 
+/// Where the write token is kept: this tab's session only (never `localStorage`, never a cookie).
+const TOKEN_KEY: &str = "profview-token";
+
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The write token this session was given, if any.
+fn token() -> Option<String> {
+    session()?.get_item(TOKEN_KEY).ok().flatten().filter(|t| !t.is_empty())
+}
+
+/// A write was refused (401): asks for a token once (a prompt), keeps it for the session and
+/// says whether to try again. A refused stored token is forgotten first.
+fn ask_token(had_token: bool) -> bool {
+    let Some(store) = session() else { return false };
+    let _ = store.remove_item(TOKEN_KEY);
+    let msg = if had_token {
+        "The server did not accept the token. Token for uploading, renaming and deleting profiles:"
+    } else {
+        "This server needs a token for uploading, renaming and deleting profiles. Token:"
+    };
+    let answer = web_sys::window().and_then(|w| w.prompt_with_message(msg).ok().flatten());
+    match answer.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        Some(t) => store.set_item(TOKEN_KEY, &t).is_ok(),
+        None => false,
+    }
+}
+
 /// `POST /api/profiles?name=<file name>` with the file as the raw body, through
 /// `XMLHttpRequest` so upload progress can be reported (`fetch` has no upload progress).
+/// Refused for want of a token, it asks for one and sends the file again.
 pub async fn upload(file: &web_sys::File, on_phase: impl Fn(UploadPhase) + 'static) -> Result<UploadResponse, ApiError> {
+    let on_phase = std::rc::Rc::new(on_phase);
+    let p = on_phase.clone();
+    let sent = token();
+    match upload_once(file, sent.as_deref(), move |ph| p(ph)).await {
+        Err((401, _)) if ask_token(sent.is_some()) => {
+            upload_once(file, token().as_deref(), move |ph| on_phase(ph)).await.map_err(|(_, e)| e)
+        }
+        other => other.map_err(|(_, e)| e),
+    }
+}
+
+async fn upload_once(
+    file: &web_sys::File,
+    token: Option<&str>,
+    on_phase: impl Fn(UploadPhase) + 'static,
+) -> Result<UploadResponse, (u16, ApiError)> {
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
+    let js_err = |e| (0, js_err(e));
     let xhr = web_sys::XmlHttpRequest::new().map_err(js_err)?;
     xhr.open("POST", &format!("/api/profiles?name={}", enc(&file.name()))).map_err(js_err)?;
     xhr.set_request_header("Content-Type", "application/octet-stream").map_err(js_err)?;
+    if let Some(t) = token {
+        xhr.set_request_header("Authorization", &format!("Bearer {t}")).map_err(js_err)?;
+    }
     let on_phase = Rc::new(on_phase);
     let p = on_phase.clone();
     let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
@@ -311,10 +361,10 @@ pub async fn upload(file: &web_sys::File, on_phase: impl Fn(UploadPhase) + 'stat
     up.set_onload(None);
     drop((progress, sent));
     if finished.is_err() {
-        return Err(ApiError(format!(
+        return Err((0, ApiError(format!(
             "{}: upload failed (connection closed; is the file larger than the server's upload limit?)",
             file.name()
-        )));
+        ))));
     }
     let status = xhr.status().unwrap_or(0);
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
@@ -322,9 +372,28 @@ pub async fn upload(file: &web_sys::File, on_phase: impl Fn(UploadPhase) + 'stat
         let msg = serde_json::from_str::<ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| format!("{}: {}", file.name(), xhr.status_text().unwrap_or_default()));
-        return Err(ApiError(format!("{msg} (HTTP {status})")));
+        return Err((status, ApiError(format!("{msg} (HTTP {status})"))));
     }
-    serde_json::from_str(&text).map_err(|e| ApiError(format!("bad answer from the server: {e}")))
+    serde_json::from_str(&text).map_err(|e| (0, ApiError(format!("bad answer from the server: {e}"))))
+}
+
+/// Sends a write (`make` builds it, given the token to send); refused for want of a token, asks
+/// for one once and sends it again.
+async fn write(make: impl Fn(Option<&str>) -> Result<Request, ApiError>) -> Result<gloo_net::http::Response, ApiError> {
+    let send = |req: Request| async move { req.send().await.map_err(|e| ApiError(format!("request failed: {e}"))) };
+    let sent = token();
+    let resp = send(make(sent.as_deref())?).await?;
+    if resp.status() == 401 && ask_token(sent.is_some()) {
+        return check(send(make(token().as_deref())?).await?).await;
+    }
+    check(resp).await
+}
+
+fn bearer(builder: gloo_net::http::RequestBuilder, token: Option<&str>) -> gloo_net::http::RequestBuilder {
+    match token {
+        Some(t) => builder.header("Authorization", &format!("Bearer {t}")),
+        None => builder,
+    }
 }
 
 async fn check(resp: gloo_net::http::Response) -> Result<gloo_net::http::Response, ApiError> {
@@ -342,20 +411,20 @@ async fn check(resp: gloo_net::http::Response) -> Result<gloo_net::http::Respons
 /// `PATCH /api/profiles/{id}` `{"name"}`.
 pub async fn rename_profile(id: &str, name: &str) -> Result<ProfileSummary, ApiError> {
     let body = RenameRequest { name: name.to_owned() };
-    let req = Request::patch(&format!("/api/profiles/{}", enc(id)))
-        .json(&body)
-        .map_err(|e| ApiError(format!("request failed: {e}")))?;
-    let resp = check(req.send().await.map_err(|e| ApiError(format!("request failed: {e}")))?).await?;
+    let resp = write(|t| {
+        bearer(Request::patch(&format!("/api/profiles/{}", enc(id))), t)
+            .json(&body)
+            .map_err(|e| ApiError(format!("request failed: {e}")))
+    })
+    .await?;
     resp.json().await.map_err(|e| ApiError(format!("bad answer from the server: {e}")))
 }
 
 /// `DELETE /api/profiles/{id}`.
 pub async fn delete_profile(id: &str) -> Result<(), ApiError> {
-    let resp = Request::delete(&format!("/api/profiles/{}", enc(id)))
-        .send()
+    write(|t| Ok(bearer(Request::delete(&format!("/api/profiles/{}", enc(id))), t).build().map_err(|e| ApiError(format!("request failed: {e}")))?))
         .await
-        .map_err(|e| ApiError(format!("request failed: {e}")))?;
-    check(resp).await.map(|_| ())
+        .map(|_| ())
 }
 
 /// The download URL of an export (`svg`, `folded`, `json`, `pstats` or `html`), for a plain link.
