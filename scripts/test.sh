@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 echo "== House rules (scripts/tidy.sh: file length, pure crates, testids, wasm32, clippy)" >&2
 ./scripts/tidy.sh
+echo "== moto_server for the object-store tests (target/moto-venv, pinned; PROFVIEW_MOTO)" >&2
+PROFVIEW_MOTO=$(./scripts/moto.sh)
+export PROFVIEW_MOTO
 echo "== Rust tests (release profile, sharing the binary's build)" >&2
 cargo test --release --locked --workspace --exclude profview-app
 echo "== Python recorder tests (every CPython 3.9-3.13 found; the round trip uses the release binary)" >&2

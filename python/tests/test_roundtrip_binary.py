@@ -127,3 +127,37 @@ def test_record_upload_to_a_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_record_upload_sends_profview_token_to_a_server_with_a_token_file(tmp_path):
+    """A server started with --token-file refuses `record --upload` without PROFVIEW_TOKEN (401,
+    the message says to set it) and stores the recording when PROFVIEW_TOKEN holds a token."""
+    exe = profview_binary()
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# team\nrecorder-token-9\n")
+    server = subprocess.Popen([exe, "serve", "--in-memory", "--host", "127.0.0.1", "--port", "0",
+                               "--no-browser", "--token-file", str(tokens)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        while line and "serving at" not in line:
+            line = server.stdout.readline()
+        m = re.search(r"serving at (http://\S+)", line)
+        assert m, "server did not start: %r" % line
+        base = m.group(1).split("/p/")[0].rstrip("/")
+        script = write_script(tmp_path, PROGRAM)
+        proc, _ = run_record(tmp_path, script, record_args=["--upload", base])
+        assert "401" in proc.stderr and "PROFVIEW_TOKEN" in proc.stderr, proc.stderr
+        with urllib.request.urlopen(base + "/api/profiles") as r:
+            assert json.loads(r.read()) == []
+        proc, _ = run_record(tmp_path, script, record_args=["--upload", base],
+                             env={"PROFVIEW_TOKEN": "recorder-token-9"})
+        assert proc.returncode == 0, proc.stderr
+        link = re.search(r"(http://\S+/p/[0-9a-f]{32})", proc.stderr)
+        assert link, proc.stderr
+        with urllib.request.urlopen(base + "/api/profiles") as r:
+            listed = json.loads(r.read())
+        assert [p["id"] for p in listed] == [link.group(1).rsplit("/", 1)[1]]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
