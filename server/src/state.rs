@@ -392,6 +392,21 @@ impl AppState {
         let grace = cfg.sweep_grace;
         let staging = std::env::temp_dir().join("profview-staging");
         fs::create_dir_all(&staging).map_err(|e| format!("staging directory {}: {e}", staging.display()))?;
+        // Staged files a killed process left behind: old enough, and (where /proc tells) named
+        // by the id of a process that is gone, so another replica's upload in progress stays.
+        let alive = |name: &str| {
+            let pid = name.split('-').nth(1).unwrap_or("");
+            !pid.is_empty() && Path::new("/proc").join(pid).exists()
+        };
+        let old_parts = fs::read_dir(&staging).into_iter().flatten().flatten().filter(|e| {
+            let p = e.path();
+            p.extension().is_some_and(|x| x == "part")
+                && !alive(&e.file_name().to_string_lossy())
+                && e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|a| a >= grace)
+        });
+        for e in old_parts {
+            let _ = fs::remove_file(e.path());
+        }
         let state = Self::with_stores(Box::new(ObjBlobStore(store.clone())), Box::new(ObjMetaStore(store)), staging, cfg);
         let weak = Arc::downgrade(&state.inner);
         let spawned = std::thread::Builder::new().name("store-sweep".into()).spawn(move || loop {

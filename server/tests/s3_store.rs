@@ -110,8 +110,12 @@ fn kill_9_during_uploads_loses_nothing_stored_and_lists_nothing_half_written() {
         s.flush().unwrap();
         // The staged file growing shows the server is receiving it.
         let staging = std::env::temp_dir().join("profview-staging");
+        let mine = format!("upload-{}-", a.proc.child.id());
         wait_for("the upload to be staged", Duration::from_secs(30), || {
-            std::fs::read_dir(&staging).ok()?.flatten().any(|e| e.metadata().is_ok_and(|m| m.len() > 0)).then_some(())
+            let staged = |e: &std::fs::DirEntry| {
+                e.file_name().to_string_lossy().starts_with(&mine) && e.metadata().is_ok_and(|m| m.len() > 0)
+            };
+            std::fs::read_dir(&staging).ok()?.flatten().any(|e| staged(&e)).then_some(())
         });
     }
     a.proc.kill9();
