@@ -422,9 +422,13 @@ pub async fn rename_profile(id: &str, name: &str) -> Result<ProfileSummary, ApiE
 
 /// `DELETE /api/profiles/{id}`.
 pub async fn delete_profile(id: &str) -> Result<(), ApiError> {
-    write(|t| Ok(bearer(Request::delete(&format!("/api/profiles/{}", enc(id))), t).build().map_err(|e| ApiError(format!("request failed: {e}")))?))
-        .await
-        .map(|_| ())
+    write(|t| {
+        bearer(Request::delete(&format!("/api/profiles/{}", enc(id))), t)
+            .build()
+            .map_err(|e| ApiError(format!("request failed: {e}")))
+    })
+    .await
+    .map(|_| ())
 }
 
 /// The download URL of an export (`svg`, `folded`, `json`, `pstats` or `html`), for a plain link.

@@ -101,13 +101,16 @@ fn store_err(e: object_store::Error) -> MetaError {
     MetaError(StoreUnavailable(e.to_string()).to_string())
 }
 
+/// A parsed metadata object with the ETag it was read at.
+type Tagged = (Option<String>, ProfileMeta);
+
 /// One object store with the profile layout, shared by the blob and the metadata halves.
 #[derive(Clone)]
 pub struct ObjStore {
     store: Arc<dyn ObjectStore>,
     url: String,
     /// Parsed metadata objects by id with their ETag, so a listing fetches only what changed.
-    listed: Arc<Mutex<HashMap<String, (Option<String>, ProfileMeta)>>>,
+    listed: Arc<Mutex<HashMap<String, Tagged>>>,
 }
 
 impl std::fmt::Debug for ObjStore {
@@ -241,7 +244,7 @@ impl ObjStore {
         run(async move { store.head(&ObjPath::from(MARKER)).await.map(|_| ()).map_err(io_err) })?
     }
 
-    async fn fetch_meta(store: Arc<dyn ObjectStore>, id: String) -> Result<Option<(Option<String>, ProfileMeta)>, MetaError> {
+    async fn fetch_meta(store: Arc<dyn ObjectStore>, id: String) -> Result<Option<Tagged>, MetaError> {
         match store.get(&meta_path(&id)).await {
             Ok(r) => {
                 let etag = r.meta.e_tag.clone();
@@ -450,7 +453,7 @@ impl MetaStore for ObjMetaStore {
                     }
                 }
             }
-            let fetched: Vec<Option<(Option<String>, ProfileMeta)>> = futures::stream::iter(fetch)
+            let fetched: Vec<Option<Tagged>> = futures::stream::iter(fetch)
                 .map(|id| ObjStore::fetch_meta(store.clone(), id))
                 .buffer_unordered(LIST_CONCURRENCY)
                 .try_collect()
