@@ -208,3 +208,17 @@ fn sigterm_lets_an_upload_in_flight_finish_and_json_logs_carry_request_ids() {
     drop(again);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn openapi_documents_the_operations_routes_and_the_token() {
+    let state = AppState::new();
+    let r = send(&state, req("GET", "/api/openapi.json", None, vec![])).await;
+    let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} missing from openapi.json");
+    }
+    for (path, method) in [("/api/profiles", "post"), ("/api/profiles/{id}", "patch"), ("/api/profiles/{id}", "delete")] {
+        assert!(doc["paths"][path][method]["responses"]["401"].is_object(), "{method} {path}: no 401");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
