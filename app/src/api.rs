@@ -501,8 +501,10 @@ pub async fn collection_table(id: &str, r: &TableRequest) -> Result<CollateRepor
 /// `POST /api/collections`.
 pub async fn create_collection(name: &str, profiles: &[String]) -> Result<CollectionCreated, ApiError> {
     let body = CollectionRequest { name: name.to_owned(), profiles: profiles.to_vec() };
-    let req = Request::post("/api/collections").json(&body).map_err(|e| ApiError(format!("request failed: {e}")))?;
-    let resp = check(req.send().await.map_err(|e| ApiError(format!("request failed: {e}")))?).await?;
+    let resp = write(|t| {
+        bearer(Request::post("/api/collections"), t).json(&body).map_err(|e| ApiError(format!("request failed: {e}")))
+    })
+    .await?;
     resp.json().await.map_err(|e| ApiError(format!("bad answer from the server: {e}")))
 }
 

@@ -134,13 +134,13 @@ fn collection_path(id: &str) -> ObjPath {
 async fn fetch_collection(store: Arc<dyn ObjectStore>, id: String) -> Result<Option<CollectionMeta>, MetaError> {
     match store.get(&collection_path(&id)).await {
         Ok(r) => {
-            let bytes = r.bytes().await.map_err(meta_err)?;
+            let bytes = r.bytes().await.map_err(store_err)?;
             serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| MetaError(format!("corrupt collection object for {id}: {e}")))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(meta_err(e)),
+        Err(e) => Err(store_err(e)),
     }
 }
 
@@ -523,7 +523,7 @@ impl MetaStore for ObjMetaStore {
                 Err(object_store::Error::AlreadyExists { .. }) => {
                     Ok(fetch_collection(store, c.id.clone()).await?.unwrap_or(c))
                 }
-                Err(e) => Err(meta_err(e)),
+                Err(e) => Err(store_err(e)),
             }
         })
     }
@@ -540,7 +540,7 @@ impl MetaStore for ObjMetaStore {
         let store = self.0.store.clone();
         ObjStore::runm(async move {
             let listed: Vec<object_store::ObjectMeta> =
-                store.list(Some(&ObjPath::from("collections"))).try_collect().await.map_err(meta_err)?;
+                store.list(Some(&ObjPath::from("collections"))).try_collect().await.map_err(store_err)?;
             let ids: Vec<String> = listed
                 .into_iter()
                 .filter_map(|m| m.location.filename().and_then(|f| f.strip_suffix(".json")).map(str::to_owned))

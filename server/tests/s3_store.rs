@@ -175,3 +175,27 @@ fn an_unreachable_store_gives_clear_errors_not_hangs() {
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
     assert!(err.contains(STORE), "{err}");
 }
+
+#[test]
+fn a_collection_made_on_one_replica_is_listed_and_served_by_the_other() {
+    let moto = Moto::start(BUCKET);
+    let a = replica(&moto, &[]);
+    let b = replica(&moto, &[]);
+    let p1 = upload(a.addr, "one.prof", &corpus("pstats/cprofile_recursion.prof"));
+    let p2 = upload(b.addr, "two.prof", &corpus("pstats/profile_recursion.prof"));
+    let body = serde_json::json!({ "name": "both", "profiles": [p1, p2] }).to_string();
+    let made = http(a.addr, "POST", "/api/collections", &[("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(made.status, 201, "{}", made.text());
+    let cid = made.json()["id"].as_str().unwrap().to_owned();
+    // The same collection made on the other replica: the same id, one object.
+    let again = http(b.addr, "POST", "/api/collections", &[("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(again.json()["id"], cid.as_str());
+    let listed = http(b.addr, "GET", "/api/collections", &[], b"").json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], cid.as_str());
+    let one = http(b.addr, "GET", &format!("/api/collections/{cid}"), &[], b"");
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.json()["name"], "both");
+    assert_eq!(http(b.addr, "GET", &format!("/api/collections/{cid}/table"), &[], b"").status, 200);
+    assert_eq!(moto.keys(BUCKET, "team/collections/"), vec![format!("team/collections/{cid}.json")]);
+}
