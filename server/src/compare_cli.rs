@@ -36,18 +36,21 @@ fn names(files: &[PathBuf]) -> Vec<String> {
     files.iter().map(|p| p.display().to_string()).collect()
 }
 
-/// Options shared by both commands.
-#[derive(Debug, Default)]
+/// The listing flags both commands share (each has its own `--sort`).
+#[derive(Debug, Default, clap::Args)]
 pub struct Listing {
-    /// Sort field.
-    pub sort: Option<String>,
-    /// Metric sorted by.
+    /// The number sorted by and shown: ncalls, primcalls, tottime (default), cumtime; self
+    /// (default) or total for sampled profiles.
+    #[arg(long)]
     pub metric: Option<String>,
-    /// Direction.
+    /// asc or desc (default: desc for numbers, asc for names).
+    #[arg(long)]
     pub order: Option<String>,
-    /// Most rows.
+    /// Print at most N functions.
+    #[arg(long)]
     pub limit: Option<usize>,
-    /// JSON instead of text.
+    /// Print JSON instead of a table.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -60,24 +63,24 @@ fn order(s: &Option<String>) -> anyhow::Result<Option<SortOrder>> {
 }
 
 /// `profview collate FILE...`.
-pub fn collate_files(files: &[PathBuf], l: &Listing) -> anyhow::Result<String> {
+pub fn collate_files(files: &[PathBuf], sort: Option<String>, l: &Listing) -> anyhow::Result<String> {
     let vals = read_values(files)?;
     let refs: Vec<&ProfileValues> = vals.iter().collect();
     let c = collate(&refs, &names(files)).map_err(anyhow::Error::msg)?;
-    let q = CollateQuery { sort: l.sort.clone(), metric: metric(&l.metric)?, order: order(&l.order)?, limit: l.limit, ..Default::default() };
+    let q = CollateQuery { sort, metric: metric(&l.metric)?, order: order(&l.order)?, limit: l.limit, ..Default::default() };
     let rep = c.report(&q).map_err(anyhow::Error::msg)?;
     Ok(if l.json { serde_json::to_string(&rep)? + "\n" } else { collate_text(&rep, q.metric.unwrap_or(c.kind.primary())) })
 }
 
 /// `profview diff BASE NEW` or `--base A... --new B...`.
-pub fn diff_files(base: &[PathBuf], new: &[PathBuf], normalize: Normalize, l: &Listing) -> anyhow::Result<String> {
+pub fn diff_files(base: &[PathBuf], new: &[PathBuf], normalize: Normalize, sort: Option<String>, l: &Listing) -> anyhow::Result<String> {
     // Both sides read together, so two single files are read on two cores.
     let all: Vec<PathBuf> = base.iter().chain(new).cloned().collect();
     let vals = read_values(&all)?;
     let (bv, nv) = vals.split_at(base.len());
     let (b, n): (Vec<&ProfileValues>, Vec<&ProfileValues>) = (bv.iter().collect(), nv.iter().collect());
     let d = diff(&b, &n, &names(base), &names(new), normalize).map_err(anyhow::Error::msg)?;
-    let q = DiffQuery { sort: l.sort.clone(), metric: metric(&l.metric)?, order: order(&l.order)?, limit: l.limit, ..Default::default() };
+    let q = DiffQuery { sort, metric: metric(&l.metric)?, order: order(&l.order)?, limit: l.limit, ..Default::default() };
     let rep = d.report(&q).map_err(anyhow::Error::msg)?;
     Ok(if l.json { serde_json::to_string(&rep)? + "\n" } else { diff_text(&rep, q.metric.unwrap_or(d.kind.primary())) })
 }

@@ -78,22 +78,11 @@ enum Command {
         /// Profiles to collate (all pstats, or all sampled).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// Sort by: sum (default), present, min, median, p90, p95, max, mean, name or file.
         #[arg(long)]
         sort: Option<String>,
-        /// The number sorted by and shown: ncalls, primcalls, tottime (default), cumtime; self
-        /// (default) or total for sampled profiles.
-        #[arg(long)]
-        metric: Option<String>,
-        /// asc or desc (default: desc for numbers).
-        #[arg(long)]
-        order: Option<String>,
-        /// Print at most N functions.
-        #[arg(long)]
-        limit: Option<usize>,
+        #[command(flatten)]
+        listing: compare_cli::Listing,
     },
     /// Diff two profiles (`diff BASE NEW`) or two sets (`diff --base A... --new B...`): each
     /// function's numbers on both sides, the change (for pstats split into more calls and slower
@@ -112,22 +101,12 @@ enum Command {
         /// (per profile: sets of different sizes).
         #[arg(long, default_value = "absolute")]
         normalize: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// Sort by: delta (default: largest change first), relative, significance, base, new,
         /// name or file.
         #[arg(long)]
         sort: Option<String>,
-        /// The number sorted by and shown (default tottime, or self for sampled profiles).
-        #[arg(long)]
-        metric: Option<String>,
-        /// asc or desc.
-        #[arg(long)]
-        order: Option<String>,
-        /// Print at most N functions.
-        #[arg(long)]
-        limit: Option<usize>,
+        #[command(flatten)]
+        listing: compare_cli::Listing,
     },
 }
 
@@ -211,14 +190,8 @@ fn main() -> ExitCode {
         Command::Serve { files, host, port, no_browser, store, ops } => serve(files, host, port, no_browser, store, ops),
         Command::Export { file, format, output } => export(&file, &format, output.as_deref()),
         Command::Stats { files, json, sort, limit } => stats(&files, json, sort.as_deref(), limit),
-        Command::Collate { files, json, sort, metric, order, limit } => {
-            let l = compare_cli::Listing { sort, metric, order, limit, json };
-            print_out(compare_cli::collate_files(&files, &l))
-        }
-        Command::Diff { files, base, new, normalize, json, sort, metric, order, limit } => {
-            let l = compare_cli::Listing { sort, metric, order, limit, json };
-            diff(files, base, new, &normalize, &l)
-        }
+        Command::Collate { files, sort, listing } => print_out(compare_cli::collate_files(&files, sort, &listing)),
+        Command::Diff { files, base, new, normalize, sort, listing } => diff(files, base, new, &normalize, sort, &listing),
     };
     match result {
         Ok(code) => code,
@@ -281,14 +254,21 @@ fn print_out(text: anyhow::Result<String>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(files: Vec<PathBuf>, base: Vec<PathBuf>, new: Vec<PathBuf>, normalize: &str, l: &compare_cli::Listing) -> anyhow::Result<ExitCode> {
+fn diff(
+    files: Vec<PathBuf>,
+    base: Vec<PathBuf>,
+    new: Vec<PathBuf>,
+    normalize: &str,
+    sort: Option<String>,
+    l: &compare_cli::Listing,
+) -> anyhow::Result<ExitCode> {
     let normalize: profview_api::Normalize = normalize.parse().map_err(anyhow::Error::msg)?;
     let (base, new) = match files.as_slice() {
         [] if !base.is_empty() => (base, new),
         [b, n] => (vec![b.clone()], vec![n.clone()]),
         _ => anyhow::bail!("give two profiles (diff BASE NEW) or two sets (diff --base A... --new B...)"),
     };
-    print_out(compare_cli::diff_files(&base, &new, normalize, l))
+    print_out(compare_cli::diff_files(&base, &new, normalize, sort, l))
 }
 
 fn export(file: &std::path::Path, format: &str, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {

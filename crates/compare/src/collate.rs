@@ -22,12 +22,7 @@ pub struct Collation {
 /// Collates profiles of one kind and unit. `names` label the profiles in errors.
 pub fn collate(set: &[&ProfileValues], names: &[String]) -> Result<Collation, CompareError> {
     let (kind, unit) = common_kind(set, names)?;
-    let mut union = Union::default();
-    for p in set {
-        for (f, _) in &p.rows {
-            union.intern(f);
-        }
-    }
+    let union = Union::of(set);
     let matrix = Matrix::new(&union, set);
     Ok(Collation { kind, unit, union, matrix })
 }
@@ -92,25 +87,25 @@ impl Collation {
         let textual = matches!(sort, "name" | "file");
         let order = q.order.unwrap_or(if textual { SortOrder::Asc } else { SortOrder::Desc });
         let k = slot(metric);
-        let stat: fn(&Spread) -> f64 = match sort {
-            "min" => |s| s.min,
-            "median" => |s| s.median,
-            "p90" => |s| s.p90,
-            "p95" => |s| s.p95,
-            "max" => |s| s.max,
-            "mean" => |s| s.mean,
-            "sum" | "present" | "name" | "file" => |s| s.mean,
+        let stat: Option<fn(&Spread) -> f64> = match sort {
+            "sum" | "present" | "name" | "file" => None,
+            "min" => Some(|s| s.min),
+            "median" => Some(|s| s.median),
+            "p90" => Some(|s| s.p90),
+            "p95" => Some(|s| s.p95),
+            "max" => Some(|s| s.max),
+            "mean" => Some(|s| s.mean),
             other => {
                 return Err(CompareError(format!(
                     "sort must be one of sum, present, min, median, p90, p95, max, mean, name, file, not {other:?}"
                 )))
             }
         };
-        let key: Vec<f64> = match sort {
-            "sum" => (0..self.union.len()).map(|f| self.matrix.sum(f)[k]).collect(),
-            "present" => self.matrix.present.iter().map(|&p| p as f64).collect(),
-            "name" | "file" => Vec::new(),
-            _ => (0..self.union.len()).map(|f| stat(&spread(&mut self.matrix.column(f, metric)))).collect(),
+        let key: Vec<f64> = match (sort, stat) {
+            ("sum", _) => (0..self.union.len()).map(|f| self.matrix.sum(f)[k]).collect(),
+            ("present", _) => self.matrix.present.iter().map(|&p| p as f64).collect(),
+            (_, Some(stat)) => (0..self.union.len()).map(|f| stat(&spread(&mut self.matrix.column(f, metric)))).collect(),
+            _ => Vec::new(), // by name or file
         };
         let funcs = &self.union.funcs;
         ids.sort_by(|&a, &b| {

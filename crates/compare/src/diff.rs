@@ -101,12 +101,7 @@ pub fn diff(
     let all: Vec<&ProfileValues> = base.iter().chain(new).copied().collect();
     let names: Vec<String> = base_names.iter().chain(new_names).cloned().collect();
     let (kind, unit) = common_kind(&all, &names)?;
-    let mut union = Union::default();
-    for p in &all {
-        for (f, _) in &p.rows {
-            union.intern(f);
-        }
-    }
+    let union = Union::of(&all);
     let mb = Matrix::new(&union, base);
     let mn = Matrix::new(&union, new);
     let (bs, ns) = (side_divisor(kind, normalize, base), side_divisor(kind, normalize, new));

@@ -178,6 +178,17 @@ pub struct Union {
 }
 
 impl Union {
+    /// The union of the functions of these profiles, in first-seen order.
+    pub fn of(set: &[&ProfileValues]) -> Union {
+        let mut u = Union::default();
+        for p in set {
+            for (f, _) in &p.rows {
+                u.intern(f);
+            }
+        }
+        u
+    }
+
     /// The union id of a function, adding it when new.
     pub fn intern(&mut self, f: &Function) -> u32 {
         let h = key_hash(f);
