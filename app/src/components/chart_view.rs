@@ -63,25 +63,7 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
         }
     });
 
-    let set_sel = set.clone();
-    let set_root = set.clone();
-    Effect::new(move |_| {
-        let Some(el) = container.get() else { return };
-        if chart.with_value(|c| c.is_some()) {
-            return;
-        }
-        let set_sel = set_sel.clone();
-        let set_root = set_root.clone();
-        match Chart::mount(
-            kind,
-            &el,
-            move |func| set_sel(&[("sel", Some(func.to_string()))]),
-            move |path: String| set_root(&[("root", (!path.is_empty()).then_some(path))]),
-        ) {
-            Ok(c) => chart.set_value(Some(c)),
-            Err(e) => error.set(Some(format!("cannot draw the chart: {e}"))),
-        }
-    });
+    mount_when_ready(kind, container, chart, error);
     Effect::new(move |_| {
         let d = data.get();
         container.track();
@@ -103,18 +85,7 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
             None => {}
         }
     });
-    Effect::new(move |_| {
-        let s = sel.get().and_then(|s| s.parse::<u32>().ok());
-        data.track();
-        container.track();
-        chart.with_value(|c| c.as_ref().map(|c| c.set_selected(s)));
-    });
-    Effect::new(move |_| {
-        let text = q.get().unwrap_or_default();
-        data.track();
-        container.track();
-        chart.with_value(|c| c.as_ref().map(|c| c.set_search(&text)));
-    });
+    follow_selection_and_search(chart, container, data, sel, q);
 
     let set_n = set.clone();
     let set_hot = set.clone();
@@ -182,4 +153,52 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
         <div class="chart" class:tall=kind != ChartKind::Icicle && kind != ChartKind::Flame
             data-testid=kind.as_str() data-mode=if kind == ChartKind::Flame { TreeMode::Inverted.as_str() } else { TreeMode::TopDown.as_str() } node_ref=container></div>
     }
+}
+
+/// A chart held by a view until the view goes.
+pub type ChartSlot = StoredValue<Option<Chart>, LocalStorage>;
+
+/// Mounts a chart of `kind` in `container` once it exists: a click selects (`sel=`), a zoom sets
+/// `root=`. A chart that cannot be drawn says why in `error`.
+pub fn mount_when_ready(kind: ChartKind, container: NodeRef<Div>, chart: ChartSlot, error: RwSignal<Option<String>>) {
+    let set = url_state::setter();
+    Effect::new(move |_| {
+        let Some(el) = container.get() else { return };
+        if chart.with_value(|c| c.is_some()) {
+            return;
+        }
+        let (set_sel, set_root) = (set.clone(), set.clone());
+        match Chart::mount(
+            kind,
+            &el,
+            move |func| set_sel(&[("sel", Some(func.to_string()))]),
+            move |path: String| set_root(&[("root", (!path.is_empty()).then_some(path))]),
+        ) {
+            Ok(c) => chart.set_value(Some(c)),
+            Err(e) => error.set(Some(format!("cannot draw the chart: {e}"))),
+        }
+    });
+}
+
+/// Keeps a mounted chart's selection and search in step with `sel=` and `q=`, again whenever its
+/// data changes.
+pub fn follow_selection_and_search<T: 'static>(
+    chart: ChartSlot,
+    container: NodeRef<Div>,
+    data: LocalResource<T>,
+    sel: Memo<Option<String>>,
+    q: Memo<Option<String>>,
+) {
+    Effect::new(move |_| {
+        let s = sel.get().and_then(|s| s.parse::<u32>().ok());
+        data.track();
+        container.track();
+        chart.with_value(|c| c.as_ref().map(|c| c.set_selected(s)));
+    });
+    Effect::new(move |_| {
+        let text = q.get().unwrap_or_default();
+        data.track();
+        container.track();
+        chart.with_value(|c| c.as_ref().map(|c| c.set_search(&text)));
+    });
 }

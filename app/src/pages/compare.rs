@@ -8,6 +8,7 @@ use profview_api::{ChartKind, DiffReport, DiffRow, Metric, Normalize, SideValues
 
 use crate::api::{self, Sides, TableRequest};
 use crate::charts::Chart;
+use crate::components::chart_view::{follow_selection_and_search, mount_when_ready};
 use crate::format;
 use crate::url_state;
 
@@ -277,23 +278,7 @@ fn DiffChart(sides: Memo<Sides>, kind: ChartKind) -> impl IntoView {
             Ok::<_, api::ApiError>(serde_json::to_string(&t).unwrap_or_default())
         }
     });
-    let (set_sel, set_root) = (set.clone(), set.clone());
-    Effect::new(move |_| {
-        let Some(el) = container.get() else { return };
-        if chart.with_value(|c| c.is_some()) {
-            return;
-        }
-        let (set_sel, set_root) = (set_sel.clone(), set_root.clone());
-        match Chart::mount(
-            kind,
-            &el,
-            move |func| set_sel(&[("sel", Some(func.to_string()))]),
-            move |path: String| set_root(&[("root", (!path.is_empty()).then_some(path))]),
-        ) {
-            Ok(c) => chart.set_value(Some(c)),
-            Err(e) => error.set(Some(format!("cannot draw the chart: {e}"))),
-        }
-    });
+    mount_when_ready(kind, container, chart, error);
     Effect::new(move |_| {
         let d = data.get();
         container.track();
@@ -310,18 +295,7 @@ fn DiffChart(sides: Memo<Sides>, kind: ChartKind) -> impl IntoView {
             None => {}
         }
     });
-    Effect::new(move |_| {
-        let s = sel.get().and_then(|s| s.parse::<u32>().ok());
-        data.track();
-        container.track();
-        chart.with_value(|c| c.as_ref().map(|c| c.set_selected(s)));
-    });
-    Effect::new(move |_| {
-        let text = q.get().unwrap_or_default();
-        data.track();
-        container.track();
-        chart.with_value(|c| c.as_ref().map(|c| c.set_search(&text)));
-    });
+    follow_selection_and_search(chart, container, data, sel, q);
     let set_out = set.clone();
     view! {
         {move || root.get().filter(|r| !r.is_empty()).map(|_| {
