@@ -124,16 +124,16 @@ pub fn diff(
     } else {
         (0.0, 0.0)
     };
-    // Per profile, for the rank test: the profile's own total when normalizing by total.
-    let per_profile = |mat: &Matrix, set: &[&ProfileValues], f: usize, k: usize| -> Vec<f64> {
-        mat.row(f)
-            .iter()
-            .zip(set)
-            .map(|(v, p)| {
-                let d = side_divisor(kind, normalize, std::slice::from_ref(p));
-                if normalize == Normalize::Total { divide(v[k], d[k]) } else { v[k] }
-            })
+    // Per profile, for the rank test: the profile's own total when normalizing by total (each
+    // profile's divisors computed once, not per function).
+    let own = |set: &[&ProfileValues]| -> Vec<Vals> {
+        set.iter()
+            .map(|p| if normalize == Normalize::Total { side_divisor(kind, normalize, std::slice::from_ref(p)) } else { [1.0; 4] })
             .collect()
+    };
+    let (own_b, own_n) = (own(base), own(new));
+    let per_profile = |mat: &Matrix, divs: &[Vals], f: usize, k: usize| -> Vec<f64> {
+        mat.row(f).iter().zip(divs).map(|(v, d)| divide(v[k], d[k])).collect()
     };
     let sig = (test != "none").then(|| {
         let mut out = vec![[Significance::default(); 4]; n_funcs];
@@ -141,7 +141,7 @@ pub fn diff(
             let k = slot(m);
             let p: Vec<f64> = (0..n_funcs)
                 .map(|f| match test {
-                    "mann-whitney" => mann_whitney_p(&per_profile(&mb, base, f, k), &per_profile(&mn, new, f, k)),
+                    "mann-whitney" => mann_whitney_p(&per_profile(&mb, &own_b, f, k), &per_profile(&mn, &own_n, f, k)),
                     _ => {
                         let a = (sum_b[f][k] * base[0].samples_per_unit).round().max(0.0);
                         let b = (sum_n[f][k] * new[0].samples_per_unit).round().max(0.0);
