@@ -19,6 +19,7 @@ use std::fmt;
 
 use profview_model::{Format, Profile};
 
+pub mod callgrind;
 pub mod folded;
 mod hash;
 pub mod marshal;
@@ -76,7 +77,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks or perf script text)"
+        "format not recognised (expected a pstats/marshal dump, callgrind text, a profview recording, folded stacks or perf script text)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -116,6 +117,14 @@ pub enum ImportError {
     /// Several files cannot be combined.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// callgrind text that cannot be read.
+    #[error("callgrind line {line}: {message}")]
+    Callgrind {
+        /// 1-based line number (0 when the problem is not on one line).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A profview recording (`docs/recording-format.md`) that cannot be read.
     #[error("profview recording: {0}")]
     Recording(String),
@@ -164,13 +173,15 @@ pub enum Kind {
     PerfScript,
     /// A profview recording (the Python package's sampler, optionally with cProfile).
     Recording,
+    /// callgrind text (yappi, pyprof2calltree), read into pstats data.
+    Callgrind,
 }
 
 impl Kind {
     /// The model format this importer produces.
     pub fn format(self) -> Format {
         match self {
-            Kind::Pstats => Format::Pstats,
+            Kind::Pstats | Kind::Callgrind => Format::Pstats,
             Kind::Folded | Kind::PerfScript => Format::Folded,
             Kind::Recording => Format::Recording,
         }
@@ -211,6 +222,9 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
     if looks_like_json(bytes) {
         return None; // speedscope / chrome trace / .cpuprofile: not supported here
     }
+    if callgrind::sniff(bytes) == Some(true) {
+        return Some(Kind::Callgrind);
+    }
     let p = pstats::sniff(bytes);
     let f = folded::sniff(bytes);
     #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
@@ -241,6 +255,8 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Folded)
     } else if name.ends_with(".perf-script") || name.ends_with(".perf") {
         Some(Kind::PerfScript)
+    } else if name.ends_with(".callgrind") || name.rsplit('/').next().is_some_and(|b| b.starts_with("callgrind.out")) {
+        Some(Kind::Callgrind)
     } else {
         None
     };
@@ -248,6 +264,7 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Pstats) if p != Some(false) => return by_name,
         Some(Kind::Folded) if f != Some(false) => return by_name,
         Some(Kind::PerfScript) if s != Some(false) => return by_name,
+        Some(Kind::Callgrind) if callgrind::sniff(bytes) != Some(false) => return by_name,
         _ => {}
     }
     // Last resort: anything not ruled out; text goes to the folded importer (whose errors name
@@ -260,6 +277,8 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         };
     if texty && f.is_none() {
         Some(Kind::Folded)
+    } else if texty && f == Some(false) {
+        None // text that is not folded stacks: `import` names what it looks like
     } else if p.is_none() {
         Some(Kind::Pstats)
     } else if f.is_none() {
@@ -303,13 +322,14 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::Pstats) => pstats::parse(bytes, limits),
         Some(Kind::Folded) => folded::parse(bytes, limits),
         Some(Kind::Recording) => recording::parse(bytes, limits),
+        Some(Kind::Callgrind) => callgrind::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
         Some(Kind::PerfScript) => Err(ImportError::Perf(
             "support for raw perf script text is not built in".into(),
         )),
-        None => Err(ImportError::UnknownFormat),
+        None => Err(folded::refusal(bytes).unwrap_or(ImportError::UnknownFormat)),
     }
 }
 

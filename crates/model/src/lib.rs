@@ -59,7 +59,9 @@ impl StackId {
 /// The container format of the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// A `marshal` dump of a `pstats` dict.
+    /// pstats data: a `marshal` dump of a `pstats` dict, or callgrind text read into the same
+    /// per-function table and caller edges (the dialect says which; every view switches on this
+    /// format, and a callgrind profile carries exactly that data).
     Pstats,
     /// Collapsed ("folded") stacks, one weighted stack per line.
     Folded,
@@ -99,6 +101,10 @@ pub enum Dialect {
     Perf,
     /// The `profview` Python package's recorder.
     Profview,
+    /// yappi's `save(type="callgrind")`: callgrind text read into pstats data (cc and nc in order).
+    YappiCallgrind,
+    /// Other callgrind text (pyprof2calltree, valgrind) read into pstats data.
+    Callgrind,
 }
 
 impl Dialect {
@@ -114,6 +120,8 @@ impl Dialect {
             Dialect::Tachyon => "tachyon",
             Dialect::Perf => "perf",
             Dialect::Profview => "profview",
+            Dialect::YappiCallgrind => "yappi-callgrind",
+            Dialect::Callgrind => "callgrind",
         }
     }
 }
