@@ -28,6 +28,8 @@ mod merge;
 pub mod parallel;
 #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
+pub mod pprof;
+pub mod pprof_proto;
 pub mod pstats;
 mod pstats_fast;
 pub mod pstats_out;
@@ -77,7 +79,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, callgrind text, a profview recording, folded stacks or perf script text)"
+        "format not recognised (expected a pstats/marshal dump, callgrind text, pprof profile.proto, a profview recording, folded stacks or perf script text)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -122,6 +124,14 @@ pub enum ImportError {
     Callgrind {
         /// 1-based line number (0 when the problem is not on one line).
         line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A pprof `profile.proto` that cannot be read.
+    #[error("pprof: {}{message}", offset.map(|o| format!("at byte {o}: ")).unwrap_or_default())]
+    Pprof {
+        /// Byte offset of the problem in the (gunzipped) protobuf, when it is one place.
+        offset: Option<usize>,
         /// What is wrong.
         message: String,
     },
@@ -175,6 +185,8 @@ pub enum Kind {
     Recording,
     /// callgrind text (yappi, pyprof2calltree), read into pstats data.
     Callgrind,
+    /// pprof `profile.proto`.
+    Pprof,
 }
 
 impl Kind {
@@ -184,6 +196,7 @@ impl Kind {
             Kind::Pstats | Kind::Callgrind => Format::Pstats,
             Kind::Folded | Kind::PerfScript => Format::Folded,
             Kind::Recording => Format::Recording,
+            Kind::Pprof => Format::Pprof,
         }
     }
 }
@@ -226,6 +239,9 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         return Some(Kind::Callgrind);
     }
     let p = pstats::sniff(bytes);
+    if p != Some(true) && pprof::sniff(bytes) == Some(true) {
+        return Some(Kind::Pprof);
+    }
     let f = folded::sniff(bytes);
     #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
     let s = perf::sniff(bytes);
@@ -255,6 +271,8 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Folded)
     } else if name.ends_with(".perf-script") || name.ends_with(".perf") {
         Some(Kind::PerfScript)
+    } else if [".pb", ".pprof", ".pb.gz"].iter().any(|e| name.ends_with(e)) {
+        Some(Kind::Pprof)
     } else if name.ends_with(".callgrind") || name.rsplit('/').next().is_some_and(|b| b.starts_with("callgrind.out")) {
         Some(Kind::Callgrind)
     } else {
@@ -265,6 +283,7 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Folded) if f != Some(false) => return by_name,
         Some(Kind::PerfScript) if s != Some(false) => return by_name,
         Some(Kind::Callgrind) if callgrind::sniff(bytes) != Some(false) => return by_name,
+        Some(Kind::Pprof) if pprof::sniff(bytes) != Some(false) => return by_name,
         _ => {}
     }
     // Last resort: anything not ruled out; text goes to the folded importer (whose errors name
@@ -323,6 +342,7 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::Folded) => folded::parse(bytes, limits),
         Some(Kind::Recording) => recording::parse(bytes, limits),
         Some(Kind::Callgrind) => callgrind::parse(bytes, limits),
+        Some(Kind::Pprof) => pprof::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]

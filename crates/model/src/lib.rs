@@ -67,6 +67,8 @@ pub enum Format {
     Folded,
     /// A profview recording: sampled stacks per thread, optionally with exact cProfile numbers.
     Recording,
+    /// pprof `profile.proto`: sampled stacks with one value column kept.
+    Pprof,
 }
 
 impl Format {
@@ -76,6 +78,7 @@ impl Format {
             Format::Pstats => "pstats",
             Format::Folded => "folded",
             Format::Recording => "recording",
+            Format::Pprof => "pprof",
         }
     }
 }
@@ -105,6 +108,8 @@ pub enum Dialect {
     YappiCallgrind,
     /// Other callgrind text (pyprof2calltree, valgrind) read into pstats data.
     Callgrind,
+    /// pprof `profile.proto` (Go, pyroscope, ddtrace, Cloud Profiler, `profview export`).
+    Pprof,
 }
 
 impl Dialect {
@@ -122,6 +127,7 @@ impl Dialect {
             Dialect::Profview => "profview",
             Dialect::YappiCallgrind => "yappi-callgrind",
             Dialect::Callgrind => "callgrind",
+            Dialect::Pprof => "pprof",
         }
     }
 }
