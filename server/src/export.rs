@@ -29,6 +29,9 @@ pub enum ExportFormat {
     /// The pstats part (pstats files, merged pstats, a recording's cProfile part) as the marshal
     /// dump `pstats.Stats` reads.
     Pstats,
+    /// The samples as gzipped pprof `profile.proto` (`go tool pprof` reads it); a profile
+    /// without samples is refused.
+    Pprof,
     /// The self-contained HTML report (`html_report.rs`): made from the profile file itself, so
     /// [`export`] refuses it; `profview export FILE --format html` writes it.
     Html,
@@ -42,6 +45,7 @@ impl ExportFormat {
             "folded" | "collapsed" => Some(Self::Folded),
             "json" => Some(Self::Json),
             "pstats" | "prof" => Some(Self::Pstats),
+            "pprof" | "pb" => Some(Self::Pprof),
             "html" => Some(Self::Html),
             _ => None,
         }
@@ -53,6 +57,7 @@ impl ExportFormat {
             Self::Folded => "text/plain; charset=utf-8",
             Self::Json => "application/json",
             Self::Pstats => "application/octet-stream",
+            Self::Pprof => "application/octet-stream",
             Self::Html => "text/html; charset=utf-8",
         }
     }
@@ -63,6 +68,7 @@ impl ExportFormat {
             Self::Folded => "folded",
             Self::Json => "json",
             Self::Pstats => "prof",
+            Self::Pprof => "pb.gz",
             Self::Html => "html",
         }
     }
@@ -79,6 +85,7 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
             Ok(out)
         }
         ExportFormat::Html => Err("the HTML report is made from the profile file: profview export FILE --format html".to_owned()),
+        ExportFormat::Pprof => profview_import::export_pprof::write(index.profile()),
         ExportFormat::Pstats => profview_import::pstats_out::write(index.profile()).ok_or_else(|| {
             "this profile has no pstats data (call counts and times of a deterministic profiler): \
              a sampled profile can be exported as folded, svg or json"

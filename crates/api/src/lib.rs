@@ -67,7 +67,7 @@ pub struct RenameRequest {
 }
 
 /// Formats of `GET /api/profiles/{id}/export?format=`.
-pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "html"];
+pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "pprof", "html"];
 
 /// One row of the function table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ use std::fmt;
 use profview_model::{Format, Profile};
 
 pub mod callgrind;
+pub mod export_pprof;
 pub mod folded;
 mod hash;
 pub mod marshal;

@@ -187,3 +187,46 @@ fn a_pprof_gzip_bomb_is_capped() {
     let e = import("bomb.pb.gz", &gz, &l).unwrap_err();
     assert_eq!(e, ImportError::DecompressedTooLarge { limit: 1 << 20 });
 }
+
+/// Per thread id: the summed weight.
+fn per_thread(p: &Profile) -> BTreeMap<(String, Option<String>), f64> {
+    let mut out = BTreeMap::new();
+    for smp in &p.samples.as_ref().unwrap().samples {
+        let t = &p.threads[smp.thread.idx()];
+        *out.entry((t.id.clone(), t.name.clone())).or_insert(0.0) += smp.weight;
+    }
+    out
+}
+
+#[test]
+fn pprof_export_round_trips_every_sampled_corpus_file() {
+    let l = Limits::default();
+    let files = common::truth_files("folded");
+    assert!(files.len() >= 10);
+    for truth in files {
+        let path = std::path::PathBuf::from(truth.to_string_lossy().strip_suffix(".truth.json").unwrap());
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let a = import(&name, &common::read(&path), &l).unwrap().profile;
+        let gz = profview_import::export_pprof::write(&a).unwrap();
+        assert!(gz.starts_with(&[0x1f, 0x8b]), "{name}: not gzipped");
+        let b = import("export.pb.gz", &gz, &l).unwrap().profile;
+        assert_eq!(b.format, Format::Pprof);
+        assert_eq!(a.unit, b.unit, "{name}");
+        let (fa, fb) = (per_function(&a), per_function(&b));
+        assert_eq!(fa.len(), fb.len(), "{name}: function count");
+        for (k, (s, t)) in &fa {
+            let (s2, t2) = fb[k];
+            assert!(*s == s2 && *t == t2, "{name} {k:?}: self {s} vs {s2}, total {t} vs {t2}");
+        }
+        assert_eq!(per_thread(&a), per_thread(&b), "{name}: threads");
+        assert_eq!(a.samples.as_ref().unwrap().total(), b.samples.as_ref().unwrap().total(), "{name}");
+    }
+}
+
+#[test]
+fn pprof_export_refuses_pstats_profiles() {
+    let bytes = std::fs::read(fixtures().join("corpus/pstats/cprofile_tiny.prof")).unwrap();
+    let p = import("x.prof", &bytes, &Limits::default()).unwrap().profile;
+    let e = profview_import::export_pprof::write(&p).unwrap_err();
+    assert!(e.contains("no samples") && e.contains("export it as pstats"), "{e}");
+}
