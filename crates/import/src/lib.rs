@@ -121,7 +121,7 @@ pub enum ImportError {
     #[error("cannot merge: {0}")]
     Merge(String),
     /// callgrind text that cannot be read.
-    #[error("callgrind line {line}: {message}")]
+    #[error("callgrind{}: {message}", if *line > 0 { format!(" line {line}") } else { String::new() })]
     Callgrind {
         /// 1-based line number (0 when the problem is not on one line).
         line: u64,

@@ -120,30 +120,67 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
     (ok.is_ok() && strings > 0 && first_empty).then_some(true)
 }
 
-/// The offset and message of the first top-level field prost cannot decode.
-fn locate(bytes: &[u8], whole: prost::DecodeError) -> ImportError {
-    let mut found = None;
-    let _ = walk(bytes, |f| {
-        if found.is_some() || f.wire != 2 {
-            return Ok(());
-        }
-        let body = &bytes[f.start..f.end];
-        let r = match f.number {
-            1 | 11 => pb::ValueType::decode(body).map(drop).map_err(|e| e.to_string()),
-            2 => pb::Sample::decode(body).map(drop).map_err(|e| e.to_string()),
-            3 => pb::Mapping::decode(body).map(drop).map_err(|e| e.to_string()),
-            4 => pb::Location::decode(body).map(drop).map_err(|e| e.to_string()),
-            5 => pb::Function::decode(body).map(drop).map_err(|e| e.to_string()),
-            6 => std::str::from_utf8(body).map(drop).map_err(|_| "a string of string_table is not valid UTF-8".to_owned()),
-            _ => Ok(()),
+/// Decodes one top-level message field, naming its byte offset when it cannot.
+fn decode<M: Message + Default>(bytes: &[u8], f: &Field, what: &str) -> Result<M, ImportError> {
+    M::decode(&bytes[f.start..f.end]).map_err(|e| err(Some(f.start), format!("{what} (bytes {}..{}): {e}", f.start, f.end)))
+}
+
+/// The value of a top-level varint field, as the `int64` it encodes.
+fn int64(bytes: &[u8], f: &Field) -> Result<i64, ImportError> {
+    if f.wire != 0 {
+        return Err(err(Some(f.start), format!("field {}: wire type {}, expected a varint", f.number, f.wire)));
+    }
+    let mut pos = f.start;
+    varint(bytes, &mut pos).map(|v| v as i64).ok_or_else(|| err(Some(f.start), format!("field {}: truncated varint", f.number)))
+}
+
+/// Everything but the samples and locations, read in a first pass (the string table usually
+/// comes last); samples and locations are then decoded one at a time, so a file of millions of
+/// samples never holds them all decoded.
+#[derive(Default)]
+struct Header {
+    sample_type: Vec<pb::ValueType>,
+    mapping: Vec<pb::Mapping>,
+    function: Vec<pb::Function>,
+    string_table: Vec<String>,
+    default_sample_type: i64,
+    samples: u64,
+}
+
+fn header(bytes: &[u8]) -> Result<Header, ImportError> {
+    let mut h = Header::default();
+    walk(bytes, |f| {
+        let msg = |f: &Field| {
+            if f.wire == 2 {
+                Ok(())
+            } else {
+                Err(err(Some(f.start), format!("field {}: wire type {}, expected a message", f.number, f.wire)))
+            }
         };
-        if let Err(e) = r {
-            found = Some(err(Some(f.start), format!("field {} (byte {}..{}): {e}", f.number, f.start, f.end)));
+        match f.number {
+            1 => h.sample_type.push(decode(bytes, &f, "sample_type")?),
+            2 => {
+                msg(&f)?;
+                h.samples += 1;
+            }
+            3 => h.mapping.push(decode(bytes, &f, "mapping")?),
+            4 | 11 | 16 => msg(&f)?,
+            5 => h.function.push(decode(bytes, &f, "function")?),
+            6 => {
+                msg(&f)?;
+                let t = std::str::from_utf8(&bytes[f.start..f.end])
+                    .map_err(|_| err(Some(f.start), format!("string_table[{}] is not valid UTF-8", h.string_table.len())))?;
+                h.string_table.push(t.to_owned());
+            }
+            14 => h.default_sample_type = int64(bytes, &f)?,
+            7..=10 | 12 | 15 => {
+                int64(bytes, &f)?;
+            }
+            _ => {} // comment (13, packed or not) and fields this reader does not know
         }
         Ok(())
-    })
-    .map_err(|e| found.get_or_insert(e).clone());
-    found.unwrap_or_else(|| err(None, whole.to_string()))
+    })?;
+    Ok(h)
 }
 
 struct Strings<'a>(&'a [String]);
@@ -176,7 +213,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
-    let p = pb::Profile::decode(bytes).map_err(|e| locate(bytes, e))?;
+    let p = header(bytes)?;
     let mut warnings = Vec::new();
     if p.string_table.first().map(String::as_str) != Some("") {
         return Err(err(None, "string_table[0] must be the empty string"));
@@ -247,9 +284,16 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     }
     // Locations by id: their frames, outermost first.
     let mut locs: FxMap<u64, Vec<FuncId>> = FxMap::default();
-    for (i, l) in p.location.iter().enumerate() {
+    let mut n_loc = 0usize;
+    walk(bytes, |f| {
+        if f.number != 4 {
+            return Ok(());
+        }
+        let l: pb::Location = decode(bytes, &f, "location")?;
+        let i = n_loc;
+        n_loc += 1;
         if l.id == 0 {
-            return Err(err(None, format!("location[{i}] has id 0 (ids are nonzero)")));
+            return Err(err(Some(f.start), format!("location[{i}] has id 0 (ids are nonzero)")));
         }
         let mut frames = Vec::with_capacity(l.line.len().max(1));
         if l.line.is_empty() {
@@ -258,22 +302,29 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
         }
         for line in l.line.iter().rev() {
             let (fname, file, start) = funcs.get(&line.function_id).ok_or_else(|| {
-                err(None, format!("location id {} refers to function id {}, which is not in the profile", l.id, line.function_id))
+                err(Some(f.start), format!("location id {} refers to function id {}, which is not in the profile", l.id, line.function_id))
             })?;
             let at = if *start != 0 { *start } else { line.line };
             frames.push(b.function(fname, file, at));
         }
         if locs.insert(l.id, frames).is_some() {
-            return Err(err(None, format!("location id {} is used twice", l.id)));
+            return Err(err(Some(f.start), format!("location id {} is used twice", l.id)));
         }
-    }
+        Ok(())
+    })?;
     let key_is = |k: i64, want: &[&str]| s.get(k, String::new).is_ok_and(|x| want.contains(&x));
     let mut deep = 0u64;
     let mut threads: FxMap<(String, Option<String>), ThreadId> = FxMap::default();
     let mut stack: Vec<FuncId> = Vec::new();
-    for (n, smp) in p.sample.iter().enumerate() {
+    let mut n = 0usize;
+    walk(bytes, |f| {
+        if f.number != 2 {
+            return Ok(());
+        }
+        let smp: pb::Sample = decode(bytes, &f, "sample")?;
+        let smp = &smp;
         if smp.value.len() != types.len() {
-            return Err(err(None, format!("sample {n} has {} value(s) for {} sample type(s)", smp.value.len(), types.len())));
+            return Err(err(Some(f.start), format!("sample {n} has {} value(s) for {} sample type(s)", smp.value.len(), types.len())));
         }
         // Thread from the labels.
         let mut id: Option<String> = None;
@@ -301,16 +352,19 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
         for id in smp.location_id.iter().rev() {
             let frames = locs
                 .get(id)
-                .ok_or_else(|| err(None, format!("sample {n} refers to location id {id}, which is not in the profile")))?;
+                .ok_or_else(|| err(Some(f.start), format!("sample {n} refers to location id {id}, which is not in the profile")))?;
             stack.extend_from_slice(frames);
-        }
-        if stack.len() > limits.max_stack_depth {
-            stack.truncate(limits.max_stack_depth);
-            deep += 1;
+            if stack.len() > limits.max_stack_depth {
+                stack.truncate(limits.max_stack_depth);
+                deep += 1;
+                break; // the root side is kept; the rest is not even looked up
+            }
         }
         b.add_sample(&stack, t, smp.value[chosen] as f64 * scale);
-    }
-    if p.sample.is_empty() {
+        n += 1;
+        Ok(())
+    })?;
+    if p.samples == 0 {
         return Err(ImportError::NoSamples);
     }
     if deep > 0 {
