@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[macro_use]
 mod vocab;
 mod compare;
+pub mod readable;
 pub use compare::{
     CollateReport, CollateRow, CollectionCreated, CollectionRequest, CollectionSummary, DiffNode, DiffReport, DiffRow, DiffTree,
     Fields, Metric, Normalize, SideInfo, SideValues, Significance, Split, Spread,
