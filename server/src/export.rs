@@ -80,7 +80,7 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
         ExportFormat::Folded => Ok(folded(index.profile()).into_bytes()),
         ExportFormat::Svg => svg(index.profile(), title),
         ExportFormat::Json => {
-            let mut out = serde_json::to_vec(&crate::report::json_report(index, None, None)).map_err(|e| e.to_string())?;
+            let mut out = serde_json::to_vec(&crate::report::JsonReport::new(index, None, None)).map_err(|e| e.to_string())?;
             out.push(b'\n');
             Ok(out)
         }
