@@ -65,6 +65,16 @@ pub enum Format {
     Folded,
     /// A profview recording: sampled stacks per thread, optionally with exact cProfile numbers.
     Recording,
+    /// speedscope's JSON file format (`sampled` or `evented` profiles).
+    Speedscope,
+    /// Chrome trace events (`B`/`E`/`X` phases), as viztracer and py-spy write them.
+    ChromeTrace,
+    /// A V8 `.cpuprofile` (Node.js `--cpu-prof`, Chrome DevTools).
+    Cpuprofile,
+    /// A pyinstrument session (`pyinstrument -r session`).
+    Pyinstrument,
+    /// The Firefox Profiler's processed format (CPython 3.15's sampler `--gecko`, samply).
+    Gecko,
 }
 
 impl Format {
@@ -74,6 +84,11 @@ impl Format {
             Format::Pstats => "pstats",
             Format::Folded => "folded",
             Format::Recording => "recording",
+            Format::Speedscope => "speedscope",
+            Format::ChromeTrace => "chrome-trace",
+            Format::Cpuprofile => "cpuprofile",
+            Format::Pyinstrument => "pyinstrument",
+            Format::Gecko => "gecko",
         }
     }
 }
@@ -99,6 +114,16 @@ pub enum Dialect {
     Perf,
     /// The `profview` Python package's recorder.
     Profview,
+    /// A speedscope file (any exporter).
+    Speedscope,
+    /// Chrome trace events (any producer).
+    ChromeTrace,
+    /// A V8 `.cpuprofile`.
+    Cpuprofile,
+    /// pyinstrument.
+    Pyinstrument,
+    /// A Firefox Profiler processed profile.
+    Gecko,
 }
 
 impl Dialect {
@@ -114,6 +139,11 @@ impl Dialect {
             Dialect::Tachyon => "tachyon",
             Dialect::Perf => "perf",
             Dialect::Profview => "profview",
+            Dialect::Speedscope => "speedscope",
+            Dialect::ChromeTrace => "chrome-trace",
+            Dialect::Cpuprofile => "cpuprofile",
+            Dialect::Pyinstrument => "pyinstrument",
+            Dialect::Gecko => "gecko",
         }
     }
 }
