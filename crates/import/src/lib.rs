@@ -22,6 +22,7 @@ use std::fmt;
 use profview_model::{Format, Profile};
 
 pub mod folded;
+pub mod export_speedscope;
 mod hash;
 pub mod json;
 pub mod marshal;

@@ -110,7 +110,7 @@ enum Kind {
     /// Opens the frame of event `.0` (a `B`, or an `X` when `.1`).
     Open(usize, bool),
     /// An `E`.
-    End(usize),
+    End,
     /// The end of the `X` event `.0`.
     EndX(usize),
 }
@@ -164,7 +164,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
         });
         match ph {
             "B" => points.push(Point { ts, rank: 1, tie: 0.0, seq: i, kind: Kind::Open(i, false) }),
-            "E" => points.push(Point { ts, rank: 1, tie: 0.0, seq: i, kind: Kind::End(i) }),
+            "E" => points.push(Point { ts, rank: 1, tie: 0.0, seq: i, kind: Kind::End }),
             _ => {
                 let dur = e.dur.ok_or_else(|| err(FMT, format!("event {i} (X) has no dur")))?;
                 let end = ts + dur;
@@ -211,12 +211,12 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
                         .map_err(|n| err(FMT, format!("event {ev}: thread {key} nests deeper than {n} frames")))?;
                     i += 1;
                 }
-                Kind::End(_) | Kind::EndX(_) => {
+                Kind::End | Kind::EndX(_) => {
                     // Every end at this instant, in one group: their order among themselves does
                     // not matter (no time passes), only that they close exactly the open frames
                     // that are innermost.
                     let start = i;
-                    while i < points.len() && points[i].ts == p.ts && matches!(points[i].kind, Kind::End(_) | Kind::EndX(_)) {
+                    while i < points.len() && points[i].ts == p.ts && matches!(points[i].kind, Kind::End | Kind::EndX(_)) {
                         i += 1;
                     }
                     close(&mut open, &points[start..i], &key)?;
@@ -242,7 +242,7 @@ fn close(open: &mut OpenStack, group: &[Point], thread: &str) -> Result<(), Impo
     let n = group.len();
     let first = group.first().map_or(0, |p| p.seq);
     if open.nodes.len() < n {
-        let e = group.iter().find(|p| matches!(p.kind, Kind::End(_))).map_or(first, |p| p.seq);
+        let e = group.iter().find(|p| matches!(p.kind, Kind::End)).map_or(first, |p| p.seq);
         return Err(err(FMT, format!("event {e} (E) on thread {thread} ends a frame that was never begun (E without B)")));
     }
     let popped = open.nodes.split_off(open.nodes.len() - n);
