@@ -3,7 +3,7 @@
 //! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), profview
 //! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`),
 //! and the JSON formats of other profilers ([`json`]: speedscope, Chrome trace events, V8
-//! `.cpuprofile`), each detected by content.
+//! `.cpuprofile`, pyinstrument sessions), each detected by content.
 //!
 //! Pure: no I/O, input is `&[u8]`, builds for `wasm32-unknown-unknown`. Every importer module has
 //! the same shape: `sniff(bytes) -> Option<bool>` (`Some(true)` = mine, `Some(false)` = not mine,
@@ -37,7 +37,7 @@ pub mod pstats_out;
 pub mod recording;
 
 pub use folded::FoldedParser;
-pub use json::{chrome, cpuprofile, speedscope};
+pub use json::{chrome, cpuprofile, pyinstrument, speedscope};
 #[cfg(not(target_arch = "wasm32"))]
 pub use parallel::{import_reader, parse_folded_parallel, parse_folded_reader, StreamOptions};
 
@@ -81,7 +81,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events or a V8 .cpuprofile)"
+        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events, a V8 .cpuprofile or a pyinstrument session)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -183,6 +183,8 @@ pub enum Kind {
     ChromeTrace,
     /// A V8 `.cpuprofile`.
     Cpuprofile,
+    /// A pyinstrument session.
+    Pyinstrument,
 }
 
 impl Kind {
@@ -195,6 +197,7 @@ impl Kind {
             Kind::Speedscope => Format::Speedscope,
             Kind::ChromeTrace => Format::ChromeTrace,
             Kind::Cpuprofile => Format::Cpuprofile,
+            Kind::Pyinstrument => Format::Pyinstrument,
         }
     }
 }
@@ -300,6 +303,8 @@ fn json_kind(bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Speedscope)
     } else if cpuprofile::sniff(bytes) == Some(true) {
         Some(Kind::Cpuprofile)
+    } else if pyinstrument::sniff(bytes) == Some(true) {
+        Some(Kind::Pyinstrument)
     } else if chrome::sniff(bytes) == Some(true) {
         Some(Kind::ChromeTrace)
     } else {
@@ -342,6 +347,7 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::Speedscope) => speedscope::parse(bytes, limits),
         Some(Kind::ChromeTrace) => chrome::parse(bytes, limits),
         Some(Kind::Cpuprofile) => cpuprofile::parse(bytes, limits),
+        Some(Kind::Pyinstrument) => pyinstrument::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]

@@ -3,8 +3,9 @@
 //! round trip.
 //!
 //! Truth: `tests/fixtures/formats/<file>.functions.json`, written by `tests/fixtures/formats/truth.py`
-//! (a second implementation in Python of the per-function arithmetic), and the producers' own
-//! counts in `tests/fixtures/corpus/other/<file>.truth.json`.
+//! (a second implementation in Python of the per-function arithmetic) and, for the pyinstrument
+//! session, by `pyi_truth.py` (pyinstrument's own API), and the producers' own counts in
+//! `tests/fixtures/corpus/other/<file>.truth.json`.
 #![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
 mod common;
@@ -16,14 +17,25 @@ use profview_import::{detect, export_speedscope, import, speedscope, ImportError
 use profview_model::{Format, FuncId, Profile};
 use serde_json::Value;
 
-const FILES: [(&str, Kind, Format); 3] = [
+/// The real files: three copied from the reference corpus, the pyinstrument session recorded here
+/// (`tests/fixtures/formats/make_pyisession.sh`).
+const FILES: [(&str, Kind, Format); 4] = [
     ("pyspy_edge_names.speedscope.json", Kind::Speedscope, Format::Speedscope),
     ("pyspy_cpu.chrometrace.json", Kind::ChromeTrace, Format::ChromeTrace),
     ("node20_js_work.cpuprofile", Kind::Cpuprofile, Format::Cpuprofile),
+    ("pyi_workload.pyisession", Kind::Pyinstrument, Format::Pyinstrument),
 ];
 
+fn path_of(name: &str) -> std::path::PathBuf {
+    if name.starts_with("pyi_") {
+        fixtures().join("formats").join(name)
+    } else {
+        corpus().join("other").join(name)
+    }
+}
+
 fn other(name: &str) -> Vec<u8> {
-    read(&corpus().join("other").join(name))
+    read(&path_of(name))
 }
 
 type Key = (String, String, i64);
@@ -107,6 +119,11 @@ fn corpus_files_agree_with_their_producers_counts() {
     let first = raw["timeDeltas"][0].as_f64().unwrap();
     let p = import("a", &other("node20_js_work.cpuprofile"), &Limits::default()).unwrap().profile;
     assert_eq!(p.samples.as_ref().unwrap().total(), cp["duration_us"].as_f64().unwrap() - first);
+
+    // pyinstrument's own count of samples is the number of records read.
+    let pyi: Value = serde_json::from_slice(&read(&fixtures().join("formats/pyi_workload.pyisession.functions.json"))).unwrap();
+    let raw: Value = serde_json::from_slice(&other("pyi_workload.pyisession")).unwrap();
+    assert_eq!(raw["frame_records"].as_array().unwrap().len() as u64, pyi["sample_count"].as_u64().unwrap());
 
     // Every B has its E: nothing is left open.
     let ct: Value = serde_json::from_slice(&other("pyspy_cpu.chrometrace.json.truth.json")).unwrap();
@@ -207,7 +224,7 @@ fn json_of_no_known_format_is_refused() {
 fn speedscope_export_round_trips_every_sampled_corpus_file() {
     let mut checked = 0;
     let mut paths: Vec<_> = std::fs::read_dir(corpus().join("folded")).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.extend(FILES.iter().map(|(n, _, _)| corpus().join("other").join(n)));
+    paths.extend(FILES.iter().map(|(n, _, _)| path_of(n)));
     for path in paths {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name.ends_with(".truth.json") {
@@ -227,5 +244,5 @@ fn speedscope_export_round_trips_every_sampled_corpus_file() {
         }
         checked += 1;
     }
-    assert!(checked >= 16, "{checked}");
+    assert!(checked >= 17, "{checked}");
 }

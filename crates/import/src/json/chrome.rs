@@ -16,8 +16,8 @@ use profview_model::{Dialect, Format, SampleBuilder, Unit};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{err, first_byte, has_key, head, serde_err, Funcs, OpenStack};
-use crate::{finish, ImportError, ImportWarning, Imported, Limits};
+use super::{err, finish_json, first_byte, has_key, head, serde_err, span, Funcs, OpenStack};
+use crate::{ImportError, ImportWarning, Imported, Limits};
 
 const FMT: &str = "chrome trace";
 /// The token of a frame opened by `B`.
@@ -197,7 +197,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
         while i < points.len() {
             let p = &points[i];
             if let Some(t) = prev {
-                open.spend(&mut b, thread, p.ts - t);
+                open.spend(&mut b, thread, span(FMT, t, p.ts, 1.0)?);
             }
             prev = Some(p.ts);
             match p.kind {
@@ -234,7 +234,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     if profile.samples.as_ref().is_none_or(|s| s.samples.is_empty()) {
         return Err(err(FMT, "the events span no time (every frame begins and ends at once)"));
     }
-    finish(profile, warnings)
+    finish_json(FMT, profile, warnings)
 }
 
 /// Closes the frames of one instant's group of ends.

@@ -14,8 +14,8 @@ use std::collections::{HashMap, VecDeque};
 use profview_model::{Dialect, Format, SampleBuilder, StackId, Unit};
 use serde::Deserialize;
 
-use super::{err, first_byte, has_key, head, serde_err, Funcs};
-use crate::{finish, ImportError, Imported, Limits};
+use super::{err, finish_json, first_byte, has_key, head, serde_err, span, Funcs};
+use crate::{ImportError, Imported, Limits};
 
 const FMT: &str = "cpuprofile";
 
@@ -133,14 +133,14 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     times.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (i, &(t, node)) in times.iter().enumerate() {
         let next = times.get(i + 1).map_or(doc.end_time, |x| x.0);
-        let w = (next - t).max(0.0);
+        let w = span(FMT, t, next, 1.0)?.max(0.0);
         b.add_at(stack[node].flatten(), thread, w);
     }
     let mut warnings = Vec::new();
     funcs.warn(&mut warnings);
     let mut profile = b.finish(Dialect::Cpuprofile, Unit::Microseconds);
     profile.format = Format::Cpuprofile;
-    finish(profile, warnings)
+    finish_json(FMT, profile, warnings)
 }
 
 #[cfg(test)]

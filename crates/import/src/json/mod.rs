@@ -7,10 +7,13 @@
 
 use profview_model::{FuncId, SampleBuilder, StackId, ThreadId};
 
-use crate::{truncate_name, ImportError, ImportWarning, Limits};
+use profview_model::Profile;
+
+use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits};
 
 pub mod chrome;
 pub mod cpuprofile;
+pub mod pyinstrument;
 pub mod speedscope;
 
 /// How much of the input the sniffers look at (the streaming reader detects on its first MiB).
@@ -57,6 +60,26 @@ pub(crate) fn serde_err(format: &'static str, e: &serde_json::Error) -> ImportEr
         serde_json::error::Category::Io => "read error",
     };
     err(format, format!("{what}: {e}"))
+}
+
+/// [`finish`] after checking that no weight overflowed (times or weights whose sums pass the
+/// largest float are an input problem, not an importer bug).
+pub(crate) fn finish_json(format: &'static str, profile: Profile, warnings: Vec<ImportWarning>) -> Result<Imported, ImportError> {
+    let overflow = profile.samples.as_ref().is_some_and(|s| s.samples.iter().any(|x| !x.weight.is_finite()));
+    if overflow {
+        return Err(err(format, "times or weights add up beyond the largest number"));
+    }
+    finish(profile, warnings)
+}
+
+/// A time span `to - from` scaled by `factor`, refused when not finite.
+pub(crate) fn span(format: &'static str, from: f64, to: f64, factor: f64) -> Result<f64, ImportError> {
+    let d = (to - from) * factor;
+    if d.is_finite() {
+        Ok(d)
+    } else {
+        Err(err(format, format!("the time from {from} to {to} is too large")))
+    }
 }
 
 /// Interns functions with names and files cut at [`Limits::max_name_len`], counting the cuts.

@@ -12,8 +12,8 @@
 use profview_model::{Dialect, Format, SampleBuilder, Unit};
 use serde::Deserialize;
 
-use super::{err, first_byte, has_key, head, pyspy_thread_name, serde_err, Funcs, OpenStack};
-use crate::{finish, ImportError, ImportWarning, Imported, Limits};
+use super::{err, finish_json, first_byte, has_key, head, pyspy_thread_name, serde_err, span, Funcs, OpenStack};
+use crate::{ImportError, ImportWarning, Imported, Limits};
 
 const FMT: &str = "speedscope";
 /// The `$schema` URL every speedscope file carries.
@@ -172,7 +172,11 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
                     for &f in s {
                         stack.push(frame(pi, f)?);
                     }
-                    b.add_sample(&stack, thread, w * factor);
+                    let w = w * factor;
+                    if !w.is_finite() {
+                        return Err(err(FMT, format!("profile {pi} sample {si}: weight is too large")));
+                    }
+                    b.add_sample(&stack, thread, w);
                     any = true;
                 }
             }
@@ -188,7 +192,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
                         if e.at < t {
                             return Err(err(FMT, format!("profile {pi} event {ei} goes back in time ({} after {t})", e.at)));
                         }
-                        open.spend(&mut b, thread, (e.at - t) * factor);
+                        open.spend(&mut b, thread, span(FMT, t, e.at, factor)?);
                     }
                     last = Some(e.at);
                     let f = frame(pi, e.frame)?;
@@ -221,7 +225,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     funcs.warn(&mut warnings);
     let mut profile = b.finish(Dialect::Speedscope, unit);
     profile.format = Format::Speedscope;
-    finish(profile, warnings)
+    finish_json(FMT, profile, warnings)
 }
 
 #[cfg(test)]
