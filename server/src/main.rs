@@ -48,7 +48,7 @@ enum Command {
         file: PathBuf,
         /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
         /// weighted by edge tottime in µs (pstats has no stacks).
-        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "html"])]
+        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "speedscope", "html"])]
         format: String,
         /// Output file; `-` or nothing writes to standard output.
         #[arg(short = 'o', long)]
