@@ -3,7 +3,8 @@
 //! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), profview
 //! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`),
 //! and the JSON formats of other profilers ([`json`]: speedscope, Chrome trace events, V8
-//! `.cpuprofile`, pyinstrument sessions), each detected by content.
+//! `.cpuprofile`, pyinstrument sessions, the Firefox Profiler's processed format), each detected
+//! by content.
 //!
 //! Pure: no I/O, input is `&[u8]`, builds for `wasm32-unknown-unknown`. Every importer module has
 //! the same shape: `sniff(bytes) -> Option<bool>` (`Some(true)` = mine, `Some(false)` = not mine,
@@ -37,7 +38,7 @@ pub mod pstats_out;
 pub mod recording;
 
 pub use folded::FoldedParser;
-pub use json::{chrome, cpuprofile, pyinstrument, speedscope};
+pub use json::{chrome, cpuprofile, gecko, pyinstrument, speedscope};
 #[cfg(not(target_arch = "wasm32"))]
 pub use parallel::{import_reader, parse_folded_parallel, parse_folded_reader, StreamOptions};
 
@@ -81,7 +82,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events, a V8 .cpuprofile or a pyinstrument session)"
+        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events, a V8 .cpuprofile, a pyinstrument session or a Firefox Profiler processed profile)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -185,6 +186,8 @@ pub enum Kind {
     Cpuprofile,
     /// A pyinstrument session.
     Pyinstrument,
+    /// A Firefox Profiler processed profile (CPython 3.15's `--gecko`).
+    Gecko,
 }
 
 impl Kind {
@@ -198,6 +201,7 @@ impl Kind {
             Kind::ChromeTrace => Format::ChromeTrace,
             Kind::Cpuprofile => Format::Cpuprofile,
             Kind::Pyinstrument => Format::Pyinstrument,
+            Kind::Gecko => Format::Gecko,
         }
     }
 }
@@ -305,6 +309,8 @@ fn json_kind(bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Cpuprofile)
     } else if pyinstrument::sniff(bytes) == Some(true) {
         Some(Kind::Pyinstrument)
+    } else if gecko::sniff(bytes) == Some(true) {
+        Some(Kind::Gecko)
     } else if chrome::sniff(bytes) == Some(true) {
         Some(Kind::ChromeTrace)
     } else {
@@ -348,6 +354,7 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::ChromeTrace) => chrome::parse(bytes, limits),
         Some(Kind::Cpuprofile) => cpuprofile::parse(bytes, limits),
         Some(Kind::Pyinstrument) => pyinstrument::parse(bytes, limits),
+        Some(Kind::Gecko) => gecko::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]

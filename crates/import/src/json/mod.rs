@@ -13,6 +13,7 @@ use crate::{finish, truncate_name, ImportError, ImportWarning, Imported, Limits}
 
 pub mod chrome;
 pub mod cpuprofile;
+pub mod gecko;
 pub mod pyinstrument;
 pub mod speedscope;
 
