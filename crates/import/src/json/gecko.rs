@@ -245,7 +245,8 @@ mod tests {
         let t: Vec<(&str, Option<&str>)> = p.threads.iter().map(|t| (t.id.as_str(), t.name.as_deref())).collect();
         assert_eq!(t, vec![("11", Some("Thread-11")), ("12", Some("Thread-12"))]);
         let s = p.samples.as_ref().unwrap();
-        let got: Vec<(Vec<(&str, &str, i64)>, u32, f64)> = s
+        type Row<'a> = (Vec<(&'a str, &'a str, i64)>, u32, f64);
+        let got: Vec<Row> = s
             .samples
             .iter()
             .map(|x| {
