@@ -212,6 +212,19 @@ fn hostile_inputs_name_the_problem() {
 }
 
 #[test]
+fn files_of_one_json_format_merge_and_of_two_are_refused() {
+    let ss = other("pyspy_edge_names.speedscope.json");
+    let cp = other("node20_js_work.cpuprofile");
+    let one = import("a", &ss, &Limits::default()).unwrap().profile;
+    let two = profview_import::import_many(&[("a", &ss[..]), ("b", &ss[..])], &Limits::default()).unwrap().profile;
+    assert_eq!(two.format, Format::Speedscope);
+    assert_eq!(threads(&two), threads(&one));
+    assert!(close(two.samples.as_ref().unwrap().total(), 2.0 * one.samples.as_ref().unwrap().total()));
+    let e = profview_import::import_many(&[("a", &ss[..]), ("b", &cp[..])], &Limits::default()).unwrap_err().to_string();
+    assert!(e.contains("b is cpuprofile but a is speedscope"), "{e}");
+}
+
+#[test]
 fn json_of_no_known_format_is_refused() {
     for junk in [&br#"{"foo": 1, "bar": [1, 2]}"#[..], br#"[{"a": 1}]"#, br#"{"nodes": [1]}"#, br#"[[1, 2]]"#] {
         assert_eq!(detect("x.json", junk), None);
