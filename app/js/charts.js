@@ -53,12 +53,50 @@ function makeColorer() {
   };
 }
 
-function fmt(v, unit) {
+// Numbers for reading, by the rules of `crates/api/src/readable.rs` (the table and the detail
+// panel use those): times in s/ms/µs/ns with three significant digits, sizes in B/kB/MB/GB,
+// counts as integers with their unit. A browser test checks a tooltip against the table.
+const SECONDS_PER = { seconds: 1, milliseconds: 1e-3, microseconds: 1e-6, nanoseconds: 1e-9 };
+
+// Exact powers of ten, as in readable.rs, so both round to the same digits.
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+function round3(x) {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const a = Math.abs(x);
+  const e = Math.floor(Math.log10(a)) - 2;
+  const p = POW10[Math.abs(e)];
+  if (p === undefined) return x;
+  const r = e >= 0 ? Math.round(a / p) * p : Math.round(a * p) / p;
+  return x < 0 ? -r : r;
+}
+
+function sig3(x) {
+  const r = round3(x);
+  const a = Math.abs(r);
+  return a >= 100 || a === 0 ? r.toFixed(0) : a >= 10 ? r.toFixed(1) : r.toFixed(2);
+}
+
+export function fmt(v, unit) {
   if (v == null || Number.isNaN(v)) return '';
-  if (unit === 'seconds') return v >= 1 ? `${v.toFixed(3)} s` : `${(v * 1000).toFixed(3)} ms`;
-  if (unit === 'microseconds') return v >= 1e6 ? `${(v / 1e6).toFixed(3)} s` : `${(v / 1000).toFixed(2)} ms`;
-  if (unit === 'bytes') return `${d3().format('.3~s')(v)}B`;
-  return Number.isInteger(v) ? `${d3().format(',')(v)} samples` : `${v.toFixed(2)} samples`;
+  if (unit in SECONDS_PER) {
+    const s = v * SECONDS_PER[unit];
+    const a = Math.abs(round3(s));
+    if (a === 0) return '0 s';
+    if (a >= 1) return `${sig3(s)} s`;
+    if (a >= 1e-3) return `${sig3(s * 1e3)} ms`;
+    if (a >= 1e-6) return `${sig3(s * 1e6)} µs`;
+    return `${sig3(s * 1e9)} ns`;
+  }
+  if (unit === 'bytes') {
+    const a = Math.abs(round3(v));
+    if (a >= 1e9) return `${sig3(v / 1e9)} GB`;
+    if (a >= 1e6) return `${sig3(v / 1e6)} MB`;
+    if (a >= 1e3) return `${sig3(v / 1e3)} kB`;
+    return `${v.toFixed(0)} B`;
+  }
+  const n = Number.isInteger(v) && Math.abs(v) < 1e15 ? String(v) : v.toFixed(2);
+  return `${n} ${unit || 'samples'}`;
 }
 
 function el(tag, cls, text) {

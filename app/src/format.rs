@@ -1,20 +1,27 @@
-//! Number formatting as pstats prints it.
+//! Numbers for reading, by the rules of `profview_api::readable` (times in s, ms or µs with
+//! three significant digits, never `0.000`; weights in the profile's unit; sizes in kB/MB/GB).
+//! The exact value goes in the tooltip ([`exact`]) and stays in the JSON.
 
-/// Seconds with three decimals, like `print_stats`.
+use profview_api::readable;
+
+/// Seconds for reading: `412 µs`, `3.20 ms`, `14.9 s` (empty for `None`).
 pub fn secs(v: Option<f64>) -> String {
-    match v {
-        Some(x) => format!("{x:.3}"),
-        None => String::new(),
-    }
+    amount(v, "seconds")
 }
 
-/// A weight (samples, µs, bytes): integers without decimals.
+/// A weight in the profile's unit for reading (empty for `None`).
+pub fn amount(v: Option<f64>, unit: &str) -> String {
+    v.map(|x| readable::value(x, unit)).unwrap_or_default()
+}
+
+/// The exact value with its unit, for a tooltip (empty for `None`).
+pub fn exact(v: Option<f64>, unit: &str) -> String {
+    v.map(|x| readable::exact(x, unit)).unwrap_or_default()
+}
+
+/// A weight without a unit (samples): an integer when whole.
 pub fn weight(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
-        Some(x) => format!("{x:.2}"),
-        None => String::new(),
-    }
+    v.map(readable::count).unwrap_or_default()
 }
 
 /// `nc/cc` when they differ, as pstats prints ncalls.
@@ -56,47 +63,7 @@ pub fn short_path(file: &str) -> String {
     }
 }
 
-/// Three significant digits, without a trailing exponent (`1.23`, `45.6`, `789`).
-fn sig3(x: f64) -> String {
-    let a = x.abs();
-    if a >= 100.0 || a == 0.0 {
-        format!("{x:.0}")
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
-
-/// A value in a profile's unit for reading: times in s, ms or µs with three significant digits,
-/// weights as integers when whole, bytes in kB/MB/GB.
+/// A value in a profile's unit for reading (see `profview_api::readable::value`).
 pub fn value(v: f64, unit: &str) -> String {
-    let secs = match unit {
-        "seconds" => Some(v),
-        "microseconds" => Some(v / 1e6),
-        "nanoseconds" => Some(v / 1e9),
-        _ => None,
-    };
-    if let Some(s) = secs {
-        let a = s.abs();
-        return if a == 0.0 {
-            "0 s".to_owned()
-        } else if a >= 1.0 {
-            format!("{} s", sig3(s))
-        } else if a >= 1e-3 {
-            format!("{} ms", sig3(s * 1e3))
-        } else {
-            format!("{} µs", sig3(s * 1e6))
-        };
-    }
-    if unit == "bytes" {
-        let a = v.abs();
-        return match a {
-            a if a >= 1e9 => format!("{} GB", sig3(v / 1e9)),
-            a if a >= 1e6 => format!("{} MB", sig3(v / 1e6)),
-            a if a >= 1e3 => format!("{} kB", sig3(v / 1e3)),
-            _ => format!("{v:.0} B"),
-        };
-    }
-    weight(Some(v))
+    readable::value(v, unit)
 }

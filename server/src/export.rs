@@ -1,5 +1,6 @@
 //! Exports of a profile: folded stacks, an SVG flame graph (inferno), the JSON report of
-//! `profview stats --json`, pstats and speedscope files. Used by `GET /api/profiles/{id}/export` and `profview export`.
+//! `profview stats --json`, pstats and speedscope files. Used by `GET /api/profiles/{id}/export`
+//! and `profview export`.
 //!
 //! Folded stacks of a pstats profile are derived from its caller→callee edge table (pstats holds
 //! no stacks): see [`PSTATS_FOLDED_METHOD`].
@@ -80,7 +81,7 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
         ExportFormat::Folded => Ok(folded(index.profile()).into_bytes()),
         ExportFormat::Svg => svg(index.profile(), title),
         ExportFormat::Json => {
-            let mut out = serde_json::to_vec(&crate::report::json_report(index, None, None)).map_err(|e| e.to_string())?;
+            let mut out = serde_json::to_vec(&crate::report::JsonReport::new(index, None, None)).map_err(|e| e.to_string())?;
             out.push(b'\n');
             Ok(out)
         }

@@ -164,6 +164,10 @@ struct OpsArgs {
     /// On SIGTERM or Ctrl-C, how long requests in flight (uploads among them) may take to finish, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     shutdown_grace: f64,
+    /// Let the detail panel show a function's source, from files under DIR only (repeatable; off
+    /// by default). Names in a profile are looked up under the roots, never elsewhere.
+    #[arg(long, value_name = "DIR")]
+    source_root: Vec<PathBuf>,
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<std::time::Duration> {
@@ -205,6 +209,14 @@ fn main() -> ExitCode {
 /// Reads and imports files, naming the file in any error; several files are merged.
 fn import_files(files: &[PathBuf]) -> anyhow::Result<profview_import::Imported> {
     let limits = profview_import::Limits::default();
+    if let [path] = files {
+        // One file: the server's streamed importer (folded text parsed on every core as it is
+        // read, gunzipped on the fly; other formats read whole).
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("{name}: cannot read"))?;
+        let opts = profview_import::StreamOptions::default();
+        return profview_import::import_reader(&name, file, &limits, &opts).map_err(|e| anyhow::anyhow!("{name}: {e}"));
+    }
     let mut blobs = Vec::with_capacity(files.len());
     for path in files {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -230,21 +242,31 @@ fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>
         None => None,
         Some(s) => Some(report::parse_sort(s).ok_or_else(|| anyhow::anyhow!("unknown sort column {s:?}"))?),
     };
+    // Where the time goes, with RUST_LOG=profview=debug (BENCHMARKS.md, "A fast CLI").
+    let started = std::time::Instant::now();
     let imported = import_files(files)?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: read and parsed");
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
+    let started = std::time::Instant::now();
     let index = profview_index::ProfileIndex::build(imported.profile);
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: indexed");
+    let started = std::time::Instant::now();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     use std::io::Write;
     if json {
-        serde_json::to_writer(&mut out, &report::json_report(&index, sort, limit))?;
-        writeln!(out)?;
+        // Streamed as it is serialized: rows are never collected into one document.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+        serde_json::to_writer(&mut buffered, &report::JsonReport::new(&index, sort, limit))?;
+        writeln!(buffered)?;
+        buffered.flush()?;
     } else {
         let label: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         out.write_all(report::text_report(&index, &label.join(", "), sort, limit).as_bytes())?;
     }
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -347,6 +369,7 @@ fn open_state(args: &StoreArgs, ops: &OpsArgs) -> anyhow::Result<AppState> {
         max_imports: ops.max_imports.unwrap_or(defaults.max_imports),
         import_queue: ops.import_queue,
         sweep_grace: secs("sweep-grace", args.sweep_grace)?,
+        source_roots: profview_server::source::SourceRoots::new(&ops.source_root).map_err(|e| anyhow::anyhow!(e))?,
     };
     AppState::open(cfg).map_err(|e| anyhow::anyhow!(e))
 }

@@ -3,8 +3,9 @@
 use std::fmt::Write as _;
 
 use profview_index::{FunctionQuery, ProfileIndex, SortKey};
-use profview_model::{FuncId, Profile};
-use serde_json::{json, Map, Value};
+use profview_model::{CallEdge, FuncId, Profile};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{json, Value};
 
 /// A number as JSON: integral values print as integers, others as the shortest round-trip float.
 pub fn num(v: f64) -> Value {
@@ -61,67 +62,158 @@ fn thread_totals(p: &Profile) -> Vec<f64> {
     totals
 }
 
-/// The `--json` report. Keys are a contract: add, never rename.
-pub fn json_report(index: &ProfileIndex, sort: Option<SortKey>, limit: Option<usize>) -> Value {
-    let p = index.profile();
-    let pstats = p.pstats.as_ref();
-    let totals = thread_totals(p);
-    let threads: Vec<Value> = p
-        .threads
-        .iter()
-        .zip(&totals)
-        .map(|(t, tot)| json!({"id": t.id, "name": t.name, "total": num(*tot)}))
-        .collect();
-    let mut callers_of: Vec<Vec<usize>> = Vec::new();
-    if let Some(ps) = pstats {
-        callers_of = vec![Vec::new(); p.functions.len()];
-        for (i, e) in ps.edges.iter().enumerate() {
-            callers_of[e.callee.idx()].push(i);
+/// A number as `num` writes it (integral values as integers), without building a `Value`.
+struct Num(f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+            s.serialize_i64(v as i64)
+        } else {
+            s.serialize_f64(v)
         }
     }
-    let functions: Vec<Value> = ordered(index, sort, limit)
-        .into_iter()
-        .map(|fid| {
-            let f = p.func(fid);
-            let s = index.function(fid).copied().unwrap_or_default();
-            let callers: Vec<Value> = match pstats {
-                Some(ps) => callers_of[fid.idx()]
-                    .iter()
-                    .map(|&i| {
-                        let e = &ps.edges[i];
-                        let c = p.func(e.caller);
-                        json!({"name": c.name, "file": c.file, "line": c.line, "ncalls": e.ncalls,
-                               "primcalls": e.primcalls, "tottime": e.tottime, "cumtime": e.cumtime})
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            let mut m = Map::new();
-            m.insert("name".into(), json!(f.name));
-            m.insert("file".into(), json!(f.file));
-            m.insert("line".into(), json!(f.line));
-            m.insert("ncalls".into(), json!(s.ncalls));
-            m.insert("primcalls".into(), json!(s.primcalls));
-            m.insert("tottime".into(), json!(s.tottime));
-            m.insert("cumtime".into(), json!(s.cumtime));
-            m.insert("self".into(), s.self_weight.map(num).unwrap_or(Value::Null));
-            m.insert("total".into(), s.total_weight.map(num).unwrap_or(Value::Null));
-            m.insert("callers".into(), Value::Array(callers));
-            Value::Object(m)
-        })
-        .collect();
-    json!({
-        "format": p.format.as_str(),
-        "dialect": p.dialect.as_str(),
-        "unit": p.unit.as_str(),
-        "total_calls": pstats.map(|s| s.total_calls),
-        "prim_calls": pstats.map(|s| s.prim_calls),
-        "total_time": pstats.map(|s| s.total_time),
-        "total": p.samples.as_ref().map(|s| num(s.total())),
-        "function_count": index.function_stats().iter().filter(|s| s.listed).count(),
-        "threads": threads,
-        "functions": functions,
-    })
+}
+
+/// The `--json` report, serialized as it is written: rows are never collected into a document
+/// (174 MB of JSON for a 200k-function pstats file stays a stream). Keys are a contract: add,
+/// never rename; they come out sorted, as `serde_json::Value` (a `BTreeMap`) wrote them before.
+pub struct JsonReport<'a> {
+    index: &'a ProfileIndex,
+    ids: Vec<FuncId>,
+    /// Caller edges by callee (CSR): callee `f`'s edges are `edge_of[start[f]..start[f + 1]]`,
+    /// in file order.
+    start: Vec<u32>,
+    edge_of: Vec<u32>,
+}
+
+impl<'a> JsonReport<'a> {
+    /// The report of `index`'s functions in the order of `sort` (file order without), at most `limit`.
+    pub fn new(index: &'a ProfileIndex, sort: Option<SortKey>, limit: Option<usize>) -> Self {
+        let p = index.profile();
+        let (mut start, mut edge_of) = (Vec::new(), Vec::new());
+        if let Some(ps) = &p.pstats {
+            start = vec![0u32; p.functions.len() + 1];
+            for e in &ps.edges {
+                start[e.callee.idx() + 1] += 1;
+            }
+            for i in 1..start.len() {
+                start[i] += start[i - 1];
+            }
+            let mut next = start.clone();
+            edge_of = vec![0u32; ps.edges.len()];
+            for (i, e) in ps.edges.iter().enumerate() {
+                let slot = &mut next[e.callee.idx()];
+                edge_of[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        JsonReport { index, ids: ordered(index, sort, limit), start, edge_of }
+    }
+}
+
+struct Threads<'a>(&'a Profile);
+struct Functions<'a>(&'a JsonReport<'a>);
+struct Function<'a>(&'a JsonReport<'a>, FuncId);
+struct Callers<'a>(&'a Profile, &'a [CallEdge], &'a [u32]);
+struct Caller<'a>(&'a Profile, &'a CallEdge);
+
+impl Serialize for JsonReport<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.index.profile();
+        let pstats = p.pstats.as_ref();
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("dialect", p.dialect.as_str())?;
+        m.serialize_entry("format", p.format.as_str())?;
+        m.serialize_entry("function_count", &self.index.function_stats().iter().filter(|s| s.listed).count())?;
+        m.serialize_entry("functions", &Functions(self))?;
+        m.serialize_entry("prim_calls", &pstats.map(|s| s.prim_calls))?;
+        m.serialize_entry("threads", &Threads(p))?;
+        m.serialize_entry("total", &p.samples.as_ref().map(|s| Num(s.total())))?;
+        m.serialize_entry("total_calls", &pstats.map(|s| s.total_calls))?;
+        m.serialize_entry("total_time", &pstats.map(|s| s.total_time))?;
+        m.serialize_entry("unit", p.unit.as_str())?;
+        m.end()
+    }
+}
+
+impl Serialize for Threads<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let totals = thread_totals(self.0);
+        let mut seq = s.serialize_seq(Some(self.0.threads.len()))?;
+        for (t, tot) in self.0.threads.iter().zip(totals) {
+            seq.serialize_element(&json!({"id": t.id, "name": t.name, "total": num(tot)}))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Functions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.ids.len()))?;
+        for &fid in &self.0.ids {
+            seq.serialize_element(&Function(self.0, fid))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Function<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, fid) = (self.0, self.1);
+        let p = r.index.profile();
+        let f = p.func(fid);
+        let st = r.index.function(fid).copied().unwrap_or_default();
+        let (edges, which): (&[CallEdge], &[u32]) = match (&p.pstats, r.start.get(fid.idx()..fid.idx() + 2)) {
+            (Some(ps), Some(&[a, b])) => (&ps.edges, &r.edge_of[a as usize..b as usize]),
+            _ => (&[], &[]),
+        };
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("callers", &Callers(p, edges, which))?;
+        m.serialize_entry("cumtime", &st.cumtime)?;
+        m.serialize_entry("file", &f.file)?;
+        m.serialize_entry("line", &f.line)?;
+        m.serialize_entry("name", &f.name)?;
+        m.serialize_entry("ncalls", &st.ncalls)?;
+        m.serialize_entry("primcalls", &st.primcalls)?;
+        m.serialize_entry("self", &st.self_weight.map(Num))?;
+        m.serialize_entry("total", &st.total_weight.map(Num))?;
+        m.serialize_entry("tottime", &st.tottime)?;
+        m.end()
+    }
+}
+
+impl Serialize for Callers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.2.len()))?;
+        for &i in self.2 {
+            seq.serialize_element(&Caller(self.0, &self.1[i as usize]))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Caller<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (p, e) = (self.0, self.1);
+        let c = p.func(e.caller);
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("cumtime", &e.cumtime)?;
+        m.serialize_entry("file", &c.file)?;
+        m.serialize_entry("line", &c.line)?;
+        m.serialize_entry("name", &c.name)?;
+        m.serialize_entry("ncalls", &e.ncalls)?;
+        m.serialize_entry("primcalls", &e.primcalls)?;
+        m.serialize_entry("tottime", &e.tottime)?;
+        m.end()
+    }
+}
+
+/// The `--json` report as a `Value` (for tests and small profiles; `profview stats --json`
+/// streams [`JsonReport`] instead).
+pub fn json_report(index: &ProfileIndex, sort: Option<SortKey>, limit: Option<usize>) -> Value {
+    serde_json::to_value(JsonReport::new(index, sort, limit)).unwrap_or(Value::Null)
 }
 
 /// `pstats.func_std_string`: `{built-in}` for `~` keys, else `file:line(name)`.

@@ -124,6 +124,8 @@ pub struct StoreConfig {
     pub import_queue: usize,
     /// Age from which a blob no metadata names (a crash between the two writes) is swept.
     pub sweep_grace: Duration,
+    /// Directories whose files the detail panel may show as source (`--source-root`; none: off).
+    pub source_roots: crate::source::SourceRoots,
 }
 
 /// Default `--max-upload-bytes`: 1 GiB.
@@ -143,6 +145,7 @@ impl Default for StoreConfig {
             max_imports: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             import_queue: 64,
             sweep_grace: Duration::from_secs(3600),
+            source_roots: crate::source::SourceRoots::default(),
         }
     }
 }
@@ -201,6 +204,7 @@ struct Inner {
     metrics: Arc<crate::metrics::Metrics>,
     tokens: Option<crate::auth::Tokens>,
     body_timeout: Duration,
+    source_roots: crate::source::SourceRoots,
     /// Import slots, and how many may wait for one.
     imports: Arc<tokio::sync::Semaphore>,
     import_queue: usize,
@@ -340,6 +344,7 @@ impl AppState {
                 metrics,
                 tokens: cfg.token_file.map(crate::auth::Tokens::new),
                 body_timeout: cfg.body_timeout,
+                source_roots: cfg.source_roots,
                 imports: Arc::new(tokio::sync::Semaphore::new(cfg.max_imports.max(1))),
                 import_queue: cfg.import_queue,
                 queued: Default::default(),
@@ -490,6 +495,11 @@ impl AppState {
         &self.inner.limits
     }
 
+    /// The directories source files may be read from (`--source-root`).
+    pub fn source_roots(&self) -> &crate::source::SourceRoots {
+        &self.inner.source_roots
+    }
+
     /// Largest accepted upload body.
     pub fn max_upload_bytes(&self) -> u64 {
         self.inner.max_upload_bytes
@@ -521,7 +531,10 @@ impl AppState {
         let out = fs::File::create(&staged_path).map_err(|e| IngestError::Storage(e.to_string()))?;
         let src = HashingReader { inner: src, hasher: blake3::Hasher::new() };
         let mut tee = TeeReader { src, out, size: 0, write_error: None };
+        let started = std::time::Instant::now();
         let imported = profview_import::import_reader(name, &mut tee, &self.inner.limits, &StreamOptions::default());
+        // Where a big file's time goes (BENCHMARKS.md): this phase overlaps read, hash, copy and parse.
+        tracing::info!(file = name, seconds = started.elapsed().as_secs_f64(), "read, hashed, staged and parsed");
         // The importer may stop early (a bad file): the copy and the hash still take the rest.
         let drained = io::copy(&mut tee, &mut io::sink());
         if let Some(e) = tee.write_error.take() {
@@ -593,7 +606,9 @@ impl AppState {
         let id = id_of(&hash);
         let Imported { profile, warnings } =
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
+        let started = std::time::Instant::now();
         let index = Arc::new(ProfileIndex::build(profile));
+        tracing::info!(file = name, seconds = started.elapsed().as_secs_f64(), "indexed");
         prepare_in_background(&index);
         // The numbers of the summary come from the one place the HTML report uses too.
         let summary = profview_answer::summary(&index, &id, name, None, Vec::new());
@@ -618,8 +633,11 @@ impl AppState {
                 Source::Bytes(b) => BlobSource::Bytes(b),
                 Source::Staged(s) => BlobSource::File(&s.path),
             };
+            let started = std::time::Instant::now();
             self.inner.blobs.put(&id, blob).map_err(|e| storage(&e))?;
-            self.inner.metas.insert_if_absent(&meta).map_err(|e| storage(&e))?
+            let row = self.inner.metas.insert_if_absent(&meta).map_err(|e| storage(&e))?;
+            tracing::info!(file = name, seconds = started.elapsed().as_secs_f64(), "stored");
+            row
         };
         self.cache_insert(&id, index.clone());
         Ok(Arc::new(Entry { id, name: row.name, warnings: row.warnings, index }))

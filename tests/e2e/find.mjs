@@ -90,3 +90,7 @@ export const selectionCount = tid('selection-count');
 export const compareSelected = tid('compare-selected');
 export const collectionNameInput = tid('collection-name-input');
 export const makeCollection = tid('make-collection');
+// The detail panel's source tab (serve --source-root).
+export const functionSource = tid('function-source');
+export const sourceLine = tid('source-line');
+export const sourceOff = tid('source-off');

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use profview_api::{EdgeRow, FunctionRow, TreeSlice};
 
 use crate::api;
+use crate::components::source_view::SourceTab;
 use crate::format;
 use crate::url_state;
 
@@ -14,7 +15,7 @@ fn location(file: &str, line: i64) -> String {
 
 /// The detail panel for the `sel` function.
 #[component]
-pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
+pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoView {
     let sel = url_state::param("sel");
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
@@ -33,6 +34,7 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
         }
     });
     let set_edges = set.clone();
+    let unit_tabs = unit.clone();
     view! {
         <aside class="detail" data-testid="function-detail">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -44,7 +46,7 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
                         view! {
                             <h2 class="detail-name" data-testid="detail-name" title=f.name.clone()>{f.name.clone()}</h2>
                             <div class="detail-loc muted" data-testid="detail-location">{location(&f.file, f.line)}</div>
-                            {stats_line(&f, pstats)}
+                            {stats_line(&f, pstats, &unit)}
                             {
                                 let set = set_edges.clone();
                                 let fid = f.id;
@@ -63,9 +65,9 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
                                 }
                             }
                             <h3>"Callers " <span class="muted">{format!("({})", d.callers.len())}</span></h3>
-                            {edge_table(d.callers.clone(), "callers", pstats, set_edges.clone())}
+                            {edge_table(d.callers.clone(), "callers", pstats, &unit, set_edges.clone())}
                             <h3>"Callees " <span class="muted">{format!("({})", d.callees.len())}</span></h3>
-                            {edge_table(d.callees.clone(), "callees", pstats, set_edges.clone())}
+                            {edge_table(d.callees.clone(), "callees", pstats, &unit, set_edges.clone())}
                         }.into_any()
                     }
                 })}
@@ -73,10 +75,11 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
             {
                 let set = set.clone();
                 let id = id.clone();
+                let unit = unit_tabs;
                 move || sel.get().map(|s| {
                     let fid: u32 = s.parse().unwrap_or(0);
                     let current = tab.get().unwrap_or_else(|| "all-callers".into());
-                    let tabs = [("all-callers", "All callers"), ("all-callees", "All callees"), ("sandwich", "Sandwich")];
+                    let tabs = [("all-callers", "All callers"), ("all-callees", "All callees"), ("sandwich", "Sandwich"), ("source", "Source")];
                     let id = id.clone();
                     view! {
                         <div class="tabs small">
@@ -91,8 +94,10 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
                         </div>
                         {if current == "sandwich" {
                             view! { <SandwichView id=id.clone() fid=fid/> }.into_any()
+                        } else if current == "source" {
+                            view! { <SourceTab id=id.clone() fid=fid/> }.into_any()
                         } else {
-                            view! { <ReachView id=id.clone() fid=fid which=if current == "all-callees" { "all-callees" } else { "all-callers" }/> }.into_any()
+                            view! { <ReachView id=id.clone() fid=fid unit=unit.clone() which=if current == "all-callees" { "all-callees" } else { "all-callers" }/> }.into_any()
                         }}
                     }
                 })
@@ -101,34 +106,44 @@ pub fn FunctionDetailPanel(id: String, pstats: bool) -> impl IntoView {
     }
 }
 
-fn stats_line(f: &FunctionRow, pstats: bool) -> impl IntoView {
-    let items: Vec<(&str, String)> = if pstats {
+fn stats_line(f: &FunctionRow, pstats: bool, unit: &str) -> impl IntoView {
+    // (label, value, unit): times of pstats columns are seconds, sampled weights are in the
+    // profile's unit; ncalls is text.
+    let calls = || ("ncalls", None, format::ncalls(f.ncalls, f.primcalls));
+    let num = |k: &'static str, v: Option<f64>, u: &str| (k, v.map(|x| (x, u.to_owned())), String::new());
+    let items: Vec<(&str, Option<(f64, String)>, String)> = if pstats {
         vec![
-            ("ncalls", format::ncalls(f.ncalls, f.primcalls)),
-            ("tottime", format::secs(f.tottime)),
-            ("cumtime", format::secs(f.cumtime)),
-            ("percall", format::secs(format::ratio(f.cumtime, f.primcalls))),
+            calls(),
+            num("tottime", f.tottime, "seconds"),
+            num("cumtime", f.cumtime, "seconds"),
+            num("percall", format::ratio(f.cumtime, f.primcalls), "seconds"),
         ]
     } else if f.ncalls.is_some() {
         // A hybrid recording: sampled seconds, then cProfile's exact numbers for the whole run.
         vec![
-            ("self", format::weight(f.self_weight)),
-            ("total", format::weight(f.total_weight)),
-            ("ncalls", format::ncalls(f.ncalls, f.primcalls)),
-            ("tottime", format::secs(f.tottime)),
-            ("cumtime", format::secs(f.cumtime)),
+            num("self", f.self_weight, unit),
+            num("total", f.total_weight, unit),
+            calls(),
+            num("tottime", f.tottime, "seconds"),
+            num("cumtime", f.cumtime, "seconds"),
         ]
     } else {
-        vec![("self", format::weight(f.self_weight)), ("total", format::weight(f.total_weight))]
+        vec![num("self", f.self_weight, unit), num("total", f.total_weight, unit)]
     };
     view! {
         <dl class="stats">
-            {items.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd data-stat=k>{v}</dd> }).collect_view()}
+            {items.into_iter().map(|(k, v, text)| {
+                let (shown, title) = match v {
+                    Some((x, u)) => (format::amount(Some(x), &u), format::exact(Some(x), &u)),
+                    None => (text, String::new()),
+                };
+                view! { <dt>{k}</dt><dd data-stat=k title=title>{shown}</dd> }
+            }).collect_view()}
         </dl>
     }
 }
 
-fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl Fn(&[(&str, Option<String>)]) + Clone + 'static) -> impl IntoView {
+fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, unit: &str, set: impl Fn(&[(&str, Option<String>)]) + Clone + 'static) -> impl IntoView {
     let empty = rows.is_empty().then(|| {
         view! { <p class="muted empty-list">{if testid == "callers" { "None: a root (nothing calls it)." } else { "None: a leaf (it calls nothing)." }}</p> }
     });
@@ -155,11 +170,11 @@ fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl 
                             {if pstats {
                                 view! {
                                     <td class="num">{format::ncalls(r.ncalls, r.primcalls)}</td>
-                                    <td class="num" data-value=r.tottime.map(|v| v.to_string()).unwrap_or_default()>{format::secs(r.tottime)}</td>
-                                    <td class="num" data-value=r.cumtime.map(|v| v.to_string()).unwrap_or_default()>{format::secs(r.cumtime)}</td>
+                                    <td class="num" data-value=r.tottime.map(|v| v.to_string()).unwrap_or_default() title=format::exact(r.tottime, "seconds")>{format::secs(r.tottime)}</td>
+                                    <td class="num" data-value=r.cumtime.map(|v| v.to_string()).unwrap_or_default() title=format::exact(r.cumtime, "seconds")>{format::secs(r.cumtime)}</td>
                                 }.into_any()
                             } else {
-                                view! { <td class="num">{format::weight(r.weight)}</td> }.into_any()
+                                view! { <td class="num" data-value=r.weight.map(|v| v.to_string()).unwrap_or_default() title=format::exact(r.weight, unit)>{format::amount(r.weight, unit)}</td> }.into_any()
                             }}
                             <td class="name">{r.name}</td>
                         </tr>
@@ -172,7 +187,7 @@ fn edge_table(rows: Vec<EdgeRow>, testid: &'static str, pstats: bool, set: impl 
 
 /// All callers or all callees, nearest first.
 #[component]
-fn ReachView(id: String, fid: u32, which: &'static str) -> impl IntoView {
+fn ReachView(id: String, fid: u32, unit: String, which: &'static str) -> impl IntoView {
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
     let set = url_state::setter();
@@ -201,7 +216,7 @@ fn ReachView(id: String, fid: u32, which: &'static str) -> impl IntoView {
                                     <tr data-testid="reach-row" title=location(&r.file, r.line)
                                         on:click=move |_| set(&[("sel", Some(fid.clone()))])>
                                         <td class="num">{r.distance}</td>
-                                        <td class="num">{format::weight(r.inclusive.map(|v| (v * 1e6).round() / 1e6))}</td>
+                                        <td class="num" title=format::exact(r.inclusive, &unit)>{format::amount(r.inclusive, &unit)}</td>
                                         <td class="name">{r.name}</td>
                                     </tr>
                                 }

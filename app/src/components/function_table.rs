@@ -97,6 +97,8 @@ const BLOCK: usize = 240;
 #[component]
 pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let mode = Mode::of(&summary);
+    // The unit of self/total weights (times in pstats columns are always seconds).
+    let unit = summary.unit.clone();
     let columns: &'static [Column] = mode.columns();
     let sort = url_state::param("sort");
     let order = url_state::param("order");
@@ -313,7 +315,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                                             view! {
                                                 <tr data-testid="function-row" data-id=rid.clone() data-rank=(start + i).to_string() class:selected=selected
                                                     on:click=move |_| set_sel(&[("sel", Some(rid.clone()))])>
-                                                    {cells(&row, mode, total)}
+                                                    {cells(&row, mode, total, &unit)}
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -329,12 +331,14 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     }
 }
 
-fn num_cell(text: String, value: Option<f64>, col: &'static str) -> impl IntoView {
+/// A number cell: readable text, the exact value with its unit on hover, the raw value in
+/// `data-value`.
+fn num_cell(value: Option<f64>, unit: &str, col: &'static str) -> impl IntoView {
     let v = value.map(|v| v.to_string()).unwrap_or_default();
-    view! { <td class="num" data-col=col data-value=v.clone() title=v>{text}</td> }
+    view! { <td class="num" data-col=col data-value=v title=format::exact(value, unit)>{format::amount(value, unit)}</td> }
 }
 
-fn cells(row: &FunctionRow, mode: Mode, total: Option<f64>) -> impl IntoView {
+fn cells(row: &FunctionRow, mode: Mode, total: Option<f64>, unit: &str) -> impl IntoView {
     let full = if row.line != 0 { format!("{}:{}", row.file, row.line) } else { row.file.clone() };
     let short = format::short_path(&row.file);
     let loc = if row.line != 0 { format!("{short}:{}", row.line) } else { short };
@@ -353,13 +357,13 @@ fn cells(row: &FunctionRow, mode: Mode, total: Option<f64>) -> impl IntoView {
     };
     if mode == Mode::Hybrid {
         view! {
-            {num_cell(format::weight(row.self_weight), row.self_weight, "self")}
+            {num_cell(row.self_weight, unit, "self")}
             <td class="num pct">{pct(row.self_weight)}</td>
-            {num_cell(format::weight(row.total_weight), row.total_weight, "total")}
+            {num_cell(row.total_weight, unit, "total")}
             <td class="num pct">{pct(row.total_weight)}</td>
             {ncalls()}
-            {num_cell(format::secs(row.tottime), row.tottime, "tottime")}
-            {num_cell(format::secs(row.cumtime), row.cumtime, "cumtime")}
+            {num_cell(row.tottime, "seconds", "tottime")}
+            {num_cell(row.cumtime, "seconds", "cumtime")}
             {name}
             {file}
         }
@@ -369,19 +373,19 @@ fn cells(row: &FunctionRow, mode: Mode, total: Option<f64>) -> impl IntoView {
             <td class="num" data-col="ncalls" data-value=row.ncalls.map(|v| v.to_string()).unwrap_or_default()>
                 {format::ncalls(row.ncalls, row.primcalls)}
             </td>
-            {num_cell(format::secs(row.tottime), row.tottime, "tottime")}
-            {num_cell(format::secs(format::ratio(row.tottime, row.ncalls)), format::ratio(row.tottime, row.ncalls), "percall_tottime")}
-            {num_cell(format::secs(row.cumtime), row.cumtime, "cumtime")}
-            {num_cell(format::secs(format::ratio(row.cumtime, row.primcalls)), format::ratio(row.cumtime, row.primcalls), "percall_cumtime")}
+            {num_cell(row.tottime, "seconds", "tottime")}
+            {num_cell(format::ratio(row.tottime, row.ncalls), "seconds", "percall_tottime")}
+            {num_cell(row.cumtime, "seconds", "cumtime")}
+            {num_cell(format::ratio(row.cumtime, row.primcalls), "seconds", "percall_cumtime")}
             {name}
             {file}
         }
         .into_any()
     } else {
         view! {
-            {num_cell(format::weight(row.self_weight), row.self_weight, "self")}
+            {num_cell(row.self_weight, unit, "self")}
             <td class="num pct">{pct(row.self_weight)}</td>
-            {num_cell(format::weight(row.total_weight), row.total_weight, "total")}
+            {num_cell(row.total_weight, unit, "total")}
             <td class="num pct">{pct(row.total_weight)}</td>
             {name}
             {file}

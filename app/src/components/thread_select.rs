@@ -8,7 +8,7 @@ use crate::url_state;
 
 /// A thread selector, shown only for profiles that have threads.
 #[component]
-pub fn ThreadSelect(id: String) -> impl IntoView {
+pub fn ThreadSelect(id: String, unit: String) -> impl IntoView {
     let thread = url_state::param("thread");
     let set = url_state::setter();
     let list = LocalResource::new(move || {
@@ -28,7 +28,7 @@ pub fn ThreadSelect(id: String) -> impl IntoView {
                         <option value="" selected=current.is_empty()>{format!("all {} threads merged", l.threads.len())}</option>
                         {l.threads.into_iter().map(|t| {
                             let v = t.index.to_string();
-                            let label = format!("{} {} ({})", t.id, t.name.unwrap_or_default(), format::weight(Some(t.total)));
+                            let label = format!("{} {} ({})", t.id, t.name.unwrap_or_default(), format::value(t.total, &unit));
                             view! { <option value=v.clone() selected=current == v>{label}</option> }
                         }).collect_view()}
                     </select>

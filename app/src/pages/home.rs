@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use profview_api::ProfileSummary;
 
 use crate::api;
+use crate::format;
 use crate::components::upload::{ProfilesChanged, Selected};
 
 /// `1.2 MB`-style sizes.
@@ -41,9 +42,9 @@ fn local_time(ms: u64) -> String {
 fn total_text(p: &ProfileSummary) -> String {
     match (p.total, p.unit.as_str()) {
         (None, _) => String::new(),
-        (Some(t), "seconds") => format!("{t:.3} s"),
-        (Some(t), unit) if t.fract() == 0.0 => format!("{} {unit}", t as i64),
-        (Some(t), unit) => format!("{t:.3} {unit}"),
+        // Times and sizes in readable units (`30.4 s`, `412 µs`, `12.3 MB`), counts with their unit.
+        (Some(t), "seconds" | "milliseconds" | "microseconds" | "nanoseconds" | "bytes") => format::value(t, &p.unit),
+        (Some(t), unit) => format!("{} {unit}", format::weight(Some(t))),
     }
 }
 
@@ -152,7 +153,7 @@ pub fn Home() -> impl IntoView {
                 <td>{p.format.clone()}</td>
                 <td>{p.dialect.clone()}</td>
                 <td class="num">{p.functions}</td>
-                <td class="num" data-testid="profile-total">{total_text(&p)}</td>
+                <td class="num" data-testid="profile-total" title=format::exact(p.total, &p.unit)>{total_text(&p)}</td>
                 <td class="num" data-testid="profile-size">{p.size.map(human_size).unwrap_or_default()}</td>
                 <td data-testid="profile-date">{p.created.map(local_time).unwrap_or_default()}</td>
                 <td class="exports">{export("svg", &id)}" "{export("folded", &id)}" "{export("json", &id)}

@@ -81,6 +81,7 @@ pub fn ProfilePage() -> impl IntoView {
                     Ok(s) => {
                         let pid = id.get_untracked();
                         let pstats = s.format == "pstats";
+                        let unit = s.unit.clone();
                         let warnings = s.warnings.clone();
                         let set = set.clone();
                         view! {
@@ -95,7 +96,7 @@ pub fn ProfilePage() -> impl IntoView {
                                     </span>
                                 })}
                                 <span class="muted">{format!("{} functions · unit: {}", s.functions, s.unit)}</span>
-                                <ThreadSelect id=pid.clone()/>
+                                <ThreadSelect id=pid.clone() unit=unit.clone()/>
                                 <button class="copy-link" data-testid="copy-link" on:click=copy_link>
                                     {move || if copied.get() { "Link copied" } else { "Copy link" }}
                                 </button>
@@ -128,7 +129,7 @@ pub fn ProfilePage() -> impl IntoView {
                             </div>
                             <div class="split">
                                 <div class="split-main"><FunctionTable id=pid.clone() summary=s/></div>
-                                <FunctionDetailPanel id=pid.clone() pstats=pstats/>
+                                <FunctionDetailPanel id=pid.clone() pstats=pstats unit=unit.clone()/>
                             </div>
                         }.into_any()
                     }
