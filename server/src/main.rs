@@ -49,7 +49,7 @@ enum Command {
         /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
         /// weighted by edge tottime in µs (pstats has no stacks). pprof (gzipped profile.proto)
         /// holds a sampled profile's stacks; a pstats profile is refused (it has no stacks).
-        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "pprof", "html"])]
+        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "speedscope", "pprof", "html"])]
         format: String,
         /// Output file; `-` or nothing writes to standard output.
         #[arg(short = 'o', long)]

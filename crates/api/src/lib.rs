@@ -68,7 +68,7 @@ pub struct RenameRequest {
 }
 
 /// Formats of `GET /api/profiles/{id}/export?format=`.
-pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "pprof", "html"];
+pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "speedscope", "pprof", "html"];
 
 /// One row of the function table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

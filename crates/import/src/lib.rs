@@ -1,7 +1,10 @@
 //! Importers for Python performance profiles: pstats (cProfile, `profile`, yappi) through an own,
 //! hardened `marshal` reader, and collapsed ("folded") stacks (Gregg/inferno, py-spy, austin,
-//! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), and profview
-//! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`).
+//! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), profview
+//! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`),
+//! and the JSON formats of other profilers ([`json`]: speedscope, Chrome trace events, V8
+//! `.cpuprofile`, pyinstrument sessions, the Firefox Profiler's processed format), each detected
+//! by content.
 //!
 //! Pure: no I/O, input is `&[u8]`, builds for `wasm32-unknown-unknown`. Every importer module has
 //! the same shape: `sniff(bytes) -> Option<bool>` (`Some(true)` = mine, `Some(false)` = not mine,
@@ -22,7 +25,9 @@ use profview_model::{Format, Profile};
 pub mod callgrind;
 pub mod export_pprof;
 pub mod folded;
+pub mod export_speedscope;
 mod hash;
+pub mod json;
 pub mod marshal;
 mod merge;
 #[cfg(not(target_arch = "wasm32"))]
@@ -37,6 +42,7 @@ pub mod pstats_out;
 pub mod recording;
 
 pub use folded::FoldedParser;
+pub use json::{chrome, cpuprofile, gecko, pyinstrument, speedscope};
 #[cfg(not(target_arch = "wasm32"))]
 pub use parallel::{import_reader, parse_folded_parallel, parse_folded_reader, StreamOptions};
 
@@ -80,7 +86,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, callgrind text, pprof profile.proto, a profview recording, folded stacks or perf script text)"
+        "format not recognised (expected a pstats/marshal dump, callgrind text, pprof profile.proto, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events, a V8 .cpuprofile, a pyinstrument session or a Firefox Profiler processed profile)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -139,6 +145,14 @@ pub enum ImportError {
     /// A profview recording (`docs/recording-format.md`) that cannot be read.
     #[error("profview recording: {0}")]
     Recording(String),
+    /// A file detected as one of the JSON formats ([`json`]) that cannot be read.
+    #[error("{format}: {message}")]
+    Json {
+        /// The format it was read as (`speedscope`, `chrome trace`, `cpuprofile`, …).
+        format: &'static str,
+        /// What is wrong (and where, for a JSON syntax error: line and column).
+        message: String,
+    },
     /// Reading the input failed (streaming import only; see [`import_reader`]).
     #[error("read error: {0}")]
     Io(String),
@@ -188,6 +202,16 @@ pub enum Kind {
     Callgrind,
     /// pprof `profile.proto`.
     Pprof,
+    /// A speedscope file.
+    Speedscope,
+    /// Chrome trace events.
+    ChromeTrace,
+    /// A V8 `.cpuprofile`.
+    Cpuprofile,
+    /// A pyinstrument session.
+    Pyinstrument,
+    /// A Firefox Profiler processed profile (CPython 3.15's `--gecko`).
+    Gecko,
 }
 
 impl Kind {
@@ -198,6 +222,11 @@ impl Kind {
             Kind::Folded | Kind::PerfScript => Format::Folded,
             Kind::Recording => Format::Recording,
             Kind::Pprof => Format::Pprof,
+            Kind::Speedscope => Format::Speedscope,
+            Kind::ChromeTrace => Format::ChromeTrace,
+            Kind::Cpuprofile => Format::Cpuprofile,
+            Kind::Pyinstrument => Format::Pyinstrument,
+            Kind::Gecko => Format::Gecko,
         }
     }
 }
@@ -234,7 +263,8 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         return Some(Kind::Recording);
     }
     if looks_like_json(bytes) {
-        return None; // speedscope / chrome trace / .cpuprofile: not supported here
+        // JSON goes to the JSON importers by content only; JSON of no known shape is refused.
+        return json_kind(bytes);
     }
     if callgrind::sniff(bytes) == Some(true) {
         return Some(Kind::Callgrind);
@@ -310,6 +340,23 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
     }
 }
 
+/// Which JSON importer recognises the content (keys in the first MiB).
+fn json_kind(bytes: &[u8]) -> Option<Kind> {
+    if speedscope::sniff(bytes) == Some(true) {
+        Some(Kind::Speedscope)
+    } else if cpuprofile::sniff(bytes) == Some(true) {
+        Some(Kind::Cpuprofile)
+    } else if pyinstrument::sniff(bytes) == Some(true) {
+        Some(Kind::Pyinstrument)
+    } else if gecko::sniff(bytes) == Some(true) {
+        Some(Kind::Gecko)
+    } else if chrome::sniff(bytes) == Some(true) {
+        Some(Kind::ChromeTrace)
+    } else {
+        None
+    }
+}
+
 /// `{"` / `[{` / `[[` / `{}` after optional whitespace: JSON text, not marshal data (whose dict
 /// is followed by a type code) nor folded stacks.
 fn looks_like_json(bytes: &[u8]) -> bool {
@@ -344,12 +391,19 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::Recording) => recording::parse(bytes, limits),
         Some(Kind::Callgrind) => callgrind::parse(bytes, limits),
         Some(Kind::Pprof) => pprof::parse(bytes, limits),
+        Some(Kind::Speedscope) => speedscope::parse(bytes, limits),
+        Some(Kind::ChromeTrace) => chrome::parse(bytes, limits),
+        Some(Kind::Cpuprofile) => cpuprofile::parse(bytes, limits),
+        Some(Kind::Pyinstrument) => pyinstrument::parse(bytes, limits),
+        Some(Kind::Gecko) => gecko::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
         Some(Kind::PerfScript) => Err(ImportError::Perf(
             "support for raw perf script text is not built in".into(),
         )),
+        // JSON of no known shape stays "not recognised"; other text says what it looks like.
+        None if looks_like_json(bytes) => Err(ImportError::UnknownFormat),
         None => Err(folded::refusal(bytes).unwrap_or(ImportError::UnknownFormat)),
     }
 }

@@ -1,7 +1,7 @@
 //! Combining several imported files into one profile.
 
 use profview_model::{
-    Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
+    Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
 };
 
 use crate::hash::FxMap;
@@ -13,7 +13,7 @@ pub(crate) fn merge(parts: Vec<(&str, Imported)>) -> Result<Imported, ImportErro
     for (name, p) in &parts {
         if p.profile.format != first_format {
             return Err(ImportError::Merge(format!(
-                "{name} is {} but {} is {}: pstats and folded files cannot be combined",
+                "{name} is {} but {} is {}: files of different formats cannot be combined",
                 p.profile.format.as_str(),
                 parts[0].0,
                 first_format.as_str()
@@ -221,5 +221,11 @@ fn merge_folded(
     if parts.iter().any(|(_, p)| p.profile.dialect != dialect) {
         dialect = first.dialect;
     }
-    finish(b.finish(dialect, unit), warnings)
+    let mut merged = b.finish(dialect, unit);
+    // Several speedscope (chrome trace, …) files stay that format; recordings merge into folded
+    // samples as before.
+    if first.format != Format::Recording {
+        merged.format = first.format;
+    }
+    finish(merged, warnings)
 }

@@ -69,6 +69,16 @@ pub enum Format {
     Recording,
     /// pprof `profile.proto`: sampled stacks with one value column kept.
     Pprof,
+    /// speedscope's JSON file format (`sampled` or `evented` profiles).
+    Speedscope,
+    /// Chrome trace events (`B`/`E`/`X` phases), as viztracer and py-spy write them.
+    ChromeTrace,
+    /// A V8 `.cpuprofile` (Node.js `--cpu-prof`, Chrome DevTools).
+    Cpuprofile,
+    /// A pyinstrument session (`pyinstrument -r session`).
+    Pyinstrument,
+    /// The Firefox Profiler's processed format (CPython 3.15's sampler `--gecko`, samply).
+    Gecko,
 }
 
 impl Format {
@@ -79,6 +89,11 @@ impl Format {
             Format::Folded => "folded",
             Format::Recording => "recording",
             Format::Pprof => "pprof",
+            Format::Speedscope => "speedscope",
+            Format::ChromeTrace => "chrome-trace",
+            Format::Cpuprofile => "cpuprofile",
+            Format::Pyinstrument => "pyinstrument",
+            Format::Gecko => "gecko",
         }
     }
 }
@@ -110,6 +125,16 @@ pub enum Dialect {
     Callgrind,
     /// pprof `profile.proto` (Go, pyroscope, ddtrace, Cloud Profiler, `profview export`).
     Pprof,
+    /// A speedscope file (any exporter).
+    Speedscope,
+    /// Chrome trace events (any producer).
+    ChromeTrace,
+    /// A V8 `.cpuprofile`.
+    Cpuprofile,
+    /// pyinstrument.
+    Pyinstrument,
+    /// A Firefox Profiler processed profile.
+    Gecko,
 }
 
 impl Dialect {
@@ -128,6 +153,11 @@ impl Dialect {
             Dialect::YappiCallgrind => "yappi-callgrind",
             Dialect::Callgrind => "callgrind",
             Dialect::Pprof => "pprof",
+            Dialect::Speedscope => "speedscope",
+            Dialect::ChromeTrace => "chrome-trace",
+            Dialect::Cpuprofile => "cpuprofile",
+            Dialect::Pyinstrument => "pyinstrument",
+            Dialect::Gecko => "gecko",
         }
     }
 }
