@@ -124,6 +124,18 @@ test('dropping several files lists them all; the profiles page shows size, date,
   assert.equal(href, `/api/profiles/${list.body[1].id}/export?format=svg`);
   const svg = await (await fetch(server.origin + href)).text();
   assert.match(svg, /^<\?xml/);
+  // The sampled profile also exports to speedscope and pprof, which import back with its total; the
+  // pstats one offers neither (it has no stacks).
+  const other = await serve([], ['--in-memory']); // reads the exports back without touching this list
+  for (const fmt of ['speedscope', 'pprof']) {
+    const link = await row.locator(find.exportLink(fmt)).getAttribute('href');
+    const bytes = Buffer.from(await (await fetch(server.origin + link)).arrayBuffer());
+    const back = await apiJson(other.origin, `/api/profiles?name=back.${fmt}`, { method: 'POST', body: bytes });
+    assert.ok(back.status < 300, `${fmt}: ${JSON.stringify(back.body)}`);
+    const again = await apiJson(other.origin, `/api/profiles/${back.body.id}`);
+    assert.equal(again.body.total, list.body[1].total, `${fmt}: ${JSON.stringify(again.body)}`);
+  }
+  assert.equal(await page.locator(find.profileRow).first().locator(find.exportLink('speedscope')).count(), 0);
 
   // Delete the first (asks for confirmation in the page, not a dialog).
   const first = page.locator(find.profileRow).first();

@@ -159,6 +159,8 @@ pub fn Home() -> impl IntoView {
                 <td class="exports">{export("svg", &id)}" "{export("folded", &id)}" "{export("json", &id)}
                     // pstats files, merged ones and a recording's cProfile part open in pstats and SnakeViz.
                     {p.calls.is_some().then(|| view! { " " {export("pstats", &id)} })}
+                    // Sampled profiles (stacks) move to speedscope and pprof's tools; pstats has no stacks.
+                    {(p.format != "pstats").then(|| view! { " " {export("speedscope", &id)} " " {export("pprof", &id)} })}
                     " " {export("html", &id)}</td>
                 <td class="actions">
                     <button data-testid="rename" title="Rename" on:click=move |_| {
