@@ -90,3 +90,7 @@ export const selectionCount = tid('selection-count');
 export const compareSelected = tid('compare-selected');
 export const collectionNameInput = tid('collection-name-input');
 export const makeCollection = tid('make-collection');
+// Functions, not lines (py-spy, austin): the "by line" toggle and a function's lines.
+export const byLine = tid('by-line');
+export const functionLines = tid('function-lines');
+export const lineRow = tid('line-row');
