@@ -100,6 +100,7 @@ pub struct FunctionsRequest {
 /// view request carries it, so that `by=line` answers with one function per line.
 pub fn by_now() -> By {
     let value = if crate::report::active() {
+        use leptos::prelude::GetUntracked;
         crate::report::pairs(&crate::report::fragment().get_untracked()).into_iter().find(|(k, _)| k == "by").map(|(_, v)| v)
     } else {
         let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();

@@ -87,7 +87,8 @@ async fn by_line_gives_the_truth_files_frames_and_numbers() {
     let (state, ids) = state_with(&[PYSPY]);
     let base = format!("/api/profiles/{}", ids[0]);
     let t = truth(PYSPY);
-    let frames = t["frames"].as_array().unwrap();
+    // An empty frame (`a;;b`) is no function: the importer drops it.
+    let frames: Vec<&Value> = t["frames"].as_array().unwrap().iter().filter(|f| f[0] != "").collect();
     let page = ok(&state, &format!("{base}/functions?by=line&limit=10000")).await;
     assert_eq!(page["total"].as_u64(), Some(frames.len() as u64), "by=line rows = the truth's distinct frames");
     let grouped = ok(&state, &format!("{base}/functions?limit=10000")).await;

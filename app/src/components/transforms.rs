@@ -39,7 +39,7 @@ pub fn without_ids(tf: &str) -> Option<String> {
     let ops: Vec<String> = split_ops(tf)
         .into_iter()
         .filter(|op| {
-            let (head, rest) = op.split_once(':').unwrap_or((op, ""));
+            let (head, rest) = op.split_once(':').unwrap_or((op.as_str(), ""));
             match head {
                 "f" | "fp" | "m" | "rec" => rest.is_empty(),
                 "h" | "x" => rest.starts_with("re:"),
