@@ -3,7 +3,12 @@
 // one row per line back, and a reload keeps it. Expected values come from the truth file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, corpus, truth, screenshot } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startServer, launch, corpus, truth, screenshot, repo } from './harness.mjs';
 import * as find from './find.mjs';
 
 const PYSPY = 'folded/pyspy_cpu_raw_default.txt';
@@ -41,11 +46,15 @@ async function rowsNamed(page, name, n) {
   return page.locator(find.functionRow).filter({ has: page.locator(`td[data-col="name"][title="${name}"]`) });
 }
 
-test('a function seen at several lines is one row, its lines add up, and by line brings them back', async () => {
-  // The function with the most lines whose name is its own (no other file has it).
+/** The function with the most lines whose name is its own (no other file has it). */
+function functionWithLines() {
   const all = functionsOfTruth();
-  const f = all.filter((g) => g.lines.length > 1 && all.filter((h) => h.name === g.name).length === 1)
+  return all.filter((g) => g.lines.length > 1 && all.filter((h) => h.name === g.name).length === 1)
     .sort((a, b) => b.lines.length - a.lines.length)[0];
+}
+
+test('a function seen at several lines is one row, its lines add up, and by line brings them back', async () => {
+  const f = functionWithLines();
   assert.ok(f, 'the fixture has a function seen at several lines');
   const page = await browser.newPage();
   await page.goto(`${server.origin}/p/${id}?q=${encodeURIComponent(f.name)}`);
@@ -83,5 +92,24 @@ test('a function seen at several lines is one row, its lines add up, and by line
   await page.locator(find.byLine).uncheck();
   await page.waitForURL((u) => !u.searchParams.has('by'));
   await rowsNamed(page, f.name, 1);
+  assert.deepEqual(page.problems, []);
+});
+
+test('the HTML report groups lines too, and its by line toggle lives in the fragment', async () => {
+  const f = functionWithLines();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'profview-lines-'));
+  const out = path.join(dir, 'report.html');
+  const bin = process.env.PROFVIEW_BIN || path.join(repo, 'target/release/profview');
+  const r = spawnSync(bin, ['export', corpus(PYSPY), '--format', 'html', '-o', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const page = await browser.newPage();
+  await page.goto(`${pathToFileURL(out).href}#q=${encodeURIComponent(f.name)}`);
+  const row = await rowsNamed(page, f.name, 1);
+  await row.click();
+  await page.waitForFunction(([s, k]) => document.querySelectorAll(s).length === k,
+    [`${find.functionLines} ${find.lineRow}`, f.lines.length], { timeout: 20000 });
+  await page.locator(find.byLine).check();
+  await page.waitForURL(/#.*by=line/);
+  await rowsNamed(page, f.name, f.lines.length);
   assert.deepEqual(page.problems, []);
 });
