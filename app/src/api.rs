@@ -260,6 +260,15 @@ pub struct Sandwich {
 }
 
 /// `GET /api/profiles/{id}/functions/{fid}/sandwich`.
+/// Lines of a function's source file (`serve --source-root`; the HTML report has no server to
+/// read files, so it says so).
+pub async fn function_source(id: &str, fid: u32) -> Result<profview_api::SourceView, ApiError> {
+    if crate::report::get().is_some() {
+        return Err(ApiError("the source view needs a server started with --source-root DIR".into()));
+    }
+    get_json(&format!("/api/profiles/{}/functions/{fid}/source", enc(id))).await
+}
+
 pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<Sandwich, ApiError> {
     if let Some(a) = local(|rep| {
         let lod = profview_answer::lod(Some(0.002), Some(2000))?;

@@ -1,5 +1,6 @@
-//! Exports of a profile: folded stacks, an SVG flame graph (inferno), and the JSON report of
-//! `profview stats --json`. Used by `GET /api/profiles/{id}/export` and `profview export`.
+//! Exports of a profile: folded stacks, an SVG flame graph (inferno), the JSON report of
+//! `profview stats --json`, pstats and speedscope files. Used by `GET /api/profiles/{id}/export`
+//! and `profview export`.
 //!
 //! Folded stacks of a pstats profile are derived from its caller→callee edge table (pstats holds
 //! no stacks): see [`PSTATS_FOLDED_METHOD`].
@@ -29,19 +30,27 @@ pub enum ExportFormat {
     /// The pstats part (pstats files, merged pstats, a recording's cProfile part) as the marshal
     /// dump `pstats.Stats` reads.
     Pstats,
+    /// A speedscope JSON file of the sampled part (`profview_import::export_speedscope`; a
+    /// pstats-only profile is refused: it has no stacks).
+    Speedscope,
+    /// The samples as gzipped pprof `profile.proto` (`go tool pprof` reads it); a profile
+    /// without samples is refused.
+    Pprof,
     /// The self-contained HTML report (`html_report.rs`): made from the profile file itself, so
     /// [`export`] refuses it; `profview export FILE --format html` writes it.
     Html,
 }
 
 impl ExportFormat {
-    /// Parses `svg`, `folded`, `json`, `pstats` or `html`.
+    /// Parses `svg`, `folded`, `json`, `pstats`, `speedscope` or `html`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "svg" => Some(Self::Svg),
             "folded" | "collapsed" => Some(Self::Folded),
             "json" => Some(Self::Json),
             "pstats" | "prof" => Some(Self::Pstats),
+            "speedscope" => Some(Self::Speedscope),
+            "pprof" | "pb" => Some(Self::Pprof),
             "html" => Some(Self::Html),
             _ => None,
         }
@@ -53,6 +62,8 @@ impl ExportFormat {
             Self::Folded => "text/plain; charset=utf-8",
             Self::Json => "application/json",
             Self::Pstats => "application/octet-stream",
+            Self::Speedscope => "application/json",
+            Self::Pprof => "application/octet-stream",
             Self::Html => "text/html; charset=utf-8",
         }
     }
@@ -63,6 +74,8 @@ impl ExportFormat {
             Self::Folded => "folded",
             Self::Json => "json",
             Self::Pstats => "prof",
+            Self::Speedscope => "speedscope.json",
+            Self::Pprof => "pb.gz",
             Self::Html => "html",
         }
     }
@@ -81,6 +94,12 @@ pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result
             Ok(out)
         }
         ExportFormat::Html => Err("the HTML report is made from the profile file: profview export FILE --format html".to_owned()),
+        ExportFormat::Speedscope => profview_import::export_speedscope::write(index.profile(), title).ok_or_else(|| {
+            "this profile has no samples (pstats holds call counts and times per function, not stacks): \
+             it can be exported as pstats, or as folded or svg drawn from its caller→callee edges (an estimate)"
+                .to_owned()
+        }),
+        ExportFormat::Pprof => profview_import::export_pprof::write(index.profile()),
         ExportFormat::Pstats => profview_import::pstats_out::write(index.profile()).ok_or_else(|| {
             "this profile has no pstats data (call counts and times of a deterministic profiler): \
              a sampled profile can be exported as folded, svg or json"

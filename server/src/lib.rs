@@ -18,6 +18,7 @@ pub mod objstore;
 pub mod ops;
 pub mod report;
 pub mod routes;
+pub mod source;
 pub mod state;
 pub mod store;
 

@@ -47,8 +47,9 @@ enum Command {
         /// The profile to read.
         file: PathBuf,
         /// Output format. Folded stacks of a pstats file are two-frame `caller;callee` stacks
-        /// weighted by edge tottime in µs (pstats has no stacks).
-        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "html"])]
+        /// weighted by edge tottime in µs (pstats has no stacks). pprof (gzipped profile.proto)
+        /// holds a sampled profile's stacks; a pstats profile is refused (it has no stacks).
+        #[arg(long, value_parser = ["svg", "folded", "json", "pstats", "speedscope", "pprof", "html"])]
         format: String,
         /// Output file; `-` or nothing writes to standard output.
         #[arg(short = 'o', long)]
@@ -164,6 +165,10 @@ struct OpsArgs {
     /// On SIGTERM or Ctrl-C, how long requests in flight (uploads among them) may take to finish, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     shutdown_grace: f64,
+    /// Let the detail panel show a function's source, from files under DIR only (repeatable; off
+    /// by default). Names in a profile are looked up under the roots, never elsewhere.
+    #[arg(long, value_name = "DIR")]
+    source_root: Vec<PathBuf>,
 }
 
 fn secs(name: &str, v: f64) -> anyhow::Result<std::time::Duration> {
@@ -365,6 +370,7 @@ fn open_state(args: &StoreArgs, ops: &OpsArgs) -> anyhow::Result<AppState> {
         max_imports: ops.max_imports.unwrap_or(defaults.max_imports),
         import_queue: ops.import_queue,
         sweep_grace: secs("sweep-grace", args.sweep_grace)?,
+        source_roots: profview_server::source::SourceRoots::new(&ops.source_root).map_err(|e| anyhow::anyhow!(e))?,
     };
     AppState::open(cfg).map_err(|e| anyhow::anyhow!(e))
 }

@@ -124,6 +124,8 @@ pub struct StoreConfig {
     pub import_queue: usize,
     /// Age from which a blob no metadata names (a crash between the two writes) is swept.
     pub sweep_grace: Duration,
+    /// Directories whose files the detail panel may show as source (`--source-root`; none: off).
+    pub source_roots: crate::source::SourceRoots,
 }
 
 /// Default `--max-upload-bytes`: 1 GiB.
@@ -143,6 +145,7 @@ impl Default for StoreConfig {
             max_imports: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             import_queue: 64,
             sweep_grace: Duration::from_secs(3600),
+            source_roots: crate::source::SourceRoots::default(),
         }
     }
 }
@@ -201,6 +204,7 @@ struct Inner {
     metrics: Arc<crate::metrics::Metrics>,
     tokens: Option<crate::auth::Tokens>,
     body_timeout: Duration,
+    source_roots: crate::source::SourceRoots,
     /// Import slots, and how many may wait for one.
     imports: Arc<tokio::sync::Semaphore>,
     import_queue: usize,
@@ -340,6 +344,7 @@ impl AppState {
                 metrics,
                 tokens: cfg.token_file.map(crate::auth::Tokens::new),
                 body_timeout: cfg.body_timeout,
+                source_roots: cfg.source_roots,
                 imports: Arc::new(tokio::sync::Semaphore::new(cfg.max_imports.max(1))),
                 import_queue: cfg.import_queue,
                 queued: Default::default(),
@@ -488,6 +493,11 @@ impl AppState {
     /// Import limits.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// The directories source files may be read from (`--source-root`).
+    pub fn source_roots(&self) -> &crate::source::SourceRoots {
+        &self.inner.source_roots
     }
 
     /// Largest accepted upload body.

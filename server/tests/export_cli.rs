@@ -83,3 +83,49 @@ fn serve_stores_its_files_and_refuses_a_bad_one_storing_nothing() {
     assert_eq!(blobs, vec![id]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The JSON importers through the CLI: each real file is recognised by its content under a wrong
+/// name, its totals and threads are the independent truth's (`tests/fixtures/formats/`), and a
+/// sampled profile exported as speedscope reads back with the same totals per thread.
+#[test]
+fn json_formats_are_read_by_content_and_sampled_profiles_export_as_speedscope() {
+    let dir = tmpdir("json");
+    let files = [
+        ("corpus/other/pyspy_edge_names.speedscope.json", "speedscope"),
+        ("corpus/other/pyspy_cpu.chrometrace.json", "chrome-trace"),
+        ("corpus/other/node20_js_work.cpuprofile", "cpuprofile"),
+        ("formats/pyi_workload.pyisession", "pyinstrument"),
+    ];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    for (rel, format) in files {
+        let name = rel.rsplit('/').next().unwrap();
+        let copy = dir.join("profile.txt");
+        std::fs::copy(fixtures(rel), &copy).unwrap();
+        let o = profview(&["stats", copy.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{rel}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let t: serde_json::Value = serde_json::from_slice(&std::fs::read(fixtures(&format!("formats/{name}.functions.json"))).unwrap()).unwrap();
+        assert_eq!(v["format"], format, "{rel}");
+        assert_eq!(v["unit"], t["unit"], "{rel}");
+        assert!(close(v["total"].as_f64().unwrap(), t["total"].as_f64().unwrap()), "{rel}: {} vs {}", v["total"], t["total"]);
+        let threads: Vec<(String, Option<String>)> =
+            v["threads"].as_array().unwrap().iter().map(|x| (x["id"].as_str().unwrap().to_owned(), x["name"].as_str().map(str::to_owned))).collect();
+        let want: Vec<(String, Option<String>)> =
+            t["threads"].as_array().unwrap().iter().map(|x| (x[0].as_str().unwrap().to_owned(), x[1].as_str().map(str::to_owned))).collect();
+        assert_eq!(threads, want, "{rel}");
+        assert_eq!(v["function_count"].as_u64().unwrap() as usize, t["functions"].as_array().unwrap().len(), "{rel}");
+    }
+
+    let folded = fixtures("corpus/folded/pyspy_threads_raw_threads_idle_nolineno.txt");
+    let out = dir.join("out.speedscope.json");
+    let o = profview(&["export", folded.to_str().unwrap(), "--format", "speedscope", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stats = |p: &Path| -> serde_json::Value { serde_json::from_slice(&profview(&["stats", p.to_str().unwrap(), "--json"]).stdout).unwrap() };
+    let (a, b) = (stats(&folded), stats(&out));
+    assert_eq!(b["format"], "speedscope");
+    assert_eq!((&a["total"], &a["threads"], &a["function_count"]), (&b["total"], &b["threads"], &b["function_count"]));
+
+    let o = profview(&["export", fixtures("corpus/pstats/cprofile_tiny.prof").to_str().unwrap(), "--format", "speedscope"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this profile has no samples"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -90,6 +90,10 @@ export const selectionCount = tid('selection-count');
 export const compareSelected = tid('compare-selected');
 export const collectionNameInput = tid('collection-name-input');
 export const makeCollection = tid('make-collection');
+// The detail panel's source tab (serve --source-root).
+export const functionSource = tid('function-source');
+export const sourceLine = tid('source-line');
+export const sourceOff = tid('source-off');
 // Functions, not lines (py-spy, austin): the "by line" toggle and a function's lines.
 export const byLine = tid('by-line');
 export const functionLines = tid('function-lines');

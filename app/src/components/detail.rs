@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use profview_api::{EdgeRow, FunctionLines, FunctionRow, TreeSlice};
 
 use crate::api;
+use crate::components::source_view::SourceTab;
 use crate::format;
 use crate::url_state;
 
@@ -83,7 +84,7 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
                 move || sel.get().map(|s| {
                     let fid: u32 = s.parse().unwrap_or(0);
                     let current = tab.get().unwrap_or_else(|| "all-callers".into());
-                    let tabs = [("all-callers", "All callers"), ("all-callees", "All callees"), ("sandwich", "Sandwich")];
+                    let tabs = [("all-callers", "All callers"), ("all-callees", "All callees"), ("sandwich", "Sandwich"), ("source", "Source")];
                     let id = id.clone();
                     view! {
                         <div class="tabs small">
@@ -98,6 +99,8 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
                         </div>
                         {if current == "sandwich" {
                             view! { <SandwichView id=id.clone() fid=fid/> }.into_any()
+                        } else if current == "source" {
+                            view! { <SourceTab id=id.clone() fid=fid/> }.into_any()
                         } else {
                             view! { <ReachView id=id.clone() fid=fid unit=unit.clone() which=if current == "all-callees" { "all-callees" } else { "all-callers" }/> }.into_any()
                         }}

@@ -68,7 +68,7 @@ pub struct RenameRequest {
 }
 
 /// Formats of `GET /api/profiles/{id}/export?format=`.
-pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "html"];
+pub const EXPORT_FORMATS: &[&str] = &["svg", "folded", "json", "pstats", "speedscope", "pprof", "html"];
 
 /// One row of the function table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -316,6 +316,24 @@ pub struct ThreadRow {
     pub name: Option<String>,
     /// Total weight of the thread's samples.
     pub total: f64,
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/source`: lines of the function's source file, read
+/// from under the server's `--source-root` directories only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceView {
+    /// The file as the profile names it.
+    pub file: String,
+    /// The file that was read, under a source root.
+    pub path: String,
+    /// The function's line (its definition for pstats, the lowest line seen for samples).
+    pub line: i64,
+    /// Number of the first line in `lines` (1-based).
+    pub first_line: u32,
+    /// Lines of the file from `first_line` on.
+    pub lines: Vec<String>,
+    /// Lines in the whole file.
+    pub line_count: u32,
 }
 
 /// `GET /api/profiles/{id}/threads`.

@@ -1,7 +1,10 @@
 //! Importers for Python performance profiles: pstats (cProfile, `profile`, yappi) through an own,
 //! hardened `marshal` reader, and collapsed ("folded") stacks (Gregg/inferno, py-spy, austin,
-//! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), and profview
-//! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`).
+//! Tachyon, perf via inferno), raw `perf script` text (feature `perf-script`), profview
+//! recordings (the Python package's sampler, optionally with cProfile; `docs/recording-format.md`),
+//! and the JSON formats of other profilers ([`json`]: speedscope, Chrome trace events, V8
+//! `.cpuprofile`, pyinstrument sessions, the Firefox Profiler's processed format), each detected
+//! by content.
 //!
 //! Pure: no I/O, input is `&[u8]`, builds for `wasm32-unknown-unknown`. Every importer module has
 //! the same shape: `sniff(bytes) -> Option<bool>` (`Some(true)` = mine, `Some(false)` = not mine,
@@ -19,20 +22,27 @@ use std::fmt;
 
 use profview_model::{Format, Profile};
 
+pub mod callgrind;
+pub mod export_pprof;
 pub mod folded;
+pub mod export_speedscope;
 mod hash;
+pub mod json;
 pub mod marshal;
 mod merge;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod parallel;
 #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
+pub mod pprof;
+pub mod pprof_proto;
 pub mod pstats;
 mod pstats_fast;
 pub mod pstats_out;
 pub mod recording;
 
 pub use folded::FoldedParser;
+pub use json::{chrome, cpuprofile, gecko, pyinstrument, speedscope};
 #[cfg(not(target_arch = "wasm32"))]
 pub use parallel::{import_reader, parse_folded_parallel, parse_folded_reader, StreamOptions};
 
@@ -76,7 +86,7 @@ pub enum ImportError {
     Empty,
     /// No importer recognised the content.
     #[error(
-        "format not recognised (expected a pstats/marshal dump, a profview recording, folded stacks or perf script text)"
+        "format not recognised (expected a pstats/marshal dump, callgrind text, pprof profile.proto, a profview recording, folded stacks, perf script text, a speedscope file, Chrome trace events, a V8 .cpuprofile, a pyinstrument session or a Firefox Profiler processed profile)"
     )]
     UnknownFormat,
     /// The gzip stream is corrupt.
@@ -116,9 +126,33 @@ pub enum ImportError {
     /// Several files cannot be combined.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// callgrind text that cannot be read.
+    #[error("callgrind{}: {message}", if *line > 0 { format!(" line {line}") } else { String::new() })]
+    Callgrind {
+        /// 1-based line number (0 when the problem is not on one line).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A pprof `profile.proto` that cannot be read.
+    #[error("pprof: {}{message}", offset.map(|o| format!("at byte {o}: ")).unwrap_or_default())]
+    Pprof {
+        /// Byte offset of the problem in the (gunzipped) protobuf, when it is one place.
+        offset: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
     /// A profview recording (`docs/recording-format.md`) that cannot be read.
     #[error("profview recording: {0}")]
     Recording(String),
+    /// A file detected as one of the JSON formats ([`json`]) that cannot be read.
+    #[error("{format}: {message}")]
+    Json {
+        /// The format it was read as (`speedscope`, `chrome trace`, `cpuprofile`, …).
+        format: &'static str,
+        /// What is wrong (and where, for a JSON syntax error: line and column).
+        message: String,
+    },
     /// Reading the input failed (streaming import only; see [`import_reader`]).
     #[error("read error: {0}")]
     Io(String),
@@ -164,15 +198,35 @@ pub enum Kind {
     PerfScript,
     /// A profview recording (the Python package's sampler, optionally with cProfile).
     Recording,
+    /// callgrind text (yappi, pyprof2calltree), read into pstats data.
+    Callgrind,
+    /// pprof `profile.proto`.
+    Pprof,
+    /// A speedscope file.
+    Speedscope,
+    /// Chrome trace events.
+    ChromeTrace,
+    /// A V8 `.cpuprofile`.
+    Cpuprofile,
+    /// A pyinstrument session.
+    Pyinstrument,
+    /// A Firefox Profiler processed profile (CPython 3.15's `--gecko`).
+    Gecko,
 }
 
 impl Kind {
     /// The model format this importer produces.
     pub fn format(self) -> Format {
         match self {
-            Kind::Pstats => Format::Pstats,
+            Kind::Pstats | Kind::Callgrind => Format::Pstats,
             Kind::Folded | Kind::PerfScript => Format::Folded,
             Kind::Recording => Format::Recording,
+            Kind::Pprof => Format::Pprof,
+            Kind::Speedscope => Format::Speedscope,
+            Kind::ChromeTrace => Format::ChromeTrace,
+            Kind::Cpuprofile => Format::Cpuprofile,
+            Kind::Pyinstrument => Format::Pyinstrument,
+            Kind::Gecko => Format::Gecko,
         }
     }
 }
@@ -209,9 +263,16 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         return Some(Kind::Recording);
     }
     if looks_like_json(bytes) {
-        return None; // speedscope / chrome trace / .cpuprofile: not supported here
+        // JSON goes to the JSON importers by content only; JSON of no known shape is refused.
+        return json_kind(bytes);
+    }
+    if callgrind::sniff(bytes) == Some(true) {
+        return Some(Kind::Callgrind);
     }
     let p = pstats::sniff(bytes);
+    if p != Some(true) && pprof::sniff(bytes) == Some(true) {
+        return Some(Kind::Pprof);
+    }
     let f = folded::sniff(bytes);
     #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
     let s = perf::sniff(bytes);
@@ -241,6 +302,10 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Folded)
     } else if name.ends_with(".perf-script") || name.ends_with(".perf") {
         Some(Kind::PerfScript)
+    } else if [".pb", ".pprof", ".pb.gz"].iter().any(|e| name.ends_with(e)) {
+        Some(Kind::Pprof)
+    } else if name.ends_with(".callgrind") || name.rsplit('/').next().is_some_and(|b| b.starts_with("callgrind.out")) {
+        Some(Kind::Callgrind)
     } else {
         None
     };
@@ -248,6 +313,8 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         Some(Kind::Pstats) if p != Some(false) => return by_name,
         Some(Kind::Folded) if f != Some(false) => return by_name,
         Some(Kind::PerfScript) if s != Some(false) => return by_name,
+        Some(Kind::Callgrind) if callgrind::sniff(bytes) != Some(false) => return by_name,
+        Some(Kind::Pprof) if pprof::sniff(bytes) != Some(false) => return by_name,
         _ => {}
     }
     // Last resort: anything not ruled out; text goes to the folded importer (whose errors name
@@ -260,12 +327,31 @@ pub fn detect(file_name: &str, bytes: &[u8]) -> Option<Kind> {
         };
     if texty && f.is_none() {
         Some(Kind::Folded)
+    } else if texty && f == Some(false) {
+        None // text that is not folded stacks: `import` names what it looks like
     } else if p.is_none() {
         Some(Kind::Pstats)
     } else if f.is_none() {
         Some(Kind::Folded)
     } else if s.is_none() {
         Some(Kind::PerfScript)
+    } else {
+        None
+    }
+}
+
+/// Which JSON importer recognises the content (keys in the first MiB).
+fn json_kind(bytes: &[u8]) -> Option<Kind> {
+    if speedscope::sniff(bytes) == Some(true) {
+        Some(Kind::Speedscope)
+    } else if cpuprofile::sniff(bytes) == Some(true) {
+        Some(Kind::Cpuprofile)
+    } else if pyinstrument::sniff(bytes) == Some(true) {
+        Some(Kind::Pyinstrument)
+    } else if gecko::sniff(bytes) == Some(true) {
+        Some(Kind::Gecko)
+    } else if chrome::sniff(bytes) == Some(true) {
+        Some(Kind::ChromeTrace)
     } else {
         None
     }
@@ -303,13 +389,22 @@ pub(crate) fn import_plain(file_name: &str, bytes: &[u8], limits: &Limits) -> Re
         Some(Kind::Pstats) => pstats::parse(bytes, limits),
         Some(Kind::Folded) => folded::parse(bytes, limits),
         Some(Kind::Recording) => recording::parse(bytes, limits),
+        Some(Kind::Callgrind) => callgrind::parse(bytes, limits),
+        Some(Kind::Pprof) => pprof::parse(bytes, limits),
+        Some(Kind::Speedscope) => speedscope::parse(bytes, limits),
+        Some(Kind::ChromeTrace) => chrome::parse(bytes, limits),
+        Some(Kind::Cpuprofile) => cpuprofile::parse(bytes, limits),
+        Some(Kind::Pyinstrument) => pyinstrument::parse(bytes, limits),
+        Some(Kind::Gecko) => gecko::parse(bytes, limits),
         #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
         Some(Kind::PerfScript) => perf::parse(bytes, limits),
         #[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
         Some(Kind::PerfScript) => Err(ImportError::Perf(
             "support for raw perf script text is not built in".into(),
         )),
-        None => Err(ImportError::UnknownFormat),
+        // JSON of no known shape stays "not recognised"; other text says what it looks like.
+        None if looks_like_json(bytes) => Err(ImportError::UnknownFormat),
+        None => Err(folded::refusal(bytes).unwrap_or(ImportError::UnknownFormat)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Combining several imported files into one profile.
 
 use profview_model::{
-    Dialect, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
+    Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder,
 };
 
 use crate::hash::FxMap;
@@ -13,7 +13,7 @@ pub(crate) fn merge(parts: Vec<(&str, Imported)>) -> Result<Imported, ImportErro
     for (name, p) in &parts {
         if p.profile.format != first_format {
             return Err(ImportError::Merge(format!(
-                "{name} is {} but {} is {}: pstats and folded files cannot be combined",
+                "{name} is {} but {} is {}: files of different formats cannot be combined",
                 p.profile.format.as_str(),
                 parts[0].0,
                 first_format.as_str()
@@ -226,5 +226,10 @@ fn merge_folded(
     let lines_are_current = parts.iter().all(|(_, p)| p.profile.lines_are_current);
     let mut merged = b.finish(dialect, unit);
     merged.lines_are_current = lines_are_current;
+    // Several speedscope (chrome trace, …) files stay that format; recordings merge into folded
+    // samples as before.
+    if first.format != Format::Recording {
+        merged.format = first.format;
+    }
     finish(merged, warnings)
 }

@@ -59,12 +59,26 @@ impl StackId {
 /// The container format of the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// A `marshal` dump of a `pstats` dict.
+    /// pstats data: a `marshal` dump of a `pstats` dict, or callgrind text read into the same
+    /// per-function table and caller edges (the dialect says which; every view switches on this
+    /// format, and a callgrind profile carries exactly that data).
     Pstats,
     /// Collapsed ("folded") stacks, one weighted stack per line.
     Folded,
     /// A profview recording: sampled stacks per thread, optionally with exact cProfile numbers.
     Recording,
+    /// pprof `profile.proto`: sampled stacks with one value column kept.
+    Pprof,
+    /// speedscope's JSON file format (`sampled` or `evented` profiles).
+    Speedscope,
+    /// Chrome trace events (`B`/`E`/`X` phases), as viztracer and py-spy write them.
+    ChromeTrace,
+    /// A V8 `.cpuprofile` (Node.js `--cpu-prof`, Chrome DevTools).
+    Cpuprofile,
+    /// A pyinstrument session (`pyinstrument -r session`).
+    Pyinstrument,
+    /// The Firefox Profiler's processed format (CPython 3.15's sampler `--gecko`, samply).
+    Gecko,
 }
 
 impl Format {
@@ -74,6 +88,12 @@ impl Format {
             Format::Pstats => "pstats",
             Format::Folded => "folded",
             Format::Recording => "recording",
+            Format::Pprof => "pprof",
+            Format::Speedscope => "speedscope",
+            Format::ChromeTrace => "chrome-trace",
+            Format::Cpuprofile => "cpuprofile",
+            Format::Pyinstrument => "pyinstrument",
+            Format::Gecko => "gecko",
         }
     }
 }
@@ -99,6 +119,22 @@ pub enum Dialect {
     Perf,
     /// The `profview` Python package's recorder.
     Profview,
+    /// yappi's `save(type="callgrind")`: callgrind text read into pstats data (cc and nc in order).
+    YappiCallgrind,
+    /// Other callgrind text (pyprof2calltree, valgrind) read into pstats data.
+    Callgrind,
+    /// pprof `profile.proto` (Go, pyroscope, ddtrace, Cloud Profiler, `profview export`).
+    Pprof,
+    /// A speedscope file (any exporter).
+    Speedscope,
+    /// Chrome trace events (any producer).
+    ChromeTrace,
+    /// A V8 `.cpuprofile`.
+    Cpuprofile,
+    /// pyinstrument.
+    Pyinstrument,
+    /// A Firefox Profiler processed profile.
+    Gecko,
 }
 
 impl Dialect {
@@ -114,6 +150,14 @@ impl Dialect {
             Dialect::Tachyon => "tachyon",
             Dialect::Perf => "perf",
             Dialect::Profview => "profview",
+            Dialect::YappiCallgrind => "yappi-callgrind",
+            Dialect::Callgrind => "callgrind",
+            Dialect::Pprof => "pprof",
+            Dialect::Speedscope => "speedscope",
+            Dialect::ChromeTrace => "chrome-trace",
+            Dialect::Cpuprofile => "cpuprofile",
+            Dialect::Pyinstrument => "pyinstrument",
+            Dialect::Gecko => "gecko",
         }
     }
 }

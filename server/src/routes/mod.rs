@@ -4,6 +4,7 @@ mod compare;
 mod graph;
 pub(crate) mod profiles;
 pub(crate) mod query;
+mod source;
 pub mod upload;
 
 use axum::routing::get;
@@ -27,6 +28,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/profiles/{id}/functions/{fid}/all-callees", get(query::all_callees))
         .route("/profiles/{id}/functions/{fid}/sandwich", get(query::sandwich))
         .route("/profiles/{id}/functions/{fid}/lines", get(query::function_lines))
+        .route("/profiles/{id}/functions/{fid}/source", get(source::source))
         .route("/profiles/{id}/tree", get(query::tree))
         .route("/profiles/{id}/threads", get(query::threads))
         .route("/collections", get(compare::list).post(compare::create))

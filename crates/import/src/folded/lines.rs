@@ -4,7 +4,7 @@
 use memchr::{memchr, memrchr2};
 
 use super::dialect::{decide, Mode};
-use super::FoldedParser;
+use super::{FoldedParser, HEAD_LINES};
 
 
 pub(super) fn is_ws(b: u8) -> bool {
@@ -56,6 +56,9 @@ impl FoldedParser {
             return;
         }
         let line_no = self.line_no;
+        if self.head.len() < HEAD_LINES {
+            self.head.push(l[..l.len().min(256)].to_vec());
+        }
         let Some(sp) = memrchr2(b' ', b'\t', l) else {
             self.malformed.hit(line_no);
             return;

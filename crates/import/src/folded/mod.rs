@@ -40,7 +40,8 @@ use stacks::{PrevFrame, LONG, LOSSY};
 const NONE: u32 = u32::MAX;
 
 /// `Some(true)` when the first data line ends with a count (or an austin header is present);
-/// `Some(false)` for binary data; `None` when undecided.
+/// `Some(false)` for binary data, and for text most of whose first data lines (up to 200 in the
+/// first 64 KiB) have no count (callgrind, prose, JSON: see [`refusal`]); `None` when undecided.
 pub fn sniff(bytes: &[u8]) -> Option<bool> {
     if bytes.is_empty() {
         return None;
@@ -58,37 +59,151 @@ pub fn sniff(bytes: &[u8]) -> Option<bool> {
             return Some(false); // JSON (speedscope, chrome trace, cpuprofile)
         }
     }
-    let mut budget = 1000;
-    while !rest.is_empty() && budget > 0 {
-        budget -= 1;
+    let h = head_stats(rest);
+    if h.austin {
+        return Some(true);
+    }
+    if h.bad > h.good {
+        return Some(false);
+    }
+    h.first
+}
+
+/// What the first data lines of a text look like.
+struct HeadStats {
+    /// The first data line's verdict, as `sniff` has always given it.
+    first: Option<bool>,
+    good: u64,
+    bad: u64,
+    first_bad_line: u64,
+    austin: bool,
+}
+
+fn has_count(t: &[u8]) -> bool {
+    let Some(sp) = memrchr2(b' ', b'\t', t) else { return false };
+    let c = &t[sp + 1..];
+    let c = match memchr(b',', c) {
+        Some(i) => &c[..i],
+        None => c,
+    };
+    let c = c.strip_prefix(b"-").unwrap_or(c);
+    !c.is_empty() && c.iter().all(|b| b.is_ascii_digit() || *b == b'.') && c[0].is_ascii_digit()
+}
+
+fn head_stats(bytes: &[u8]) -> HeadStats {
+    // The first data line is read whole (it may be megabytes long); further lines only while
+    // within the first 64 KiB.
+    let mut rest = bytes;
+    let mut h = HeadStats { first: None, good: 0, bad: 0, first_bad_line: 0, austin: false };
+    let mut line_no = 0u64;
+    let mut seen_data = false;
+    while !rest.is_empty() && h.good + h.bad < 200 {
+        if seen_data && bytes.len() - rest.len() > 64 * 1024 {
+            break;
+        }
         let (line, next) = match memchr(b'\n', rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, &rest[rest.len()..]),
         };
         rest = next;
+        line_no += 1;
         let t = trim(line);
         if t.is_empty() {
             continue;
         }
         if t[0] == b'#' {
-            if t.starts_with(b"# austin:") {
-                return Some(true);
+            if t.starts_with(b"# austin:") && !seen_data {
+                h.austin = true;
+                return h;
             }
             continue;
         }
-        let sp = memrchr2(b' ', b'\t', t)?;
-        let c = &t[sp + 1..];
-        let c = match memchr(b',', c) {
-            Some(i) => &c[..i],
-            None => c,
-        };
-        let c = c.strip_prefix(b"-").unwrap_or(c);
-        let ok = !c.is_empty()
-            && c.iter().all(|b| b.is_ascii_digit() || *b == b'.')
-            && c[0].is_ascii_digit();
-        return if ok { Some(true) } else { None };
+        let ok = has_count(t);
+        if !seen_data {
+            seen_data = true;
+            // As before: no space at all = undecided, a space without a count = undecided.
+            h.first = if ok { Some(true) } else { None };
+        }
+        if ok {
+            h.good += 1;
+        } else {
+            if h.bad == 0 {
+                h.first_bad_line = line_no;
+            }
+            h.bad += 1;
+        }
     }
-    None
+    h
+}
+
+/// The error for text that is not folded stacks because most of its first data lines have no
+/// count, naming what it looks like; `None` when it is not such text.
+pub fn refusal(bytes: &[u8]) -> Option<ImportError> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let texty = !head.contains(&0)
+        && match std::str::from_utf8(head) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(),
+        };
+    if !texty {
+        return None;
+    }
+    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let h = head_stats(rest);
+    if h.austin || h.bad <= h.good {
+        return None;
+    }
+    let lines: Vec<&[u8]> = rest
+        .split(|&b| b == b'\n')
+        .map(trim)
+        .filter(|t| !t.is_empty() && t[0] != b'#')
+        .take(HEAD_LINES)
+        .collect();
+    Some(not_folded(h.first_bad_line, h.bad, h.good + h.bad, &lines, bytes))
+}
+
+/// How many data lines are kept for naming what a refused file looks like.
+pub(crate) const HEAD_LINES: usize = 32;
+
+fn not_folded(line: u64, bad: u64, total: u64, head: &[&[u8]], whole: &[u8]) -> ImportError {
+    ImportError::Folded {
+        line,
+        message: format!(
+            "not folded stacks: {bad} of {total} data lines have no `COUNT` after the last space; looks like {}",
+            looks_like(head, whole)
+        ),
+    }
+}
+
+/// What a text that is not folded stacks looks like, from its first data lines.
+fn looks_like(head: &[&[u8]], whole: &[u8]) -> &'static str {
+    let mut joined = Vec::new();
+    for l in head {
+        joined.extend_from_slice(l);
+        joined.push(b'\n');
+    }
+    let first = head.first().and_then(|l| l.first()).copied();
+    if crate::callgrind::sniff(&joined) == Some(true) {
+        "callgrind text"
+    } else if matches!(first, Some(b'{' | b'[')) {
+        "JSON"
+    } else if first == Some(b'<') {
+        "HTML or XML"
+    } else if perf_like(if whole.is_empty() { &joined } else { whole }) {
+        "perf script text (not collapsed)"
+    } else {
+        "prose / not a profile"
+    }
+}
+
+#[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
+fn perf_like(whole: &[u8]) -> bool {
+    crate::perf::sniff(whole) == Some(true)
+}
+
+#[cfg(not(all(feature = "perf-script", not(target_arch = "wasm32"))))]
+fn perf_like(_: &[u8]) -> bool {
+    false
 }
 
 /// Parses a whole folded file.
@@ -189,6 +304,8 @@ pub struct FoldedParser {
     lossy: Tally,
     long_names: Tally,
     deep: Tally,
+    /// The first data lines (each cut at 256 bytes), to name what a refused file looks like.
+    head: Vec<Vec<u8>>,
 }
 
 impl FoldedParser {
@@ -235,6 +352,7 @@ impl FoldedParser {
             lossy: Tally::default(),
             long_names: Tally::default(),
             deep: Tally::default(),
+            head: Vec::new(),
         }
     }
 
@@ -421,6 +539,10 @@ impl FoldedParser {
         self.saw_annotation |= later.saw_annotation;
         self.saw_perf_thread |= later.saw_perf_thread;
         self.line_no += later.line_no;
+        if self.head.len() < HEAD_LINES {
+            let room = HEAD_LINES - self.head.len();
+            self.head.extend(later.head.into_iter().take(room));
+        }
     }
 
     /// Parses a pending partial line (the input ends, or a join cuts there).
@@ -486,20 +608,16 @@ impl FoldedParser {
                 "weights sum beyond 2^53: totals are rounded to the nearest double",
             ));
         }
+        // Mostly lines without a count: this is not folded text (callgrind, JSON, a README, ...),
+        // a few lines of which happen to end in a number.
+        let bad_lines = self.malformed.count + self.bad_count.count;
+        if bad_lines > self.sample_lines {
+            let head: Vec<&[u8]> = self.head.iter().map(|l| &l[..]).collect();
+            let first = self.malformed.first_line.min(if self.bad_count.count > 0 { self.bad_count.first_line } else { u64::MAX });
+            return Err(not_folded(first, bad_lines, bad_lines + self.sample_lines, &head, &[]));
+        }
         if self.sample_lines == 0 {
             return Err(ImportError::NoSamples);
-        }
-        // Mostly lines without a count, starting with one: this is not folded text (JSON, a
-        // README, ...), a few lines of which happen to end in a number.
-        let bad_lines = self.malformed.count + self.bad_count.count;
-        if bad_lines > self.sample_lines && self.malformed.first_line < self.first_sample_line {
-            return Err(ImportError::Folded {
-                line: self.malformed.first_line,
-                message: format!(
-                    "not folded stacks: {bad_lines} of {} data lines have no `COUNT` after the last space",
-                    bad_lines + self.sample_lines
-                ),
-            });
         }
         let mode = self.mode.unwrap_or(Mode::Gregg);
         let dialect = match (self.forced, mode) {
