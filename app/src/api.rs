@@ -4,8 +4,8 @@
 
 use gloo_net::http::Request;
 use profview_api::{
-    CallGraph, CollateReport, CollectionCreated, CollectionRequest, CollectionSummary, DiffReport, DiffTree, ErrorBody,
-    FunctionDetail, FunctionPage, Metric, Normalize, Package, ProfileSummary, ReachList, RenameRequest, SortKey, SortOrder,
+    By, CallGraph, CollateReport, CollectionCreated, CollectionRequest, CollectionSummary, DiffReport, DiffTree, ErrorBody,
+    FunctionDetail, FunctionLines, FunctionPage, Metric, Normalize, Package, ProfileSummary, ReachList, RenameRequest, SortKey, SortOrder,
     ThreadList, TreeMode, TreeSlice, UploadResponse,
 };
 use serde::de::DeserializeOwned;
@@ -96,7 +96,28 @@ pub struct FunctionsRequest {
     pub find: Option<u32>,
 }
 
+/// `by=` of the page's address (in the report: its fragment) when the request is made: every
+/// view request carries it, so that `by=line` answers with one function per line.
+pub fn by_now() -> By {
+    let value = if crate::report::active() {
+        use leptos::prelude::GetUntracked;
+        crate::report::pairs(&crate::report::fragment().get_untracked()).into_iter().find(|(k, _)| k == "by").map(|(_, v)| v)
+    } else {
+        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("by"))
+    };
+    value.and_then(|v| By::parse(&v)).unwrap_or(By::Function)
+}
+
+/// The index that answers the report's requests in the current unit.
+fn picked(rep: &crate::report::Report) -> &profview_index::ProfileIndex {
+    profview_answer::pick(&rep.index, by_now())
+}
+
 fn push_common(url: &mut String, thread: &Option<String>, tf: &Option<String>) {
+    if by_now() == By::Line {
+        url.push_str("&by=line");
+    }
     if let Some(t) = thread.as_deref().filter(|t| !t.is_empty()) {
         url.push_str(&format!("&thread={}", enc(t)));
     }
@@ -119,6 +140,7 @@ pub async fn functions(id: &str, r: &FunctionsRequest) -> Result<FunctionPage, A
             find: r.find,
             thread: r.thread.clone(),
             tf: r.tf.clone(),
+            by: Some(by_now()),
         };
         profview_answer::functions(&rep.index, &p)
     }) {
@@ -169,7 +191,7 @@ pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
     if let Some(a) = local(|rep| {
         let lod = profview_answer::lod(Some(r.min_frac), Some(r.max_nodes))?;
         let q = profview_answer::tree_query(Some(r.mode), opt(&r.root), lod)?;
-        profview_answer::tree(&rep.index, &sel(&r.thread, &r.tf)?, &q)
+        profview_answer::tree(picked(rep), &sel(&r.thread, &r.tf)?, &q)
     }) {
         return a;
     }
@@ -189,7 +211,7 @@ pub async fn tree(id: &str, r: &TreeRequest) -> Result<TreeSlice, ApiError> {
 
 /// `GET /api/profiles/{id}/functions/{fid}`.
 pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<FunctionDetail, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, &sel(thread, tf)?, fid, None)) {
+    if let Some(a) = local(|rep| profview_answer::function_detail(picked(rep), &sel(thread, tf)?, fid, None)) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}?", enc(id));
@@ -200,7 +222,7 @@ pub async fn function_detail(id: &str, fid: u32, thread: &Option<String>, tf: &O
 /// A function's name only: the detail with `limit=0`, so no caller or callee rows are sent
 /// (breadcrumbs and transform chips ask for one name per step).
 pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<String, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::function_detail(&rep.index, &sel(thread, tf)?, fid, Some(0))) {
+    if let Some(a) = local(|rep| profview_answer::function_detail(picked(rep), &sel(thread, tf)?, fid, Some(0))) {
         return a.map(|d| d.function.name);
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}?limit=0", enc(id));
@@ -210,11 +232,21 @@ pub async fn function_name(id: &str, fid: u32, thread: &Option<String>, tf: &Opt
 
 /// `GET /api/profiles/{id}/functions/{fid}/all-callers` (or `all-callees`).
 pub async fn reach(id: &str, fid: u32, which: &str, thread: &Option<String>, tf: &Option<String>) -> Result<ReachList, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::reach(&rep.index, &sel(thread, tf)?, fid, which == "all-callers")) {
+    if let Some(a) = local(|rep| profview_answer::reach(picked(rep), &sel(thread, tf)?, fid, which == "all-callers")) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/functions/{fid}/{which}?", enc(id));
     push_common(&mut url, thread, tf);
+    get_json(&url).await
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/lines`: the function's lines with their numbers.
+pub async fn function_lines(id: &str, fid: u32, thread: &Option<String>) -> Result<FunctionLines, ApiError> {
+    if let Some(a) = local(|rep| profview_answer::function_lines(picked(rep), &sel(thread, &None)?, fid)) {
+        return a;
+    }
+    let mut url = format!("/api/profiles/{}/functions/{fid}/lines?", enc(id));
+    push_common(&mut url, thread, &None);
     get_json(&url).await
 }
 
@@ -240,7 +272,7 @@ pub async fn function_source(id: &str, fid: u32) -> Result<profview_api::SourceV
 pub async fn sandwich(id: &str, fid: u32, thread: &Option<String>, tf: &Option<String>) -> Result<Sandwich, ApiError> {
     if let Some(a) = local(|rep| {
         let lod = profview_answer::lod(Some(0.002), Some(2000))?;
-        let s = profview_answer::sandwich(&rep.index, &sel(thread, tf)?, fid, &lod)?;
+        let s = profview_answer::sandwich(picked(rep), &sel(thread, tf)?, fid, &lod)?;
         Ok(Sandwich { callers: s.callers, callees: s.callees })
     }) {
         return a;
@@ -260,7 +292,7 @@ pub async fn threads(id: &str) -> Result<ThreadList, ApiError> {
 
 /// `GET /api/profiles/{id}/graph`.
 pub async fn graph(id: &str, n: usize, thread: &Option<String>, tf: &Option<String>) -> Result<CallGraph, ApiError> {
-    if let Some(a) = local(|rep| profview_answer::graph(&rep.index, &sel(thread, tf)?, n)) {
+    if let Some(a) = local(|rep| profview_answer::graph(picked(rep), &sel(thread, tf)?, n)) {
         return a;
     }
     let mut url = format!("/api/profiles/{}/graph?n={n}", enc(id));

@@ -84,8 +84,10 @@ impl ExportFormat {
 /// Exports `index` (named `title`) in `format`.
 pub fn export(index: &ProfileIndex, title: &str, format: ExportFormat) -> Result<Vec<u8>, String> {
     match format {
-        ExportFormat::Folded => Ok(folded(index.profile()).into_bytes()),
-        ExportFormat::Svg => svg(index.profile(), title),
+        // Stacks as the producer wrote them: a py-spy or austin profile's frames keep their lines
+        // (the line-level profile of an index that groups them by function).
+        ExportFormat::Folded => Ok(folded(index.by_line().profile()).into_bytes()),
+        ExportFormat::Svg => svg(index.by_line().profile(), title),
         ExportFormat::Json => {
             let mut out = serde_json::to_vec(&crate::report::JsonReport::new(index, None, None)).map_err(|e| e.to_string())?;
             out.push(b'\n');

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use profview_index::{FunctionQuery, ProfileIndex, SortKey};
+use profview_index::{FunctionQuery, ProfileIndex, Selection, SortKey};
 use profview_model::{CallEdge, FuncId, Profile};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
@@ -174,6 +174,13 @@ impl Serialize for Function<'_> {
         m.serialize_entry("cumtime", &st.cumtime)?;
         m.serialize_entry("file", &f.file)?;
         m.serialize_entry("line", &f.line)?;
+        if r.index.groups_lines() {
+            // A function grouped from the lines its frames were executing: those lines.
+            let rows = r.index.function_lines(&Selection::default(), fid).unwrap_or_default();
+            let lines: Vec<Value> =
+                rows.iter().map(|l| json!({"line": l.line, "self": num(l.self_value), "total": num(l.total)})).collect();
+            m.serialize_entry("lines", &lines)?;
+        }
         m.serialize_entry("name", &f.name)?;
         m.serialize_entry("ncalls", &st.ncalls)?;
         m.serialize_entry("primcalls", &st.primcalls)?;

@@ -276,7 +276,7 @@ async fn openapi_documents_every_route() {
 /// same values wherever it lists them, so a value added to an enum and not documented fails here.
 #[tokio::test]
 async fn openapi_enums_are_the_api_vocabularies() {
-    use profview_api::{Package, SortKey, SortOrder, TreeMode};
+    use profview_api::{By, Package, SortKey, SortOrder, TreeMode};
     let (state, _) = state_with(&[]);
     let doc = ok(&state, "/api/openapi.json").await;
     let names = |all: Vec<&'static str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
@@ -301,6 +301,11 @@ async fn openapi_enums_are_the_api_vocabularies() {
     assert_eq!(param("/api/profiles/{id}/functions", "sort"), sorts);
     assert_eq!(param("/api/profiles/{id}/functions", "order"), orders);
     assert_eq!(param("/api/profiles/{id}/tree", "mode"), modes);
+    let bys = names(By::ALL.iter().map(|p| p.as_str()).collect());
+    for path in ["export", "functions", "functions/{fid}", "functions/{fid}/all-callers", "functions/{fid}/all-callees",
+        "functions/{fid}/sandwich", "functions/{fid}/lines", "tree", "threads", "graph"] {
+        assert_eq!(param(&format!("/api/profiles/{{id}}/{path}"), "by"), bys, "{path} by");
+    }
 }
 
 /// issue_4: a tiny caller-less function must not hide a recursion cycle that carries the time

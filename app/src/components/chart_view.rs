@@ -31,6 +31,8 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
     let n_param = url_state::param("n");
+    // `by=line`: api.rs sends it; tracked here so that the chart refetches.
+    let by = url_state::param("by");
     let set = url_state::setter();
     let container = NodeRef::<Div>::new();
     let chart = StoredValue::new_local(None::<Chart>);
@@ -41,6 +43,7 @@ pub fn ChartView(id: String, kind: ChartKind) -> impl IntoView {
     let data = LocalResource::new(move || {
         let id = id.clone();
         let (root, thread, tf) = (root.get(), thread.get(), tf.get());
+        by.track();
         let n = n_param.get().and_then(|n| n.parse::<usize>().ok()).unwrap_or(DEFAULT_BUBBLES);
         loading.set(true);
         async move {

@@ -2,7 +2,7 @@
 //! all callers / all callees, and a sandwich (callers above, callees below).
 
 use leptos::prelude::*;
-use profview_api::{EdgeRow, FunctionRow, TreeSlice};
+use profview_api::{EdgeRow, FunctionLines, FunctionRow, TreeSlice};
 
 use crate::api;
 use crate::components::source_view::SourceTab;
@@ -27,10 +27,14 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
         let (thread, tf) = (thread.get(), tf.get());
         let id = id1.clone();
         async move {
-            match fid {
-                Some(f) => Some(api::function_detail(&id, f, &thread, &tf).await),
-                None => None,
-            }
+            let f = fid?;
+            let detail = api::function_detail(&id, f, &thread, &tf).await;
+            // A sampled function's lines (py-spy, austin: one function, several lines).
+            let lines = match (&detail, pstats) {
+                (Ok(_), false) => api::function_lines(&id, f, &thread).await.ok(),
+                _ => None,
+            };
+            Some(detail.map(|d| (d, lines)))
         }
     });
     let set_edges = set.clone();
@@ -41,12 +45,13 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
                 {move || detail.get().map(|d| match d {
                     None => view! { <p class="muted hint">"Select a function in the table or a chart to see its callers and callees."</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error" data-testid="error">{e.to_string()}</p> }.into_any(),
-                    Some(Ok(d)) => {
+                    Some(Ok((d, lines))) => {
                         let f = d.function.clone();
                         view! {
                             <h2 class="detail-name" data-testid="detail-name" title=f.name.clone()>{f.name.clone()}</h2>
                             <div class="detail-loc muted" data-testid="detail-location">{location(&f.file, f.line)}</div>
                             {stats_line(&f, pstats, &unit)}
+                            {lines.filter(|l| l.rows.len() > 1).map(|l| lines_table(l, &unit))}
                             {
                                 let set = set_edges.clone();
                                 let fid = f.id;
@@ -140,6 +145,25 @@ fn stats_line(f: &FunctionRow, pstats: bool, unit: &str) -> impl IntoView {
                 view! { <dt>{k}</dt><dd data-stat=k title=title>{shown}</dd> }
             }).collect_view()}
         </dl>
+    }
+}
+
+/// The lines of a function grouped from the lines its frames were at (py-spy, austin).
+fn lines_table(l: FunctionLines, unit: &str) -> impl IntoView {
+    view! {
+        <h3>"Lines " <span class="muted">{format!("({})", l.rows.len())}</span></h3>
+        <table class="edges" data-testid="function-lines">
+            <thead><tr><th class="num">"line"</th><th class="num">"self"</th><th class="num">"total"</th></tr></thead>
+            <tbody>
+                {l.rows.into_iter().map(|r| view! {
+                    <tr data-testid="line-row" data-line=r.line.to_string()>
+                        <td class="num">{r.line}</td>
+                        <td class="num" data-value=r.self_value.to_string() title=format::exact(Some(r.self_value), unit)>{format::amount(Some(r.self_value), unit)}</td>
+                        <td class="num" data-value=r.total.to_string() title=format::exact(Some(r.total), unit)>{format::amount(Some(r.total), unit)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -108,6 +108,12 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
     let thread = url_state::param("thread");
     let tf = url_state::param("tf");
     let package = url_state::param("pkg");
+    // `by=line` (api.rs sends it with every request; read here so that the views refetch).
+    let by = url_state::param("by");
+    let by_line = Memo::new(move |_| by.get().as_deref() == Some("line"));
+    // Whether the profile's functions are grouped from current lines (py-spy, austin): the last
+    // page says so; the "by line" toggle is shown for those only.
+    let current_lines = RwSignal::new(false);
     // The URL's words as the API's values (an unknown word is ignored, as if absent).
     let sort_key = Memo::new(move |_| sort.get().and_then(|s| SortKey::parse(&s)));
     let sort_order = Memo::new(move |_| order.get().and_then(|s| SortOrder::parse(&s)));
@@ -126,6 +132,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
         thread.track();
         tf.track();
         package.track();
+        by_line.track();
         scroll_row.set(0);
         if let Some(w) = wrap.get_untracked() {
             w.set_scroll_top(0);
@@ -183,8 +190,15 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
             package: package_class.get(),
             find: None,
         };
+        by_line.track();
         let id = id2.clone();
-        async move { api::functions(&id, &req).await }
+        async move {
+            let page = api::functions(&id, &req).await;
+            if let Ok(p) = &page {
+                current_lines.set(p.current_lines);
+            }
+            page
+        }
     });
     // Apply a pending scroll once the row is in the DOM (after the block holding it renders).
     Effect::new(move |_| {
@@ -216,6 +230,7 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                 min_frac: 1.0,
                 max_nodes: 1,
             };
+            by_line.track();
             async move { api::tree(&id, &req).await.ok().map(|t| t.grand_total) }
         }
     });
@@ -265,6 +280,19 @@ pub fn FunctionTable(id: String, summary: ProfileSummary) -> impl IntoView {
                     <option value=p.as_str() selected=move || package_class.get() == Some(p)>{package_label(p)}</option>
                 }).collect_view()}
             </select>
+            <Show when=move || current_lines.get()>
+                <label class="muted" title="py-spy and austin record the line each frame was at: one row per function (its lines in the detail), or one row per line">
+                    <input type="checkbox" data-testid="by-line" prop:checked=move || by_line.get()
+                        on:change={let set = set.clone(); move |ev| {
+                            let on = event_target_checked(&ev);
+                            // Function ids differ between the two tables: drop the selection, the
+                            // zoom and the transforms that name ids.
+                            let kept = tf.get_untracked().as_deref().and_then(crate::components::transforms::without_ids);
+                            set(&[("by", on.then(|| "line".to_owned())), ("sel", None), ("root", None), ("tf", kept)]);
+                        }}/>
+                    " by line"
+                </label>
+            </Show>
             <span class="muted" data-testid="row-count">
                 {move || page.get().and_then(|r| r.ok()).map(|p| format!("{} functions", p.total))}
             </span>

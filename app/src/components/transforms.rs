@@ -32,6 +32,24 @@ pub fn split_ops(tf: &str) -> Vec<String> {
     ops
 }
 
+/// The operations of `tf` that name no function id (`idle`, `rec`, `grp:…`, `d:…`, `t:…`,
+/// `h:re:…`, `x:re:…`): the ones that still mean the same after switching between functions and
+/// lines (`by=`), whose ids differ.
+pub fn without_ids(tf: &str) -> Option<String> {
+    let ops: Vec<String> = split_ops(tf)
+        .into_iter()
+        .filter(|op| {
+            let (head, rest) = op.split_once(':').unwrap_or((op.as_str(), ""));
+            match head {
+                "f" | "fp" | "m" | "rec" => rest.is_empty(),
+                "h" | "x" => rest.starts_with("re:"),
+                _ => true,
+            }
+        })
+        .collect();
+    (!ops.is_empty()).then(|| ops.join("~"))
+}
+
 /// The transform string with `op` appended (or removed, when it is already there).
 pub fn toggle_op(tf: &str, op: &str) -> Option<String> {
     let mut ops = split_ops(tf);

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use profview_api::{
-    CallGraph, EdgeRow, Exactness as WireExactness, FunctionDetail, FunctionPage, FunctionRow, GraphEdge, GraphNode,
+    By, CallGraph, EdgeRow, FunctionLines, LineRow, Exactness as WireExactness, FunctionDetail, FunctionPage, FunctionRow, GraphEdge, GraphNode,
     ProfileSummary, ReachList, ReachRow, Sandwich, ThreadList, ThreadRow, TreeNode, TreeSlice,
 };
 use profview_index::{
@@ -241,6 +241,32 @@ pub struct FunctionsParams {
     pub thread: Option<String>,
     /// Transform string.
     pub tf: Option<String>,
+    /// Functions or lines (`None` = functions).
+    pub by: Option<By>,
+}
+
+/// `by=`: `function` (also absent or empty) or `line`.
+pub fn by(s: Option<&str>) -> Answer<By> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(By::Function),
+        Some(s) => s.parse().map_err(AnswerError::BadRequest),
+    }
+}
+
+/// The index that answers in unit `by`: with `by=line`, the line-level index of a profile whose
+/// functions are grouped from its lines (function ids are then those of its table).
+pub fn pick(idx: &ProfileIndex, by: By) -> &ProfileIndex {
+    match by {
+        By::Line => idx.by_line(),
+        By::Function => idx,
+    }
+}
+
+/// A function's lines, by line: under the selection's thread (transforms are not applied:
+/// their ids name the grouped functions). Not grouped: one row, the function's own.
+pub fn function_lines(idx: &ProfileIndex, sel: &Selection, fid: u32) -> Answer<FunctionLines> {
+    let rows = idx.function_lines(sel, FuncId(fid))?;
+    Ok(FunctionLines { rows: rows.into_iter().map(|r| LineRow { line: r.line, self_value: r.self_value, total: r.total }).collect() })
 }
 
 /// Turns the table parameters into an index query.
@@ -260,6 +286,8 @@ pub fn function_query(p: &FunctionsParams) -> Answer<FunctionQuery> {
 
 /// A page of the function table.
 pub fn functions(idx: &ProfileIndex, p: &FunctionsParams) -> Answer<FunctionPage> {
+    let current_lines = idx.groups_lines();
+    let idx = pick(idx, p.by.unwrap_or(By::Function));
     let q = function_query(p)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let v = idx.view(&sel)?;
@@ -270,7 +298,7 @@ pub fn functions(idx: &ProfileIndex, p: &FunctionsParams) -> Answer<FunctionPage
         let (_, order) = idx.query_functions_in(&v, &all);
         order.iter().position(|f| f.0 == want).map(|r| r as u64)
     });
-    Ok(FunctionPage { total: total as u64, rows, rank })
+    Ok(FunctionPage { total: total as u64, rows, rank, current_lines })
 }
 
 fn edge_cost(e: &EdgeInfo) -> f64 {

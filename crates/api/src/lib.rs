@@ -14,7 +14,7 @@ pub use compare::{
     CollateReport, CollateRow, CollectionCreated, CollectionRequest, CollectionSummary, DiffNode, DiffReport, DiffRow, DiffTree,
     Fields, Metric, Normalize, SideInfo, SideValues, Significance, Split, Spread,
 };
-pub use vocab::{empty_as_none, ChartKind, Package, SortKey, SortOrder, TreeMode};
+pub use vocab::{empty_as_none, By, ChartKind, Package, SortKey, SortOrder, TreeMode};
 
 /// One entry of `GET /api/profiles`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +111,31 @@ pub struct FunctionPage {
     /// With `find=<fid>`: the function's 0-based position in this order (absent when filtered out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<u64>,
+    /// True when the profile's frames carry the line they were executing (py-spy, austin): its
+    /// functions are grouped by (name, file) unless `by=line` (then the rows are its lines).
+    #[serde(default)]
+    pub current_lines: bool,
+}
+
+/// One line of a function (`GET /api/profiles/{id}/functions/{fid}/lines`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineRow {
+    /// The line (0 when unknown).
+    pub line: i64,
+    /// The samples whose frame of this function was at this line when it was the leaf (self
+    /// weight; pstats: tottime).
+    #[serde(rename = "self")]
+    pub self_value: f64,
+    /// The samples with a frame of this function at this line, once per stack (pstats: cumtime).
+    pub total: f64,
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/lines`: a function's lines, by line. A profile whose
+/// frames do not carry the current line answers one row: the function's own line and numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FunctionLines {
+    /// The lines, by line.
+    pub rows: Vec<LineRow>,
 }
 
 /// Every error answer: `{"error": "..."}` with a 4xx/5xx status.

@@ -100,6 +100,18 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// The unit of the function table and of every view (`by=`): a profile whose frames carry the
+    /// line they were executing (py-spy, austin) has one function per (name, file) by default,
+    /// or one per line seen with `by=line`. Other profiles are the same either way.
+    pub enum By ("by") {
+        /// One row per function (name and file); its line is the lowest seen.
+        Function = "function",
+        /// One row per (name, file, line), as the producer wrote the frames.
+        Line = "line",
+    }
+}
+
+wire_enum! {
     /// A sortable column of the function table (`sort=`).
     pub enum SortKey ("sort column") {
         /// Function name.

@@ -44,6 +44,7 @@ mod tests {
             threads: Vec::new(),
             pstats: Some(PstatsData { stats, edges: Vec::new(), total_calls, prim_calls: total_calls, total_time }),
             samples: None,
+            lines_are_current: false,
         };
         values_of(&p)
     }

@@ -58,7 +58,9 @@ pub fn diff_tree(
     let mut child_of: HashMap<(usize, Option<u32>), usize> = HashMap::new();
     let mut estimated = false;
     for (is_new, side) in [(false, base), (true, new)] {
-        let idx = side.index;
+        // Compared functions are the producer's (values.rs): one per line for py-spy and austin,
+        // so the tree is the line-level one too.
+        let idx = side.index.by_line();
         let funcs = &idx.profile().functions;
         let to_union: Vec<Option<u32>> = funcs.iter().map(|f| union.find(f)).collect();
         let mut from_union: HashMap<u32, u32> = HashMap::new();

@@ -582,6 +582,7 @@ fn build(st: State) -> Result<Imported, ImportError> {
         threads: Vec::new(),
         pstats: Some(PstatsData { stats, edges: call_edges, total_calls, prim_calls, total_time }),
         samples: None,
+        lines_are_current: false,
     };
     finish(profile, warnings)
 }

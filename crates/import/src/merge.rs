@@ -167,6 +167,7 @@ fn merge_pstats(
             total_time,
         }),
         samples: None,
+        lines_are_current: false,
     };
     finish(profile, warnings)
 }
@@ -221,7 +222,10 @@ fn merge_folded(
     if parts.iter().any(|(_, p)| p.profile.dialect != dialect) {
         dialect = first.dialect;
     }
+    // Current lines only when every part has them (a merged Gregg part keeps its functions).
+    let lines_are_current = parts.iter().all(|(_, p)| p.profile.lines_are_current);
     let mut merged = b.finish(dialect, unit);
+    merged.lines_are_current = lines_are_current;
     // Several speedscope (chrome trace, …) files stay that format; recordings merge into folded
     // samples as before.
     if first.format != Format::Recording {

@@ -81,6 +81,7 @@ fn finish_fast(f: pstats_fast::Fast, input_len: usize) -> Option<Result<Imported
         threads: Vec::new(),
         pstats: Some(data),
         samples: None,
+        lines_are_current: false,
     };
     Some(finish(profile, warnings))
 }
@@ -517,6 +518,7 @@ fn build(
             total_time,
         }),
         samples: None,
+        lines_are_current: false,
     })
 }
 

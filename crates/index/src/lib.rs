@@ -33,6 +33,7 @@ mod par;
 mod recent;
 mod classify;
 mod csr;
+mod lines;
 mod pgraph;
 mod samples;
 mod slice;
@@ -43,6 +44,7 @@ mod trees;
 pub(crate) use csr::Csr;
 pub use recent::Recent;
 
+pub use lines::{group_by_function, Grouped, LineStats};
 pub use classify::{classify, classify_function, site_package_name, Package};
 pub use profview_api::TreeMode;
 pub use slice::{Exactness, Lod, Slice, SliceNode};
@@ -227,6 +229,8 @@ pub struct ProfileIndex {
     cache: Mutex<Recent<Selection, Arc<View>>>,
     thread_totals: Vec<f64>,
     search: std::sync::OnceLock<table::SearchText>,
+    /// A profile whose lines are current, grouped by function: its line-level side.
+    lines: Option<lines::LineLevel>,
 }
 
 impl fmt::Debug for ProfileIndex {
@@ -257,7 +261,24 @@ impl ProfileIndex {
     /// stack table is renumbered in pre-order (children sorted by function id) and the samples'
     /// stack ids with it: the same stacks and samples, in the same sample order, with node ids
     /// that make every subtree a contiguous range.
-    pub fn build(mut profile: Profile) -> Self {
+    ///
+    /// A profile whose lines are current (`Profile::lines_are_current`: py-spy, austin) is first
+    /// grouped by function ([`group_by_function`]); the line-level profile is kept for
+    /// [`ProfileIndex::by_line`] and [`ProfileIndex::function_lines`].
+    pub fn build(profile: Profile) -> Self {
+        if profile.lines_are_current {
+            if let Some(g) = group_by_function(&profile) {
+                let n = g.profile.functions.len();
+                let mut idx = Self::build_plain(g.profile);
+                idx.lines = Some(lines::LineLevel::new(profile, &g.group_of, n));
+                return idx;
+            }
+        }
+        Self::build_plain(profile)
+    }
+
+    /// Builds the index over the profile's functions as they are (no grouping by function).
+    pub fn build_plain(mut profile: Profile) -> Self {
         samples::preorder_profile(&mut profile);
         let classify_all = |fs: &[Function]| -> Vec<Package> { fs.iter().map(|f| classify_function(&f.name, &f.file)).collect() };
         let default_view = |pkg: &[Package]| make_view(&profile, pkg, &Selection::default(), &Transforms::default());
@@ -291,6 +312,7 @@ impl ProfileIndex {
             cache: Mutex::default(),
             thread_totals,
             search: std::sync::OnceLock::new(),
+            lines: None,
         };
         // The first table page is the default order: build it with the index.
         let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });

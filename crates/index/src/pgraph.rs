@@ -575,6 +575,7 @@ mod tests {
             threads: vec![],
             pstats: None,
             samples: None,
+            lines_are_current: false,
         };
     }
 }

@@ -39,6 +39,7 @@ fn big_pstats_profiles_get_the_same_package_classes_and_table() {
         threads: vec![],
         pstats: Some(PstatsData { stats, edges, total_calls: u64::from(n), prim_calls: u64::from(n), total_time: f64::from(n) }),
         samples: None,
+        lines_are_current: false,
     };
     assert!(p.check_valid().is_ok());
     let idx = ProfileIndex::build(p);

@@ -219,11 +219,13 @@ fn folded_totals_threads_and_trees() {
             let tt = idx.tree(&tv, &TreeQuery { lod: Lod { min_frac: 0.0, max_nodes: 1 }, ..Default::default() }).unwrap();
             assert!(close(tt.nodes[0].total, total), "{rel} {tf}");
         }
-        // Top of the table: total weight equals the truth's frame total for the biggest frame.
+        // Top of the table: total weight equals the truth's frame total for the biggest frame
+        // (the truth's frames are the producer's, one per line: the table by line).
         let frames = truth["frames"].as_array().unwrap();
         let max_total = frames.iter().map(|f| f[2].as_f64().unwrap()).fold(f64::MIN, f64::max);
-        let (_, top) = idx.query_functions(&FunctionQuery { limit: 1, ..Default::default() });
-        let got = idx.stats_in(&v, top[0]).unwrap().total_weight.unwrap();
+        let li = idx.by_line();
+        let (_, top) = li.query_functions(&FunctionQuery { limit: 1, ..Default::default() });
+        let got = li.stats_in(&li.default_view(), top[0]).unwrap().total_weight.unwrap();
         assert!(got <= max_total + 1e-9, "{rel}: {got} vs {max_total}");
     }
 }

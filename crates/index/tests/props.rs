@@ -474,6 +474,7 @@ fn build_pstats(calls: &[(Vec<u32>, f64)]) -> ProfileIndex {
         threads: vec![],
         pstats: Some(PstatsData { stats, edges, total_calls: 0, prim_calls: 0, total_time }),
         samples: None,
+        lines_are_current: false,
     };
     assert!(p.check_valid().is_ok());
     ProfileIndex::build(p)

@@ -373,6 +373,11 @@ pub struct Profile {
     pub pstats: Option<PstatsData>,
     /// Sampling-profiler data.
     pub samples: Option<SampleData>,
+    /// True when a function's line is the line the frame was executing when sampled (py-spy,
+    /// austin, Tachyon), so one Python function is several functions here, one per line seen;
+    /// false when it is the definition line (pstats, the recorder) or unknown. The index then
+    /// groups the functions by (name, file) (`profview-index`, `lines.rs`).
+    pub lines_are_current: bool,
 }
 
 impl Profile {
@@ -545,6 +550,7 @@ impl SampleBuilder {
             threads: self.threads,
             pstats: None,
             samples: Some(SampleData { stacks: self.stacks, samples: self.samples }),
+            lines_are_current: false,
         }
     }
 }
@@ -599,6 +605,7 @@ mod tests {
                 ..Default::default()
             }),
             samples: None,
+            lines_are_current: false,
         };
         assert!(p.check_valid().is_err());
     }

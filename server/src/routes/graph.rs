@@ -26,10 +26,11 @@ pub struct GraphParams {
 pub async fn graph(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    by: super::query::ByParam,
     Q(p): Q<GraphParams>,
 ) -> Result<Json<CallGraph>, AppError> {
     let e = entry(&state, &id).await?;
     let n = p.n.unwrap_or(150).clamp(1, MAX_GRAPH_NODES);
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    on_blocking_pool(move || profview_answer::graph(&e.index, &sel, n).map_err(answer_err)).await.map(Json)
+    on_blocking_pool(move || profview_answer::graph(by.pick(&e.index), &sel, n).map_err(answer_err)).await.map(Json)
 }

@@ -27,6 +27,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/profiles/{id}/functions/{fid}/all-callers", get(query::all_callers))
         .route("/profiles/{id}/functions/{fid}/all-callees", get(query::all_callees))
         .route("/profiles/{id}/functions/{fid}/sandwich", get(query::sandwich))
+        .route("/profiles/{id}/functions/{fid}/lines", get(query::function_lines))
         .route("/profiles/{id}/functions/{fid}/source", get(source::source))
         .route("/profiles/{id}/tree", get(query::tree))
         .route("/profiles/{id}/threads", get(query::threads))

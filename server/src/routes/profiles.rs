@@ -100,6 +100,7 @@ pub(crate) fn functions_params(p: &FunctionsParams) -> profview_answer::Function
         find: p.find,
         thread: p.thread.clone(),
         tf: p.tf.clone(),
+        by: None,
     }
 }
 
@@ -107,10 +108,11 @@ pub(crate) fn functions_params(p: &FunctionsParams) -> profview_answer::Function
 pub async fn functions(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    by: super::query::ByParam,
     super::query::Q(params): super::query::Q<FunctionsParams>,
 ) -> Result<Json<FunctionPage>, AppError> {
     let e = entry(&state, &id).await?;
-    let p = functions_params(&params);
+    let p = profview_answer::FunctionsParams { by: Some(by.0), ..functions_params(&params) };
     super::query::on_blocking_pool(move || profview_answer::functions(&e.index, &p).map_err(super::query::answer_err))
     .await
     .map(Json)

@@ -11,8 +11,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use profview_answer::AnswerError;
-use profview_api::{FunctionDetail, ReachList, Sandwich, ThreadList, TreeMode, TreeSlice};
-use profview_index::{Lod, Selection};
+use profview_api::{By, FunctionDetail, FunctionLines, ReachList, Sandwich, ThreadList, TreeMode, TreeSlice};
+use profview_index::{Lod, ProfileIndex, Selection};
 use profview_model::FuncId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -33,6 +33,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
             Ok(Query(v)) => Ok(Q(v)),
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
+    }
+}
+
+/// `by=` (`function`, the default, or `line`), read from the query string beside each route's
+/// own parameters: every profile view route takes it. Anything else is a JSON 400.
+#[derive(Clone, Copy, Debug)]
+pub struct ByParam(pub By);
+
+impl ByParam {
+    /// The index that answers in this unit.
+    pub fn pick(self, idx: &ProfileIndex) -> &ProfileIndex {
+        profview_answer::pick(idx, self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ByParam {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        #[derive(Deserialize)]
+        struct P {
+            by: Option<String>,
+        }
+        let Q(p) = Q::<P>::from_request_parts(parts, state).await?;
+        profview_answer::by(p.by.as_deref()).map(ByParam).map_err(answer_err)
     }
 }
 
@@ -118,6 +142,7 @@ pub struct DetailParams {
 pub async fn function_detail(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
+    by: ByParam,
     Q(p): Q<DetailParams>,
 ) -> Result<Json<FunctionDetail>, AppError> {
     let e = entry(&state, &id).await?;
@@ -132,7 +157,7 @@ pub async fn function_detail(
             .ok_or_else(|| AppError::BadRequest(format!("limit must be a whole number up to {MAX_EDGE_ROWS}, not {s:?}")))?,
     };
     on_blocking_pool(move || {
-        profview_answer::function_detail(&e.index, &sel, fid.0, Some(limit)).map_err(answer_err)
+        profview_answer::function_detail(by.pick(&e.index), &sel, fid.0, Some(limit)).map_err(answer_err)
     })
     .await
     .map(Json)
@@ -142,25 +167,27 @@ pub async fn function_detail(
 pub async fn all_callers(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
+    by: ByParam,
     Q(p): Q<ViewParams>,
 ) -> Result<Json<ReachList>, AppError> {
-    reach(state, id, fid, p, true).await
+    reach(state, id, fid, p, by, true).await
 }
 
 /// `GET /api/profiles/{id}/functions/{fid}/all-callees?thread=&tf=`.
 pub async fn all_callees(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
+    by: ByParam,
     Q(p): Q<ViewParams>,
 ) -> Result<Json<ReachList>, AppError> {
-    reach(state, id, fid, p, false).await
+    reach(state, id, fid, p, by, false).await
 }
 
-async fn reach(state: AppState, id: String, fid: String, p: ViewParams, callers: bool) -> Result<Json<ReachList>, AppError> {
+async fn reach(state: AppState, id: String, fid: String, p: ViewParams, by: ByParam, callers: bool) -> Result<Json<ReachList>, AppError> {
     let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
-    on_blocking_pool(move || profview_answer::reach(&e.index, &sel, fid.0, callers).map_err(answer_err))
+    on_blocking_pool(move || profview_answer::reach(by.pick(&e.index), &sel, fid.0, callers).map_err(answer_err))
     .await
     .map(Json)
 }
@@ -181,13 +208,14 @@ pub struct TreeParams {
 pub async fn sandwich(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
+    by: ByParam,
     Q(p): Q<TreeParams>,
 ) -> Result<Json<Sandwich>, AppError> {
     let e = entry(&state, &id).await?;
     let fid = parse_fid(&fid)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     let lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    on_blocking_pool(move || profview_answer::sandwich(&e.index, &sel, fid.0, &lod).map_err(answer_err))
+    on_blocking_pool(move || profview_answer::sandwich(by.pick(&e.index), &sel, fid.0, &lod).map_err(answer_err))
     .await
     .map(Json)
 }
@@ -196,6 +224,7 @@ pub async fn sandwich(
 pub async fn tree(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    by: ByParam,
     Q(p): Q<TreeParams>,
 ) -> Result<Json<TreeSlice>, AppError> {
     let e = entry(&state, &id).await?;
@@ -204,15 +233,33 @@ pub async fn tree(
     let mut q = profview_answer::tree_query(p.mode, p.root.as_deref(), unchecked).map_err(answer_err)?;
     let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
     q.lod = lod(p.min_frac.as_deref(), p.max_nodes.as_deref())?;
-    on_blocking_pool(move || profview_answer::tree(&e.index, &sel, &q).map_err(answer_err))
+    on_blocking_pool(move || profview_answer::tree(by.pick(&e.index), &sel, &q).map_err(answer_err))
     .await
     .map(Json)
 }
 
 /// `GET /api/profiles/{id}/threads`.
-pub async fn threads(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ThreadList>, AppError> {
+pub async fn threads(State(state): State<AppState>, Path(id): Path<String>, by: ByParam) -> Result<Json<ThreadList>, AppError> {
     let e = entry(&state, &id).await?;
+    // The same threads and totals either way; the line-level index is not built for them.
+    let _ = by;
     Ok(Json(profview_answer::threads(&e.index)))
+}
+
+/// `GET /api/profiles/{id}/functions/{fid}/lines?thread=&by=`: the function's lines with their
+/// self and total, by line (one row, its own, when the profile's lines are not current).
+pub async fn function_lines(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    by: ByParam,
+    Q(p): Q<ViewParams>,
+) -> Result<Json<FunctionLines>, AppError> {
+    let e = entry(&state, &id).await?;
+    let fid = parse_fid(&fid)?;
+    let sel = selection(p.thread.as_deref(), p.tf.as_deref())?;
+    on_blocking_pool(move || profview_answer::function_lines(by.pick(&e.index), &sel, fid.0).map_err(answer_err))
+        .await
+        .map(Json)
 }
 
 /// The OpenAPI 3 document of the whole API (hand-written, kept in sync by a test that checks

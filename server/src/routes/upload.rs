@@ -235,6 +235,7 @@ fn download_name(name: &str, ext: &str) -> String {
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    by: super::query::ByParam,
     Query(params): Query<ExportParams>,
 ) -> Result<Response, AppError> {
     let fmt_name = params.format.as_deref().unwrap_or("svg");
@@ -251,7 +252,7 @@ pub async fn export(
                 .ok_or_else(|| super::profiles::not_found(&entry.id))?;
             return crate::html_report::build(&bytes, &entry.name).map_err(AppError::Unprocessable);
         }
-        crate::export::export(&entry.index, &entry.name, format).map_err(AppError::Unprocessable)
+        crate::export::export(by.pick(&entry.index), &entry.name, format).map_err(AppError::Unprocessable)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

@@ -635,6 +635,11 @@ impl FoldedParser {
             },
             _ => Unit::Samples,
         };
+        // py-spy, austin and Tachyon write the line each frame was executing, not where its
+        // function starts (Gregg and perf frames carry no line).
+        let lines_are_current = matches!(mode, Mode::PySpy | Mode::Austin | Mode::Tachyon)
+            && matches!(dialect, Dialect::PySpy | Dialect::Austin | Dialect::Tachyon)
+            && self.functions.iter().any(|f| f.line > 0);
         let profile = Profile {
             format: Format::Folded,
             dialect,
@@ -646,6 +651,7 @@ impl FoldedParser {
                 stacks: StackTable::default(),
                 samples: Vec::new(),
             }),
+            lines_are_current,
         };
         // Free the lookup tables before the profile is handed on (peak memory).
         self.child_table.clear();
