@@ -247,3 +247,44 @@ fn roots_are_added_by_cumtime_until_they_hold_half_the_time() {
     );
     assert_eq!(top_level(&idx), [0, 1]);
 }
+
+#[test]
+fn the_edge_table_order_does_not_matter() {
+    // The same profile with its edges listed backwards: rows are sorted by endpoint, so every
+    // tree node, and every path resolved as a slice root, has the same numbers.
+    let fwd = profile(true);
+    let funcs = [(4, 0.0, 13.0), (2, 1.0, 5.0), (2, 0.0, 8.0), (3, 2.0, 12.0), (2, 10.0, 10.0)];
+    let mut edges = vec![(0, 1, 2, 1.0, 5.0), (0, 2, 2, 0.0, 8.0), (1, 3, 1, 0.0, 4.0), (2, 3, 2, 2.0, 8.0), (3, 4, 2, 10.0, 10.0)];
+    edges.reverse();
+    let bwd = index_of(&funcs, &edges, true);
+    for mode in [TreeMode::TopDown, TreeMode::Inverted] {
+        let (a, b) = (tree(&fwd, mode), tree(&bwd, mode));
+        let key = |s: &Slice| {
+            let mut v: Vec<(String, f64, f64, Option<f64>)> =
+                s.nodes.iter().map(|n| (n.path.clone(), n.total, n.self_value, n.calls)).collect();
+            v.sort_by(|x, y| x.0.cmp(&y.0));
+            v
+        };
+        assert_eq!(key(&a), key(&b), "{mode:?}");
+        let v = bwd.default_view();
+        for n in a.nodes.iter().filter(|n| n.func.is_some()) {
+            let root: Vec<FuncId> = n.path.split('.').map(|x| FuncId(x.parse().unwrap())).collect();
+            let r = bwd.tree(&v, &TreeQuery { mode, root, lod: full() }).unwrap();
+            assert!(close(r.nodes[0].total, n.total), "{mode:?} {}: {} vs {}", n.path, r.nodes[0].total, n.total);
+        }
+    }
+}
+
+#[test]
+fn an_other_node_of_estimated_children_is_estimated() {
+    // min_frac 0.3 of 13 → cutoff 3.9: d under main;a;c (10/3, an estimate) is the one narrow
+    // node; its "other" carries that value and is an estimate too.
+    let idx = profile(true);
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.3, max_nodes: 100 } }).unwrap();
+    let other: Vec<(&str, f64, u32, Exactness)> =
+        s.nodes.iter().filter(|n| n.func.is_none() && n.merged > 0).map(|n| (n.path.as_str(), n.total, n.merged, n.exactness)).collect();
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!((other[0].0, other[0].2, other[0].3), ("0.1.3", 1, Exactness::Estimated));
+    assert!(close(other[0].1, 10.0 / 3.0));
+}
