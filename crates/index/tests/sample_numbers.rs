@@ -13,8 +13,17 @@ use profview_model::{Dialect, FuncId, SampleBuilder, Unit, NO_PARENT};
 /// `main;a;b` 2.5, `main;a` 0.5, `main;c` 0.25, `main;a;c` 0.75 (total 4). `main;c` comes
 /// before `main;a`, so the stack table is not in pre-order as built.
 fn index(scale: f64) -> ProfileIndex {
+    index_with(scale, 0)
+}
+
+/// [`index`] with `unused` more functions that no sample names (many functions take another
+/// path through the index).
+fn index_with(scale: f64, unused: usize) -> ProfileIndex {
     let mut b = SampleBuilder::new();
     let f: Vec<FuncId> = ["main", "a", "b", "c"].iter().enumerate().map(|(i, n)| b.function(n, "app.py", i as i64 + 1)).collect();
+    for i in 0..unused {
+        b.function(&format!("unused{i}"), "lib.py", i as i64 + 1);
+    }
     let t = b.thread("1", None);
     b.add_sample(&[f[0], f[3]], t, 0.25 * scale);
     b.add_sample(&[f[0], f[1], f[2]], t, 2.5 * scale);
@@ -64,8 +73,9 @@ fn whole_weights_renumber_the_stacks_in_pre_order() {
 
 #[test]
 fn trees_callers_and_callees_of_the_input() {
-    for scale in [1.0, 4.0] {
-        let idx = index(scale);
+    // Fractional weights, whole weights, and whole weights among more than 65,535 functions.
+    for (scale, unused) in [(1.0, 0), (4.0, 0), (4.0, 70_000)] {
+        let idx = index_with(scale, unused);
         let td = tree(&idx, "", TreeMode::TopDown);
         check(&td, &[("0", 4.0, 0.0), ("0.1", 3.75, 0.5), ("0.1.2", 2.5, 2.5), ("0.1.3", 0.75, 0.75), ("0.3", 0.25, 0.25)], scale, "top-down");
         // Inverted: own value is the weight of the stacks that are exactly this path (reversed).
