@@ -288,3 +288,13 @@ fn an_other_node_of_estimated_children_is_estimated() {
     assert_eq!((other[0].0, other[0].2, other[0].3), ("0.1.3", 1, Exactness::Estimated));
     assert!(close(other[0].1, 10.0 / 3.0));
 }
+
+#[test]
+fn an_edge_without_calls_carries_no_time() {
+    // `profile` module edges split the callee's times by calls; the only edge into a records
+    // 0 calls, so it carries none of a's time (not 0/0).
+    let idx = index_of(&[(1, 0.0, 6.0), (1, 6.0, 6.0)], &[(0, 1, 0, 0.0, 0.0)], false);
+    let s = tree(&idx, TreeMode::TopDown);
+    let (t, own, _, _, _) = node(&s, "0.1");
+    assert_eq!((t, own), (0.0, 0.0));
+}

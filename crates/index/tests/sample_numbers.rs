@@ -160,8 +160,10 @@ fn narrow_children_are_summed_into_one_other_node() {
     let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
     let v = idx.default_view();
     let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.2, max_nodes: 100 } }).unwrap();
-    let other: Vec<(f64, u32, &str)> = s.nodes.iter().filter(|n| n.func.is_none() && n.merged > 0).map(|n| (n.total, n.merged, n.path.as_str())).collect();
-    assert_eq!(other, [(3.0, 3, "0")]);
+    // x2..x4 are leaves: the "other" node's own weight is theirs, 3.
+    let other: Vec<(f64, f64, u32, &str)> =
+        s.nodes.iter().filter(|n| n.func.is_none() && n.merged > 0).map(|n| (n.total, n.self_value, n.merged, n.path.as_str())).collect();
+    assert_eq!(other, [(3.0, 3.0, 3, "0")]);
     let named: Vec<(&str, f64)> = s.nodes.iter().filter(|n| n.func.is_some()).map(|n| (n.path.as_str(), n.total)).collect();
     assert_eq!(named, [("0", 13.0), ("0.1", 10.0)]);
     assert!(s.nodes.iter().find(|n| n.path == "0" && n.func.is_some()).unwrap().truncated);
@@ -170,8 +172,9 @@ fn narrow_children_are_summed_into_one_other_node() {
 #[test]
 fn a_slice_that_used_its_whole_budget_is_not_reused_for_a_bigger_one() {
     // The full top-down tree has 6 nodes (the root and five). A 3-node slice is clipped; a
-    // later 100-node query on the same view must still give all 6.
-    let idx = index(1.0);
+    // later 100-node query on the same view must still give all 6. (Whole weights: only their
+    // views cut slices from kept ones.)
+    let idx = index(4.0);
     let v = idx.default_view();
     let q = |max_nodes: usize| TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.0, max_nodes } };
     let small = idx.tree(&v, &q(3)).unwrap();
