@@ -21,6 +21,7 @@ impl FxHasher {
 
 impl Hasher for FxHasher {
     #[inline]
+    #[mutants::skip] // mutants: hash mixing; every table compares the real keys, so a worse hash is only slower
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
@@ -52,6 +53,7 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     #[inline]
+    #[mutants::skip] // mutants: hash mixing; every table compares the real keys, so a worse hash is only slower
     fn finish(&self) -> u64 {
         // Final avalanche so the low bits that hashbrown uses are well mixed.
         let h = self.hash;
@@ -71,6 +73,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
 
 /// Hashes a pair of ids.
 #[inline]
+#[mutants::skip] // mutants: hash mixing; every table compares the real keys, so a worse hash is only slower
 pub(crate) fn hash_pair(a: u32, b: u32) -> u64 {
     let x = ((a as u64) << 32 | b as u64).wrapping_mul(SEED);
     let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -93,6 +96,7 @@ pub(crate) struct IdTable {
 
 impl IdTable {
     #[inline]
+    #[mutants::skip] // mutants: hash bits in a slot only spare key comparisons; `find` compares the keys
     fn tag(&self, h: u64) -> u32 {
         if self.id_bits >= 32 {
             0
@@ -186,5 +190,43 @@ impl IdTable {
     /// Drops the slots.
     pub(crate) fn clear(&mut self) {
         *self = IdTable::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest power of two ≥ 16 that holds `n` members at most 3/4 full.
+    fn slots_for(n: usize) -> usize {
+        let mut s = 16;
+        while n * 4 > s * 3 {
+            s *= 2;
+        }
+        s
+    }
+
+    #[test]
+    fn the_table_grows_by_members_not_by_ids() {
+        let mut t = IdTable::default();
+        let mut hashes: Vec<u64> = Vec::new();
+        for i in 0..1000u32 {
+            // Ids far apart: the size must follow the member count only.
+            let id = i * 1000;
+            let h = hash_pair(id, 7);
+            let members = hashes.clone();
+            t.insert(h, id, || {
+                members
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, h)| (h, j as u32 * 1000))
+            });
+            hashes.push(h);
+            assert_eq!(t.slots.len(), slots_for(i as usize + 1), "after {} members", i + 1);
+        }
+        for (j, &h) in hashes.iter().enumerate() {
+            assert_eq!(t.find(h, |id| id == j as u32 * 1000), Some(j as u32 * 1000));
+        }
+        assert_eq!(t.find(hash_pair(1, 7), |id| id == 1), None);
     }
 }

@@ -378,8 +378,9 @@ impl<'a> Reader<'a> {
         }
         match std::str::from_utf8(raw) {
             Ok(s) => Ok(s.to_owned()),
+            // The offset of the first bad byte: the text starts `n` bytes before `pos`.
             Err(e) if strict_utf8 => {
-                self.err(at + e.valid_up_to(), "invalid UTF-8 in a str object")
+                self.err(self.pos - n + e.valid_up_to(), "invalid UTF-8 in a str object")
             }
             Err(_) => {
                 self.notes.push(format!(
@@ -553,7 +554,7 @@ impl<'a> Reader<'a> {
         if n == i32::MIN {
             return self.err(at, "long size out of range");
         }
-        let negative = n < 0;
+        let negative = n.is_negative();
         let nd = n.unsigned_abs() as usize;
         if nd.saturating_mul(2) > self.b.len() - self.pos {
             return self.err(

@@ -67,3 +67,32 @@ impl<T> Csr<T> {
         self.off.capacity() * 4 + self.items.capacity() * std::mem::size_of::<T>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_their_counts_and_order() {
+        // Row 0 holds one item: its second pair comes after row 1's and is dropped.
+        let c = Csr::from_counts(&[1, 2, 0], [(1, 20u32), (1, 21), (0, 10), (0, 11), (2, 30), (7, 70)].into_iter());
+        assert_eq!(c.slice(0), [10]);
+        assert_eq!(c.slice(1), [20, 21]);
+        assert_eq!(c.slice(2), [] as [u32; 0]);
+        // Past the last row: empty, not a panic.
+        assert_eq!(c.slice(3), [] as [u32; 0]);
+        assert_eq!(c.slice(9), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn heap_bytes_counts_both_vectors() {
+        let off: Vec<u32> = vec![0, 1, 3];
+        let items: Vec<u64> = vec![5, 6, 7];
+        let (oc, ic) = (off.capacity(), items.capacity());
+        let mut c = Csr::from_parts(off, items);
+        assert_eq!(c.heap_bytes(), oc * 4 + ic * 8);
+        c.slice_mut(1)[1] = 9;
+        assert_eq!(c.slice(1), [6, 9]);
+        assert_eq!(c.slice_mut(2), [] as [u64; 0]);
+    }
+}

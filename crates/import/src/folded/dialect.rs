@@ -34,8 +34,7 @@ pub(super) fn decide(stack: &[u8]) -> Mode {
     if is_pyspy_pseudo(&stack[..root_end]) {
         return Mode::PySpy;
     }
-    let leaf_start = memchr::memrchr(b';', stack).map_or(0, |i| i + 1);
-    let leaf = &stack[leaf_start..];
+    let leaf = stack.rsplit(|&b| b == b';').next().unwrap_or(stack);
     let root = &stack[..root_end];
     let looks = |f: &[u8]| {
         f.ends_with(b")") && memchr::memmem::rfind(f, b" (").is_some_and(|i| i + 3 < f.len())

@@ -309,3 +309,27 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     }
     i
 }
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn common_prefix_equals_a_byte_by_byte_count() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len_a in [0, 1, 7, 8, 9, 16, 23, 40] {
+            for len_b in [0, 5, 8, 17, 40] {
+                for diff in 0..40 {
+                    let a = &base[..len_a];
+                    let mut b = base[..len_b].to_vec();
+                    if diff < b.len() {
+                        b[diff] ^= 0x20;
+                    }
+                    let naive = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+                    assert_eq!(common_prefix(a, &b), naive, "{len_a} {len_b} {diff}");
+                    assert_eq!(common_prefix(&b, a), naive, "{len_b} {len_a} {diff}");
+                }
+            }
+        }
+    }
+}

@@ -78,6 +78,7 @@ impl SelfWeights {
         }
         s
     }
+    #[mutants::skip] // mutants: a memory estimate for the view cache's budget; no query result depends on it
     pub(super) fn heap_bytes(&self) -> usize {
         self.bits.capacity() * 8 + self.rank.capacity() * 4 + self.vals.capacity() * 8
     }
@@ -148,6 +149,7 @@ impl Incl {
             Incl::U32(v) => v[i] as f64,
         }
     }
+    #[mutants::skip] // mutants: a memory estimate for the view cache's budget; no query result depends on it
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
             Incl::F64(v) => v.capacity() * 8,
