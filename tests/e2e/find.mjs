@@ -94,6 +94,7 @@ export const makeCollection = tid('make-collection');
 export const functionSource = tid('function-source');
 export const sourceLine = tid('source-line');
 export const sourceOff = tid('source-off');
+export const sourceCost = tid('source-cost');
 // Functions, not lines (py-spy, austin): the "by line" toggle and a function's lines.
 export const byLine = tid('by-line');
 export const functionLines = tid('function-lines');

@@ -42,6 +42,21 @@ test('with --source-root the source tab shows the function\'s file, its line mar
     const def = SOURCE.findIndex((l) => l.startsWith('def parse_stdlib')) + 1;
     const next = SOURCE.findIndex((l, i) => i >= def && l.startsWith('def ')) + 1;
     assert.ok(marked[0].n >= def && marked[0].n < next, `marked ${marked[0].n}, def ${def}, next def ${next}`);
+
+    // The heat column: each line the profile has a cost for shows that cost, and only those.
+    const [{ id }] = await (await fetch(server.origin + '/api/profiles')).json();
+    const fid = new URL(page.url()).searchParams.get('sel');
+    const want = (await (await fetch(`${server.origin}/api/profiles/${id}/functions/${fid}/lines`)).json()).rows;
+    assert.ok(want.length > 1, `parse_stdlib has several lines: ${JSON.stringify(want)}`);
+    const shown = new Set(rows.map((r) => r.n));
+    const costs = await page.locator(find.sourceCost).evaluateAll((spans) => spans.map((s) => ({
+      n: Number(s.closest('tr').dataset.line), self: Number(s.dataset.self), total: Number(s.dataset.total) })));
+    assert.deepEqual(costs, want.filter((r) => shown.has(r.line)).map((r) => ({ n: r.line, self: r.self, total: r.total })));
+    assert.ok(costs.length > 1);
+    // The function's self is the sum of its lines' self (all of them are in the window here).
+    const fn = (await (await fetch(`${server.origin}/api/profiles/${id}/functions?q=parse_stdlib`)).json()).rows
+      .find((r) => r.name === 'parse_stdlib');
+    assert.equal(costs.reduce((a, c) => a + c.self, 0), fn.self_weight);
     await screenshot(page, 'source-tab');
     assert.deepEqual(page.problems, []);
   } finally {

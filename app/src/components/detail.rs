@@ -100,7 +100,7 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
                         {if current == "sandwich" {
                             view! { <SandwichView id=id.clone() fid=fid/> }.into_any()
                         } else if current == "source" {
-                            view! { <SourceTab id=id.clone() fid=fid/> }.into_any()
+                            view! { <SourceTab id=id.clone() fid=fid unit=unit.clone()/> }.into_any()
                         } else {
                             view! { <ReachView id=id.clone() fid=fid unit=unit.clone() which=if current == "all-callees" { "all-callees" } else { "all-callers" }/> }.into_any()
                         }}
