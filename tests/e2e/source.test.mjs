@@ -57,6 +57,7 @@ test('with --source-root the source tab shows the function\'s file, its line mar
     const fn = (await (await fetch(`${server.origin}/api/profiles/${id}/functions?q=parse_stdlib`)).json()).rows
       .find((r) => r.name === 'parse_stdlib');
     assert.equal(costs.reduce((a, c) => a + c.self, 0), fn.self_weight);
+    await page.locator(find.sourceCost).first().scrollIntoViewIfNeeded();
     await screenshot(page, 'source-tab');
     assert.deepEqual(page.problems, []);
   } finally {
