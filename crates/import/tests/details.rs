@@ -89,7 +89,8 @@ fn folded_sniff_answers_from_the_first_data_line() {
     assert_eq!(folded::sniff(b"# austin: 3.6\n"), Some(true));
     // The first data line decides, even when a later one would fit.
     assert_eq!(folded::sniff(b"hello world\nmain 3\n"), None);
-    assert_eq!(folded::sniff(b"main;work x3\n"), None);
+    // A text whose data lines are mostly malformed is not folded (refused, naming what it looks like).
+    assert_eq!(folded::sniff(b"main;work x3\n"), Some(false));
     assert_eq!(folded::sniff(b"a\0b 1\n"), Some(false));
     assert_eq!(folded::sniff(b"  {\"x\": 1}"), Some(false));
 }
@@ -110,7 +111,8 @@ fn pstats_sniff_wants_a_dict_whose_first_key_is_a_tuple() {
 fn the_name_decides_when_the_content_is_undecided() {
     // `N` is a marshal code (pstats undecided), the line has no count (folded undecided), and
     // the bytes are not UTF-8 (so the last-resort rule would pick pstats).
-    let undecided = b"N\xff abc\n";
+    // (One good line beside the bad one: a text that is mostly malformed is refused as folded.)
+    let undecided = b"N\xff abc\nmain 3\n";
     assert_eq!(pstats::sniff(undecided), None);
     assert_eq!(folded::sniff(undecided), None);
     assert_eq!(detect("x.folded", undecided), Some(Kind::Folded));
@@ -435,7 +437,8 @@ fn pyspy_line_numbers_have_at_most_eighteen_digits() {
 
 #[test]
 fn bad_counts_and_missing_counts_are_told_apart() {
-    let out = folded::parse(b"a 1.2.3\nb -4\nc 2\nd x7\ne 1.5e3\nf 3\n", &Limits::default())
+    // (Good lines are the majority: a text of mostly bad lines is refused, not skipped through.)
+    let out = folded::parse(b"a 1.2.3\nb -4\nc 2\nd x7\ne 1.5e3\nf 3\ng 1\nh 1\ni 1\n", &Limits::default())
         .unwrap();
     let w: Vec<String> = out.warnings.iter().map(|w| w.message.clone()).collect();
     assert_eq!(
@@ -448,7 +451,7 @@ fn bad_counts_and_missing_counts_are_told_apart() {
         ]
         .map(|s| s.to_string())
     );
-    assert_eq!(out.profile.samples.unwrap().total(), 5.0);
+    assert_eq!(out.profile.samples.unwrap().total(), 8.0); // c, f, g, h, i
 }
 
 #[test]
@@ -458,7 +461,7 @@ fn text_that_is_mostly_not_folded_is_refused_with_its_counts() {
         e,
         ImportError::Folded {
             line: 1,
-            message: "not folded stacks: 2 of 3 data lines have no `COUNT` after the last space"
+            message: "not folded stacks: 2 of 3 data lines have no `COUNT` after the last space; looks like prose / not a profile"
                 .into(),
         }
     );
@@ -513,16 +516,21 @@ fn streamed_gzip_counts_every_byte_against_the_cap() {
 
 #[test]
 fn streamed_gzip_keeps_errors_that_are_not_about_size() {
+    // A chrome trace without events: its importer's own error, not a size error nor "unknown".
+    let want = ImportError::Json {
+        format: "chrome trace".into(),
+        message: "no B/E or X events (nothing to show)".into(),
+    };
     let r = import_reader(
         "x.json.gz",
         &gz(b"{\"traceEvents\": []}")[..],
         &Limits::default(),
         &StreamOptions::default(),
     );
-    assert_eq!(r.unwrap_err(), ImportError::UnknownFormat);
+    assert_eq!(r.unwrap_err(), want);
     // The same bytes in memory give the same answer.
-    assert_eq!(
-        import("x.json.gz", &gz(b"{\"traceEvents\": []}"), &Limits::default()).unwrap_err(),
-        ImportError::UnknownFormat
-    );
+    assert_eq!(import("x.json.gz", &gz(b"{\"traceEvents\": []}"), &Limits::default()).unwrap_err(), want);
+    // Text that is no profile keeps the folded refusal (naming what it looks like) through the stream.
+    let r = import_reader("x.txt.gz", &gz(b"not a profile\n")[..], &Limits::default(), &StreamOptions::default());
+    assert!(matches!(r.unwrap_err(), ImportError::Folded { ref message, .. } if message.contains("looks like prose")));
 }

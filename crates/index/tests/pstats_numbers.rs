@@ -65,6 +65,7 @@ fn index_of(funcs: &[(u64, f64, f64)], edges: &[(u32, u32, u64, f64, f64)], time
             total_time: funcs.iter().map(|f| f.1).sum(),
         }),
         samples: None,
+        lines_are_current: false,
     };
     p.check_valid().unwrap();
     ProfileIndex::build(p)

@@ -89,6 +89,7 @@ fn parallel_pstats_edges_are_summed() {
             total_time: 4.0,
         }),
         samples: None,
+        lines_are_current: false,
     };
     p.check_valid().unwrap();
     let idx = ProfileIndex::build(p);
