@@ -111,12 +111,15 @@ pub fn FunctionDetailPanel(id: String, pstats: bool, unit: String) -> impl IntoV
     }
 }
 
+/// One figure of the detail's stats line: its label, a number with its unit, or else a text.
+type StatItem = (&'static str, Option<(f64, String)>, String);
+
 fn stats_line(f: &FunctionRow, pstats: bool, unit: &str) -> impl IntoView {
     // (label, value, unit): times of pstats columns are seconds, sampled weights are in the
     // profile's unit; ncalls is text.
     let calls = || ("ncalls", None, format::ncalls(f.ncalls, f.primcalls));
     let num = |k: &'static str, v: Option<f64>, u: &str| (k, v.map(|x| (x, u.to_owned())), String::new());
-    let items: Vec<(&str, Option<(f64, String)>, String)> = if pstats {
+    let items: Vec<StatItem> = if pstats {
         vec![
             calls(),
             num("tottime", f.tottime, "seconds"),

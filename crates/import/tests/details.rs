@@ -518,7 +518,7 @@ fn streamed_gzip_counts_every_byte_against_the_cap() {
 fn streamed_gzip_keeps_errors_that_are_not_about_size() {
     // A chrome trace without events: its importer's own error, not a size error nor "unknown".
     let want = ImportError::Json {
-        format: "chrome trace".into(),
+        format: "chrome trace",
         message: "no B/E or X events (nothing to show)".into(),
     };
     let r = import_reader(
