@@ -70,9 +70,6 @@ impl FoldedParser {
         let Some(weight) = self.count(&l[sp + 1..]) else {
             return;
         };
-        if self.sample_lines == 0 {
-            self.first_sample_line = line_no;
-        }
         self.sample_lines += 1;
         self.abs_total += weight.abs();
         let (thread, frames) = self.thread_of(stack);

@@ -292,7 +292,6 @@ pub struct FoldedParser {
     prev_state: Vec<PrevFrame>,
     // bookkeeping
     sample_lines: u64,
-    first_sample_line: u64,
     abs_total: f64,
     saw_annotation: bool,
     saw_perf_thread: bool,
@@ -340,7 +339,6 @@ impl FoldedParser {
             prev: Vec::new(),
             prev_state: Vec::new(),
             sample_lines: 0,
-            first_sample_line: 0,
             abs_total: 0.0,
             saw_annotation: false,
             saw_perf_thread: false,
@@ -531,9 +529,6 @@ impl FoldedParser {
         self.negative.absorb(&later.negative, offset);
         self.empty_frames.absorb(&later.empty_frames, offset);
         self.deep.absorb(&later.deep, offset);
-        if self.sample_lines == 0 && later.sample_lines > 0 {
-            self.first_sample_line = later.first_sample_line + offset;
-        }
         self.sample_lines += later.sample_lines;
         self.abs_total += later.abs_total;
         self.saw_annotation |= later.saw_annotation;

@@ -1,0 +1,161 @@
+//! Details of detection and of the formats importers (callgrind, pprof, the JSON ones) that the
+//! corpus tests left unchecked, found by mutation testing (`docs/testing.md`). Every expected
+//! value is worked out by hand from the small input built here.
+#![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
+
+use profview_import::{callgrind, detect, folded, FoldedParser, Kind, Limits};
+use profview_model::{Dialect, Profile};
+
+/// Content no sniffer decides: `N` is a marshal code (pstats undecided), the first data line has
+/// no count and the second has one (folded undecided), `N` = field 9 with wire type 6 (not
+/// pprof), the first line is no callgrind header, and the bytes are not UTF-8.
+const UNDECIDED: &[u8] = b"N\xff abc\nmain 3\n";
+
+// ---- detection by name -----------------------------------------------------------------------
+
+#[test]
+fn perf_script_names_decide_undecided_content() {
+    // Only a comment: no sniffer decides (pstats rules it out), so the name does.
+    let comment = b"# just a comment\n";
+    assert_eq!(profview_import::perf::sniff(comment), None);
+    assert_eq!(folded::sniff(comment), None);
+    assert_eq!(detect("x.perf", comment), Some(Kind::PerfScript));
+    assert_eq!(detect("x.perf-script", comment), Some(Kind::PerfScript));
+    assert_eq!(detect("x.perf-script.gz", comment), Some(Kind::PerfScript));
+    // Without such a name, text goes to the folded importer.
+    assert_eq!(detect("x.log", comment), Some(Kind::Folded));
+}
+
+#[test]
+fn a_pprof_name_does_not_override_content_that_is_not_protobuf() {
+    assert_eq!(profview_import::pprof::sniff(UNDECIDED), Some(false));
+    // Not pprof, whatever the name: the last resort (binary → the pstats importer) decides.
+    assert_eq!(detect("x.pb", UNDECIDED), Some(Kind::Pstats));
+    assert_eq!(detect("x.pb.gz", UNDECIDED), Some(Kind::Pstats));
+}
+
+#[test]
+fn binary_that_is_not_folded_goes_to_the_pstats_importer() {
+    // A NUL rules folded out; `N` leaves pstats undecided; no name helps.
+    let bytes = b"N\0\x01\x02";
+    assert_eq!(folded::sniff(bytes), Some(false));
+    assert_eq!(profview_import::pstats::sniff(bytes), None);
+    assert_eq!(detect("x.bin", bytes), Some(Kind::Pstats));
+}
+
+// ---- names cut at the length limit -----------------------------------------------------------
+
+#[test]
+fn a_name_is_cut_at_a_character_boundary_at_or_below_the_limit() {
+    let lim = Limits { max_name_len: 2, ..Limits::default() };
+    // `é` is two bytes (c3 a9): a cut at byte 2 would split it, so the name keeps only `a`.
+    let p = folded::parse("a\u{e9}b;x 1\n".as_bytes(), &lim).unwrap().profile;
+    let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.iter().all(|n| n.len() <= 2), "{names:?}");
+    assert!(names.contains(&"a"), "{names:?}");
+}
+
+// ---- folded parser: dialects and join --------------------------------------------------------
+
+fn parsed(p: FoldedParser) -> Profile {
+    p.finish().unwrap().profile
+}
+
+#[test]
+fn a_parser_for_py_spy_splits_py_spy_frames() {
+    let mut p = FoldedParser::with_dialect(Limits::default(), Dialect::PySpy);
+    p.feed(b"main (app.py:3);work (app.py:7) 2\n");
+    let prof = parsed(p);
+    let f: Vec<(&str, &str, i64)> = prof.functions.iter().map(|f| (f.name.as_str(), f.file.as_str(), f.line)).collect();
+    assert_eq!(f, [("main", "app.py", 3), ("work", "app.py", 7)]);
+    assert_eq!(prof.dialect, Dialect::PySpy);
+}
+
+#[test]
+fn a_byte_order_mark_is_stripped_only_at_the_start_of_the_input() {
+    // The first piece had no lines; the joined piece had one; the next input is not the start.
+    let mut first = FoldedParser::new(Limits::default());
+    let mut later = first.fork();
+    later.feed(b"a 1\n");
+    first.join(later);
+    first.feed("\u{feff}b 2\n".as_bytes());
+    let prof = parsed(first);
+    let names: Vec<&str> = prof.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["a", "\u{feff}b"]);
+    // At the start it is stripped.
+    let mut p = FoldedParser::new(Limits::default());
+    p.feed("\u{feff}b 2\n".as_bytes());
+    assert_eq!(parsed(p).functions[0].name, "b");
+}
+
+// ---- callgrind -------------------------------------------------------------------------------
+
+fn cg(text: &str) -> profview_import::Imported {
+    callgrind::parse(text.as_bytes(), &Limits::default()).unwrap()
+}
+
+fn warnings(i: &profview_import::Imported) -> Vec<String> {
+    i.warnings.iter().map(|w| w.message.clone()).collect()
+}
+
+/// (name, line, ncalls, primcalls, tottime, cumtime) per function, in function order.
+fn rows(p: &Profile) -> Vec<(String, i64, u64, u64, f64, f64)> {
+    let ps = p.pstats.as_ref().unwrap();
+    p.functions
+        .iter()
+        .zip(&ps.stats)
+        .map(|(f, s)| {
+            let s = s.as_ref().unwrap();
+            (f.name.clone(), f.line, s.ncalls, s.primcalls, s.tottime, s.cumtime)
+        })
+        .collect()
+}
+
+#[test]
+fn callgrind_sniffing_looks_at_the_first_64_data_lines_only() {
+    let near = format!("version: 1\n{}events: Ticks\n", "x\n".repeat(62));
+    assert_eq!(callgrind::sniff(near.as_bytes()), Some(true)); // `events:` is data line 64
+    let far = format!("version: 1\n{}events: Ticks\n", "x\n".repeat(63));
+    assert_eq!(callgrind::sniff(far.as_bytes()), None); // data line 65: not looked at
+}
+
+#[test]
+fn callgrind_counts_names_cut_at_the_limit_plain_and_compressed() {
+    let text = "events: Ticks\nfl=a.py\nfn=abcdefghijklmnop\n1 5\nfn=(1) qrstuvwxyz0123\n2 7\n";
+    let lim = Limits { max_name_len: 4, ..Limits::default() };
+    let i = callgrind::parse(text.as_bytes(), &lim).unwrap();
+    let names: Vec<&str> = i.profile.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["abcd", "qrst"]);
+    assert!(warnings(&i).contains(&"2 name(s) were truncated to the name length limit".to_owned()), "{:?}", warnings(&i));
+    // Under the limit: no such warning.
+    let i = cg(text);
+    assert!(!warnings(&i).iter().any(|w| w.contains("truncated")), "{:?}", warnings(&i));
+}
+
+#[test]
+fn callgrind_positions_instr_line_reads_the_line_from_the_second_column() {
+    // Own cost 100 at line 5 (after the instruction address 0x10), a call to g at line 6 costing 30.
+    let text = "positions: instr line\nevents: Ticks\nfl=a.py\nfn=f\n0x10 5 100\ncfn=g\ncalls=1 0x20 9\n0x14 6 30\nfn=g\n0x20 9 30\n";
+    let i = cg(text);
+    let r = rows(&i.profile);
+    let f = r.iter().find(|r| r.0 == "f").unwrap();
+    let g = r.iter().find(|r| r.0 == "g").unwrap();
+    assert_eq!(f.1, 5);
+    assert_eq!(g.1, 9);
+    // Ticks are whole units of the cost: f's own 100, its cumulative 130; g's own and cumulative 30.
+    assert_eq!((f.4 / g.4, f.5 / g.4), (100.0 / 30.0, 130.0 / 30.0));
+    assert_eq!(g.4, g.5);
+    // An unknown column is refused, naming the line.
+    let e = callgrind::parse(b"positions: line column\nfn=f\n1 1\n", &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("positions: line column"), "{e}");
+}
+
+#[test]
+fn callgrind_names_the_first_line_of_ignored_keys() {
+    let text = "events: Ticks\nfl=a.py\nfn=f\nzz=1\n1 5\nyy=2\n";
+    assert!(
+        warnings(&cg(text)).contains(&"2 line(s) with an unknown `key=` were ignored (first on line 4)".to_owned()),
+        "{:?}",
+        warnings(&cg(text))
+    );
+}
