@@ -299,3 +299,43 @@ fn an_edge_without_calls_carries_no_time() {
     let (t, own, _, _, _) = node(&s, "0.1");
     assert_eq!((t, own), (0.0, 0.0));
 }
+
+#[test]
+fn the_root_of_a_pstats_tree_has_no_own_time_when_the_top_level_holds_the_total() {
+    // Σ tt = 13 = main's cumtime (the only top-level function): nothing is left for the root.
+    let s = tree(&profile(true), TreeMode::TopDown);
+    let root = s.nodes.iter().find(|n| n.depth == 0 && n.func.is_none()).unwrap();
+    assert!(close(root.total, 13.0) && close(root.self_value, 0.0), "{} {}", root.total, root.self_value);
+}
+
+#[test]
+fn a_focused_pstats_view_lists_the_focus_and_what_it_reaches_only() {
+    // Focus on a (1): a calls c (3), c calls d (4); main (0) and b (2) are out of view.
+    let idx = profile(true);
+    let v = idx.view(&Selection { thread: None, tf: "f:1".into() }).unwrap();
+    let (total, ids) = idx.query_functions_in(&v, &FunctionQuery { limit: 100, ..Default::default() });
+    let mut ids: Vec<u32> = ids.iter().map(|f| f.0).collect();
+    ids.sort_unstable();
+    assert_eq!((total, ids), (3, vec![1, 3, 4]));
+}
+
+#[test]
+fn edges_a_merge_creates_carry_their_callees_whole_time() {
+    // main (0) → m (1) → z (4), y (3), x (2), each callee 2 s of own time; merging m gives main
+    // three new edges, each with its callee's whole time (main is m's only caller), and the
+    // tree lists them under main (ties of cost by function id).
+    let idx = index_of(
+        &[(1, 0.0, 7.0), (1, 1.0, 7.0), (1, 2.0, 2.0), (1, 2.0, 2.0), (1, 2.0, 2.0)],
+        &[(0, 1, 1, 1.0, 7.0), (1, 4, 1, 2.0, 2.0), (1, 3, 1, 2.0, 2.0), (1, 2, 1, 2.0, 2.0)],
+        true,
+    );
+    let v = idx.view(&Selection { thread: None, tf: "m:1".into() }).unwrap();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: full() }).unwrap();
+    let under_main: Vec<u32> = s.nodes.iter().filter(|n| n.depth == 2).filter_map(|n| n.func).collect();
+    assert_eq!(under_main, [2, 3, 4]);
+    let e: Vec<(u32, f64, f64)> = idx.callees(&v, FuncId(0)).unwrap().iter().map(|e| (e.func.0, e.tottime.unwrap(), e.cumtime.unwrap())).collect();
+    assert_eq!(e.len(), 3);
+    assert!(e.iter().zip([2, 3, 4]).all(|(e, f)| e.0 == f && close(e.1, 2.0) && close(e.2, 2.0)), "{e:?}");
+    // main's own time grew by m's (1 s, main being its only caller).
+    assert!(close(idx.stats_in(&v, FuncId(0)).unwrap().tottime.unwrap(), 1.0));
+}
