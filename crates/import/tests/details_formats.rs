@@ -3,7 +3,7 @@
 //! value is worked out by hand from the small input built here.
 #![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
-use profview_import::{callgrind, detect, folded, FoldedParser, Kind, Limits};
+use profview_import::{callgrind, detect, folded, speedscope, FoldedParser, Kind, Limits};
 use profview_model::{Dialect, Profile};
 
 /// Content no sniffer decides: `N` is a marshal code (pstats undecided), the first data line has
@@ -49,10 +49,12 @@ fn binary_that_is_not_folded_goes_to_the_pstats_importer() {
 fn a_name_is_cut_at_a_character_boundary_at_or_below_the_limit() {
     let lim = Limits { max_name_len: 2, ..Limits::default() };
     // `é` is two bytes (c3 a9): a cut at byte 2 would split it, so the name keeps only `a`.
+    let i = callgrind::parse("events: Ticks\nfl=a.py\nfn=a\u{e9}b\n1 5\n".as_bytes(), &lim).unwrap();
+    assert_eq!(i.profile.functions[0].name, "a");
+    // The folded importer cuts at a boundary too.
     let p = folded::parse("a\u{e9}b;x 1\n".as_bytes(), &lim).unwrap().profile;
     let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
     assert!(names.iter().all(|n| n.len() <= 2), "{names:?}");
-    assert!(names.contains(&"a"), "{names:?}");
 }
 
 // ---- folded parser: dialects and join --------------------------------------------------------
@@ -157,5 +159,26 @@ fn callgrind_names_the_first_line_of_ignored_keys() {
         warnings(&cg(text)).contains(&"2 line(s) with an unknown `key=` were ignored (first on line 4)".to_owned()),
         "{:?}",
         warnings(&cg(text))
+    );
+}
+
+// ---- the JSON importers ----------------------------------------------------------------------
+
+#[test]
+fn json_importers_count_the_names_they_cut() {
+    // Two frames whose names pass 4 bytes (one of them twice in the samples), one that does not.
+    let text = format!(
+        r#"{{"$schema": "{}", "shared": {{"frames": [{{"name": "alpha"}}, {{"name": "bet"}}, {{"name": "gamma", "file": "g.py"}}]}}, "profiles": [{{"type": "sampled", "name": "t", "unit": "none", "startValue": 0, "endValue": 3, "samples": [[0, 1], [0, 2], [1]], "weights": [1, 1, 1]}}]}}"#,
+        speedscope::SCHEMA
+    );
+    let lim = Limits { max_name_len: 4, ..Limits::default() };
+    let i = speedscope::parse(text.as_bytes(), &lim).unwrap();
+    let mut names: Vec<&str> = i.profile.functions.iter().map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alph", "bet", "gamm"]);
+    assert!(
+        warnings(&i).contains(&"2 function names or files longer than 4 bytes were truncated".to_owned()),
+        "{:?}",
+        warnings(&i)
     );
 }

@@ -178,6 +178,9 @@ mod tests {
         assert!(has_key(br#"{"a": 1, "nodes" : []}"#, "nodes"));
         assert!(!has_key(br#"{"a": "nodes", "b": ["nodes"]}"#, "nodes"));
         assert!(!has_key(br#"{"a": "x \"nodes\": y"}"#, "nodes"));
+        // `"nodes"` after an escaped quote, followed by `:`: the end of the key `x"nodes`.
+        assert!(!has_key(br#"{"x\"nodes": 1}"#, "nodes"));
+        assert!(has_key(br#"{"x\"nodes": 1, "nodes": 2}"#, "nodes"));
     }
 
     #[test]
