@@ -258,6 +258,41 @@ fn code_objects_of_python_3_0_to_3_7() {
     }
 }
 
+#[test]
+fn code_objects_of_python_3_0_to_3_7_whose_freevars_refer_back_to_a_tuple() {
+    // As above, but consts is an empty tuple stored with the ref flag (ref 0) and freevars is
+    // `r 0`, a back-reference to it: still a tuple, so still the 3.0–3.7 layout.
+    let mut b = vec![b'c'];
+    for v in [1, 0, 2, 3, 67] {
+        b.extend_from_slice(&le(v));
+    }
+    b.extend_from_slice(&bytes_obj(b"d\0S\0"));
+    b.extend_from_slice(&[b')' | 0x80, 0]); // consts, ref 0
+    b.extend_from_slice(&[b')', 0, b')', 0]); // names, varnames
+    b.push(b'r'); // freevars: ref 0
+    b.extend_from_slice(&le(0));
+    b.extend_from_slice(&[b')', 0]); // cellvars
+    b.extend_from_slice(&ustr(b"old.py"));
+    b.extend_from_slice(&ustr(b"g"));
+    b.extend_from_slice(&le(40));
+    b.extend_from_slice(&bytes_obj(b"\x02\x01"));
+    let m = read(&b);
+    assert_eq!(m.consumed, b.len());
+    let c = code_info(&m);
+    assert_eq!((c.filename.as_deref(), c.name.as_deref(), c.firstlineno), (Some("old.py"), Some("g"), 40));
+}
+
+#[test]
+fn marshal_reads_text_floats() {
+    // `f`: a one-byte length and the float as text (marshal versions 0 and 1).
+    let m = read(b"f\x031.5");
+    assert_eq!(m.consumed, 5);
+    assert_eq!(m.get(m.root), &marshal::Obj::Float(1.5));
+    let m = read(b"f\x05 -2e3");
+    assert_eq!(m.get(m.root), &marshal::Obj::Float(-2000.0));
+    assert!(marshal::read(b"f\x03abc", 100).is_err());
+}
+
 // ---- pstats ----------------------------------------------------------------------------------
 
 /// One entry: the encoded key, the `(cc, nc, tt, ct, ` head, and the encoded `(key, stats)`
