@@ -182,3 +182,21 @@ fn json_importers_count_the_names_they_cut() {
         warnings(&i)
     );
 }
+
+// ---- merging pstats-shaped profiles ----------------------------------------------------------
+
+#[test]
+fn merged_callgrind_files_add_each_functions_times() {
+    // a: f own 5 and a call to g of 3 (f's cumulative 8); g own 3. b: f own 1, no calls.
+    let a = b"events: Ticks\nfl=a.py\nfn=f\n1 5\ncfn=g\ncalls=1 1\n1 3\nfn=g\n1 3\n";
+    let b = b"events: Ticks\nfl=a.py\nfn=f\n1 1\n";
+    let one = rows(&cg(std::str::from_utf8(a).unwrap()).profile);
+    let unit = one.iter().find(|r| r.0 == "g").unwrap().4 / 3.0; // seconds per tick
+    let m = profview_import::import_many(&[("a.callgrind", &a[..]), ("b.callgrind", &b[..])], &Limits::default()).unwrap();
+    let r = rows(&m.profile);
+    let f = r.iter().find(|r| r.0 == "f").unwrap();
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * y.abs().max(1.0);
+    assert!(close(f.4, 6.0 * unit) && close(f.5, 9.0 * unit), "{f:?}, unit {unit}");
+    let g = r.iter().find(|r| r.0 == "g").unwrap();
+    assert!(close(g.4, 3.0 * unit) && close(g.5, 3.0 * unit), "{g:?}");
+}
