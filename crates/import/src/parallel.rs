@@ -24,7 +24,7 @@ use std::sync::{mpsc, Mutex};
 
 use memchr::{memchr, memrchr};
 
-use crate::{folded, is_gzip, FoldedParser, ImportError, Imported, Kind, Limits};
+use crate::{is_gzip, FoldedParser, ImportError, Imported, Kind, Limits};
 
 /// How to split the work.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,7 +180,7 @@ fn import_plain_reader<R: Read>(
         Some(Kind::Folded) if !whole => {
             parse_folded_reader(std::io::Cursor::new(head).chain(reader), limits, opts)
         }
-        Some(Kind::Folded) => folded::parse(&head, limits),
+        // Everything else, and folded text of under 1 MiB (read whole already), in memory.
         _ => {
             let mut all = head;
             reader
