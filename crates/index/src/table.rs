@@ -538,6 +538,23 @@ mod tests {
             assert!(st[w[0].idx()].total_weight >= st[w[1].idx()].total_weight);
         }
     }
+
+    #[test]
+    fn an_empty_page_still_counts_the_rows() {
+        // Found unchecked by mutation testing: a limit of 0 asks for no rows (none to select
+        // before sorting) but the count of matching functions is still all 8.
+        let mut b = SampleBuilder::new();
+        let t = b.thread("1", None);
+        for i in 0..8 {
+            let f = b.function(&format!("f{i}"), "x.py", i);
+            b.add_sample(&[f], t, 1.0 + i as f64);
+        }
+        let p = b.finish(Dialect::Gregg, Unit::Samples);
+        let st = function_stats(&p);
+        assert_eq!(query(&p, &st, &FunctionQuery { limit: 0, ..Default::default() }), (8, vec![]));
+        // One row: the heaviest, f7 (weight 8).
+        assert_eq!(query(&p, &st, &FunctionQuery { limit: 1, ..Default::default() }), (8, vec![FuncId(7)]));
+    }
 }
 
 #[cfg(test)]
