@@ -200,3 +200,18 @@ fn merged_callgrind_files_add_each_functions_times() {
     let g = r.iter().find(|r| r.0 == "g").unwrap();
     assert!(close(g.4, 3.0 * unit) && close(g.5, 3.0 * unit), "{g:?}");
 }
+
+// ---- pprof -----------------------------------------------------------------------------------
+
+#[test]
+fn pprof_sniffing_checks_the_wire_type_of_comments() {
+    // string_table [""] (field 6, length 0), then field 13 (comment: int64 indices).
+    let base = [0x32u8, 0x00];
+    let with = |tail: &[u8]| [&base[..], tail].concat();
+    // As a varint (wire 0) or packed (wire 2): a profile.
+    assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3, 0x01])), Some(true));
+    assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3 | 2, 0x01, 0x01])), Some(true));
+    // As a fixed64 (wire 1) or fixed32 (wire 5): not a profile.
+    assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3 | 1, 1, 2, 3, 4, 5, 6, 7, 8])), None);
+    assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3 | 5, 1, 2, 3, 4])), None);
+}
