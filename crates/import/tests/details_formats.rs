@@ -215,3 +215,45 @@ fn pprof_sniffing_checks_the_wire_type_of_comments() {
     assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3 | 1, 1, 2, 3, 4, 5, 6, 7, 8])), None);
     assert_eq!(profview_import::pprof::sniff(&with(&[13 << 3 | 5, 1, 2, 3, 4])), None);
 }
+
+/// A pprof profile of one function `f` (a.py:3) with one sample of `value` in the unit `unit`.
+fn pprof_of(unit: &str, value: i64) -> Vec<u8> {
+    use profview_import::pprof_proto as pb;
+    use prost::Message;
+    let p = pb::Profile {
+        sample_type: vec![pb::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![pb::Sample { location_id: vec![1], value: vec![value], ..Default::default() }],
+        location: vec![pb::Location { id: 1, line: vec![pb::Line { function_id: 1, line: 3, ..Default::default() }], ..Default::default() }],
+        function: vec![pb::Function { id: 1, name: 3, filename: 4, start_line: 3, ..Default::default() }],
+        string_table: ["", "cpu", unit, "f", "a.py"].map(String::from).to_vec(),
+        ..Default::default()
+    };
+    p.encode_to_vec()
+}
+
+#[test]
+fn pprof_units_are_read_by_their_names() {
+    use profview_model::Unit;
+    for (unit, want_unit, want) in [
+        ("seconds", Unit::Seconds, 7.0),
+        ("s", Unit::Seconds, 7.0),
+        ("milliseconds", Unit::Seconds, 0.007),
+        ("nanoseconds", Unit::Seconds, 7e-9),
+        ("microseconds", Unit::Microseconds, 7.0),
+        ("bytes", Unit::Bytes, 7.0),
+        ("count", Unit::Samples, 7.0),
+    ] {
+        let p = profview_import::pprof::parse(&pprof_of(unit, 7), &Limits::default()).unwrap().profile;
+        assert_eq!(p.unit, want_unit, "{unit}");
+        let total = p.samples.as_ref().unwrap().total();
+        assert!((total - want).abs() <= 1e-12 * want, "{unit}: {total}");
+    }
+}
+
+#[test]
+fn pprof_sniffing_checks_wire_types_of_known_fields() {
+    let base = [0x32u8, 0x00]; // string_table [""]
+    // Field 7 (time_nanos) is an int64: as a varint a profile, length-delimited not.
+    assert_eq!(profview_import::pprof::sniff(&[&base[..], &[7 << 3, 5]].concat()), Some(true));
+    assert_eq!(profview_import::pprof::sniff(&[&base[..], &[7 << 3 | 2, 1, 0]].concat()), None);
+}
