@@ -326,6 +326,69 @@ fn stats_head(cc: Vec<u8>, nc: i32, tt: f64) -> Vec<u8> {
 }
 
 #[test]
+fn plain_count_callers_mean_the_profile_module_even_without_its_profiler_entry() {
+    // f is called 3 times by g: the callers dict holds a plain count (the `profile` module's
+    // shape); no `profile:0(profiler)` entry anywhere.
+    let mut caller = key("g");
+    caller.extend_from_slice(&int_obj(3));
+    let b = pstats_dict(&[(key("f"), stats_head(int_obj(3), 3, 0.5), vec![caller]), (key("g"), stats_head(int_obj(1), 1, 0.25), vec![])]);
+    let p = pstats::parse(&b, &Limits::default()).unwrap().profile;
+    assert_eq!(p.dialect, Dialect::Profile);
+    // The same shape with (nc, cc, tt, ct) tuples is cProfile.
+    let mut caller = key("g");
+    caller.extend_from_slice(&tuple(&[int_obj(3), int_obj(3), float_obj(0.5), float_obj(0.5)]));
+    let b = pstats_dict(&[(key("f"), stats_head(int_obj(3), 3, 0.5), vec![caller]), (key("g"), stats_head(int_obj(1), 1, 0.25), vec![])]);
+    assert_eq!(pstats::parse(&b, &Limits::default()).unwrap().profile.dialect, Dialect::Cprofile);
+}
+
+#[test]
+fn pstats_counts_every_name_it_cuts() {
+    // Names over 4 bytes: `m.py` (4) is not cut; `alpha` and `gamma` are, each once as a key
+    // and `gamma` once more as alpha's caller: 3 cuts.
+    let mut caller = key("gamma");
+    caller.extend_from_slice(&tuple(&[int_obj(1), int_obj(1), float_obj(0.5), float_obj(0.5)]));
+    let b = pstats_dict(&[
+        (key("alpha"), stats_head(int_obj(1), 1, 0.5), vec![caller]),
+        (key("gamma"), stats_head(int_obj(1), 1, 0.25), vec![]),
+        (key("bet"), stats_head(int_obj(1), 1, 0.25), vec![]),
+    ]);
+    let lim = Limits { max_name_len: 4, ..Limits::default() };
+    let i = pstats::parse(&b, &lim).unwrap();
+    let mut names: Vec<&str> = i.profile.functions.iter().map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alph", "bet", "gamm"]);
+    let w: Vec<&str> = i.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(w.contains(&"3 name(s) longer than 4 bytes were truncated"), "{w:?}");
+}
+
+#[test]
+fn pstats_counts_cut_names_of_a_caller_key_met_again_through_a_reference() {
+    // alpha's caller `gamma` is a key tuple stored with the ref flag (ref 0); bet's callers dict
+    // names the same key by `r 0`. Cuts at 4 bytes: alpha (key), gamma (caller), gamma (the
+    // reference: counted again, like a repeated key), gamma (its own key) = 4.
+    let stats = tuple(&[int_obj(1), int_obj(1), float_obj(0.5), float_obj(0.5)]);
+    let mut gamma_ref = key("gamma");
+    gamma_ref[0] |= 0x80;
+    gamma_ref.extend_from_slice(&stats);
+    let mut again = vec![b'r'];
+    again.extend_from_slice(&le(0));
+    again.extend_from_slice(&stats);
+    let b = pstats_dict(&[
+        (key("alpha"), stats_head(int_obj(1), 1, 0.5), vec![gamma_ref]),
+        (key("bet"), stats_head(int_obj(1), 1, 0.5), vec![again]),
+        (key("gamma"), stats_head(int_obj(2), 2, 0.25), vec![]),
+    ]);
+    let lim = Limits { max_name_len: 4, ..Limits::default() };
+    let i = pstats::parse(&b, &lim).unwrap();
+    let w: Vec<&str> = i.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(w.contains(&"4 name(s) longer than 4 bytes were truncated"), "{w:?}");
+    // Both callers dicts name the one function gamma.
+    let gamma = i.profile.functions.iter().position(|f| f.name == "gamm").unwrap();
+    let callers_of_gamma = i.profile.pstats.as_ref().unwrap().edges.iter().filter(|e| e.caller.idx() == gamma).count();
+    assert_eq!(callers_of_gamma, 2);
+}
+
+#[test]
 fn a_negative_big_count_is_called_negative() {
     // cc = -(2^64): five 15-bit digits 0, 0, 0, 0, 16 (2^60 · 16).
     let mut cc = vec![b'l'];

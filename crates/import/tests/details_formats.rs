@@ -257,3 +257,13 @@ fn pprof_sniffing_checks_wire_types_of_known_fields() {
     assert_eq!(profview_import::pprof::sniff(&[&base[..], &[7 << 3, 5]].concat()), Some(true));
     assert_eq!(profview_import::pprof::sniff(&[&base[..], &[7 << 3 | 2, 1, 0]].concat()), None);
 }
+
+#[test]
+fn pprof_counts_the_names_it_cuts() {
+    // `f` fits in 4 bytes, `a.py` too: nothing cut. With a 2-byte limit the file name is cut.
+    let i = profview_import::pprof::parse(&pprof_of("count", 1), &Limits { max_name_len: 4, ..Limits::default() }).unwrap();
+    assert!(!warnings(&i).iter().any(|w| w.contains("truncated")), "{:?}", warnings(&i));
+    let i = profview_import::pprof::parse(&pprof_of("count", 1), &Limits { max_name_len: 2, ..Limits::default() }).unwrap();
+    assert!(warnings(&i).contains(&"1 name(s) longer than 2 bytes were truncated".to_owned()), "{:?}", warnings(&i));
+    assert_eq!(i.profile.functions[0].file, "a.");
+}
