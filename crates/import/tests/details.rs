@@ -389,6 +389,37 @@ fn pstats_counts_cut_names_of_a_caller_key_met_again_through_a_reference() {
 }
 
 #[test]
+fn the_fast_path_reads_numbers_met_again_through_a_reference() {
+    // f's tottime 0.5 is a float stored with the ref flag (ref 0), its cumtime `r 0`; g's nc is an
+    // int with the ref flag (ref 1) and its cc `r 1`: both paths read 0.5 and 7.
+    let mut head = vec![b')', 5];
+    head.extend_from_slice(&int_obj(1));
+    head.extend_from_slice(&int_obj(1));
+    let mut tt = float_obj(0.5);
+    tt[0] |= 0x80;
+    head.extend_from_slice(&tt);
+    head.push(b'r');
+    head.extend_from_slice(&le(0));
+    let mut g_head = vec![b')', 5];
+    let mut nc = int_obj(7);
+    nc[0] |= 0x80;
+    g_head.extend_from_slice(&nc);
+    g_head.push(b'r');
+    g_head.extend_from_slice(&le(1));
+    g_head.extend_from_slice(&float_obj(0.25));
+    g_head.extend_from_slice(&float_obj(0.25));
+    let b = pstats_dict(&[(key("f"), head, vec![]), (key("g"), g_head, vec![])]);
+    let lim = Limits::default();
+    let fast = pstats::parse_fast_only(&b, &lim).expect("the fast path gives up").unwrap();
+    assert_eq!(fast.profile, pstats::parse_generic(&b, &lim).unwrap().profile);
+    let ps = fast.profile.pstats.as_ref().unwrap();
+    let f = ps.stats[0].unwrap();
+    assert_eq!((f.tottime, f.cumtime), (0.5, 0.5));
+    let g = ps.stats[1].unwrap();
+    assert_eq!((g.primcalls, g.ncalls), (7, 7));
+}
+
+#[test]
 fn a_negative_big_count_is_called_negative() {
     // cc = -(2^64): five 15-bit digits 0, 0, 0, 0, 16 (2^60 · 16).
     let mut cc = vec![b'l'];
