@@ -5,7 +5,7 @@
 
 use profview_index::*;
 use profview_model::{
-    CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, Unit,
+    CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder, Unit,
 };
 
 /// A cProfile pstats profile from per-function (nc, tt, ct) and (caller, callee, nc, tt, ct)
@@ -126,6 +126,136 @@ fn an_inverted_callers_other_node_holds_the_top_level_part_of_its_callers() {
             ("5.4", Some(4), 11.0, 0.0, 0),
             ("5.4.0", Some(0), 8.0, 8.0, 0),
             ("5.4", None, 3.0, 2.0, 2),
+        ],
+    );
+}
+
+/// (total, self, calls) of the function node at `path`.
+fn tcs(s: &Slice, path: &str) -> (f64, f64, f64) {
+    let n = s.nodes.iter().find(|n| n.path == path && n.func.is_some()).unwrap_or_else(|| panic!("no node {path}"));
+    (n.total, n.self_value, n.calls.unwrap())
+}
+
+fn check_tcs(s: &Slice, path: &str, want: (f64, f64, f64)) {
+    let got = tcs(s, path);
+    assert!(close(got.0, want.0) && close(got.1, want.1) && close(got.2, want.2), "{path}: got {got:?}, want {want:?}");
+}
+
+fn tree_tf(idx: &ProfileIndex, tf: &str, mode: TreeMode) -> Slice {
+    let v = idx.view(&Selection { thread: None, tf: tf.into() }).unwrap();
+    (*idx.tree(&v, &TreeQuery { mode, root: vec![], lod: Lod { min_frac: 0.0, max_nodes: 1000 } }).unwrap()).clone()
+}
+
+/// Functions main 0, a 1, b 2, c 3, d 4; c's calls and time are split unevenly between its
+/// callers: a calls c once for 9 s, b twice for 3 s. Per function (nc, tt, ct): main (1, 0, 12),
+/// a (1, 0, 9), b (1, 0, 3), c (3, 0, 12), d (3, 12, 12). Edges (nc, tt, ct): main→a (1, 0, 9),
+/// main→b (1, 0, 3), a→c (1, 0, 9), b→c (2, 0, 3), c→d (3, 12, 12).
+fn uneven() -> ProfileIndex {
+    pstats(
+        &[(1, 0.0, 12.0), (1, 0.0, 9.0), (1, 0.0, 3.0), (3, 0.0, 12.0), (3, 12.0, 12.0)],
+        &[(0, 1, 1, 0.0, 9.0), (0, 2, 1, 0.0, 3.0), (1, 3, 1, 0.0, 9.0), (2, 3, 2, 0.0, 3.0), (3, 4, 3, 12.0, 12.0)],
+    )
+}
+
+#[test]
+fn pstats_calls_below_a_shared_callee_follow_its_calls_not_its_time() {
+    let s = tree_tf(&uneven(), "", TreeMode::TopDown);
+    // c under a: 1 of c's 3 calls, 9 of its 12 s; d below it gets 9/12 of d's time (all d's
+    // own) but 1/3 of its 3 calls = 1. Under b: 3/12 of the time, 2/3 of the calls = 2.
+    check_tcs(&s, "0.1.3", (9.0, 0.0, 1.0));
+    check_tcs(&s, "0.1.3.4", (9.0, 9.0, 1.0));
+    check_tcs(&s, "0.2.3", (3.0, 0.0, 2.0));
+    check_tcs(&s, "0.2.3.4", (3.0, 3.0, 2.0));
+    // Inverted: d's own 12 s and 3 calls, all under c (edge tt 12, 3 calls); c's callers split
+    // them by edge cumtime (a 9/12, b 3/12) and by edge calls (a 1/3, b 2/3 of 3).
+    let s = tree_tf(&uneven(), "", TreeMode::Inverted);
+    check_tcs(&s, "4", (12.0, 0.0, 3.0));
+    check_tcs(&s, "4.3", (12.0, 0.0, 3.0));
+    check_tcs(&s, "4.3.1", (9.0, 0.0, 1.0));
+    check_tcs(&s, "4.3.2", (3.0, 0.0, 2.0));
+}
+
+#[test]
+fn a_pstats_depth_limit_folds_the_callees_time_into_the_last_level() {
+    // d:3 on the profile of `pstats_numbers.rs` (main 0, a 1, b 2, c 3, d 4; c: ct 12, tt 2,
+    // called by a (edge 4 s, tt 0) and b (edge 8 s, tt 2); c→d 10 s). The nodes of c are at
+    // the third level: their children fold into them, scaled by the node's share of c.
+    // c under a: 4/12 of c; own = edge tt 0 + 4/12 × 10 (c's callees) = 10/3.
+    // c under b: 8/12 of c; own = edge tt 2 + 8/12 × 10 = 26/3.
+    let idx = pstats(
+        &[(4, 0.0, 13.0), (2, 1.0, 5.0), (2, 0.0, 8.0), (3, 2.0, 12.0), (2, 10.0, 10.0)],
+        &[(0, 1, 2, 1.0, 5.0), (0, 2, 2, 0.0, 8.0), (1, 3, 1, 0.0, 4.0), (2, 3, 2, 2.0, 8.0), (3, 4, 2, 10.0, 10.0)],
+    );
+    let s = tree_tf(&idx, "d:3", TreeMode::TopDown);
+    let t_s = |p: &str| (tcs(&s, p).0, tcs(&s, p).1);
+    let got = [t_s("0.1.3"), t_s("0.2.3")];
+    assert!(close(got[0].0, 4.0) && close(got[0].1, 10.0 / 3.0), "{got:?}");
+    assert!(close(got[1].0, 8.0) && close(got[1].1, 26.0 / 3.0), "{got:?}");
+    assert!(s.nodes.iter().all(|n| n.depth <= 3), "nothing below the third level");
+}
+
+#[test]
+fn an_inverted_pstats_threshold_drops_light_callers_of_a_leaf() {
+    // x (2) has 10 s of own time: 9 s called from p (0), 1 s from q (1). t:20 → cut 2 s of
+    // the 10: q's 1 s under x is dropped (inverted trees do not fold it anywhere); p's 9 s stay,
+    // all p's own (p has no callers).
+    let idx = pstats(&[(1, 0.0, 9.0), (1, 0.0, 1.0), (2, 10.0, 10.0)], &[(0, 2, 1, 9.0, 9.0), (1, 2, 1, 1.0, 1.0)]);
+    let s = tree_tf(&idx, "t:20", TreeMode::Inverted);
+    let got: Vec<(&str, Option<u32>, f64, f64)> = s.nodes.iter().map(|n| (n.path.as_str(), n.func, n.total, n.self_value)).collect();
+    assert_eq!(got, [("", None, 10.0, 0.0), ("2", Some(2), 10.0, 0.0), ("2.0", Some(0), 9.0, 9.0)]);
+}
+
+#[test]
+fn a_sampled_child_exactly_at_the_cutoff_is_kept() {
+    // main → x1 12, x2 2, x3 1, x4 1 (total 16); min_frac 1/8 → cutoff 2: under main, x2 (2)
+    // stays a node, x3 and x4 become one "other" of 2 (own 2: they are leaves).
+    let mut b = SampleBuilder::new();
+    let main = b.function("main", "app.py", 1);
+    let t = b.thread("1", None);
+    for (i, w) in [12.0, 2.0, 1.0, 1.0].iter().enumerate() {
+        let x = b.function(&format!("x{}", i + 1), "app.py", i as i64 + 2);
+        b.add_sample(&[main, x], t, *w);
+    }
+    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.125, max_nodes: 100 } }).unwrap();
+    check_rows(
+        &rows(&s),
+        &[
+            ("", None, 16.0, 0.0, 0),
+            ("0", Some(0), 16.0, 0.0, 0),
+            ("0.1", Some(1), 12.0, 12.0, 0),
+            ("0.2", Some(2), 2.0, 2.0, 0),
+            ("0", None, 2.0, 2.0, 2),
+        ],
+    );
+}
+
+#[test]
+fn an_inverted_step_over_many_stacks_groups_every_caller() {
+    // 140,000 stacks `x_i;leaf` (more than the 2 × 65,536 seeds a step takes on one thread):
+    // x_i weighs 1, except the last, 140,000. Total 139,999 + 140,000 = 279,999. Under leaf,
+    // at min_frac 0.1 (cutoff 27,999.9) the last x (function 140,000) is the one node; the
+    // other 139,999 callers are one "other" of 139,999, all own weight (x_i are root frames).
+    const N: u32 = 140_000;
+    let mut b = SampleBuilder::new();
+    let leaf = b.function("leaf", "app.py", 1);
+    let t = b.thread("1", None);
+    for i in 1..=N {
+        let x = b.function(&format!("x{i}"), "lib.py", i as i64);
+        b.add_sample(&[x, leaf], t, if i == N { N as f64 } else { 1.0 });
+    }
+    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::Inverted, root: vec![], lod: Lod { min_frac: 0.1, max_nodes: 100 } }).unwrap();
+    let n = N as f64;
+    check_rows(
+        &rows(&s),
+        &[
+            ("", None, 2.0 * n - 1.0, 0.0, 0),
+            ("0", Some(0), 2.0 * n - 1.0, 0.0, 0),
+            ("0.140000", Some(N), n, n, 0),
+            ("0", None, n - 1.0, n - 1.0, N - 1),
         ],
     );
 }
