@@ -259,3 +259,67 @@ fn an_inverted_step_over_many_stacks_groups_every_caller() {
         ],
     );
 }
+
+/// The profile of `pstats_numbers.rs`: main 0, a 1, b 2, c 3, d 4. Per function (nc, tt, ct):
+/// main (4, 0, 13), a (2, 1, 5), b (2, 0, 8), c (3, 2, 12), d (2, 10, 10). Edges (nc, tt,
+/// ct): main→a (2, 1, 5), main→b (2, 0, 8), a→c (1, 0, 4), b→c (2, 2, 8), c→d (2, 10, 10).
+fn shared_callee() -> ProfileIndex {
+    pstats(
+        &[(4, 0.0, 13.0), (2, 1.0, 5.0), (2, 0.0, 8.0), (3, 2.0, 12.0), (2, 10.0, 10.0)],
+        &[(0, 1, 2, 1.0, 5.0), (0, 2, 2, 0.0, 8.0), (1, 3, 1, 0.0, 4.0), (2, 3, 2, 2.0, 8.0), (3, 4, 2, 10.0, 10.0)],
+    )
+}
+
+#[test]
+fn a_pstats_threshold_folds_light_callees_into_their_caller() {
+    // t:30 → cut 3.9 s of 13. c under a holds 4/12 of c, so d below it gets 4/12 × 10 = 10/3,
+    // under the cut: folded into c's own (edge tt 0 + 10/3). Under b, d gets 20/3 and stays.
+    let s = tree_tf(&shared_callee(), "t:30", TreeMode::TopDown);
+    let mut got: Vec<(&str, f64, f64)> = s.nodes.iter().filter(|n| n.func.is_some()).map(|n| (n.path.as_str(), n.total, n.self_value)).collect();
+    got.sort_by(|a, b| a.0.cmp(b.0));
+    let want = [
+        ("0", 13.0, 0.0),
+        ("0.1", 5.0, 1.0),
+        ("0.1.3", 4.0, 10.0 / 3.0),
+        ("0.2", 8.0, 0.0),
+        ("0.2.3", 8.0, 2.0),
+        ("0.2.3.4", 20.0 / 3.0, 20.0 / 3.0),
+    ];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!(g.0 == w.0 && close(g.1, w.1) && close(g.2, w.2), "got {got:?}");
+    }
+}
+
+#[test]
+fn a_pstats_other_node_below_a_partial_node_holds_its_share_of_own_time() {
+    // min_frac 0.3 → cutoff 3.9: c under a holds 4/12 of c; its one callee d is 10/3 (narrow),
+    // summed into an "other" whose own value is 4/12 of the edge c→d's tt 10 = 10/3.
+    let idx = shared_callee();
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.3, max_nodes: 100 } }).unwrap();
+    let other: Vec<Row> = rows(&s).into_iter().filter(|r| r.1.is_none() && r.4 > 0).collect();
+    check_rows(&other, &[("0.1.3", None, 10.0 / 3.0, 10.0 / 3.0, 1)]);
+}
+
+/// main (0) calls f (1) through two rows of the edge table (two files merged without summing):
+/// 3 calls with 1 s and 2 calls with 2 s (tt = ct: f calls nothing). main: (1, 1, 4); f: (5, 3, 3).
+fn parallel_edges() -> ProfileIndex {
+    pstats(&[(1, 1.0, 4.0), (5, 3.0, 3.0)], &[(0, 1, 3, 1.0, 1.0), (0, 1, 2, 2.0, 2.0)])
+}
+
+#[test]
+fn parallel_pstats_edges_are_one_tree_node() {
+    // f under main: 1 + 2 = 3 s (all own), 3 + 2 = 5 calls; both rows measured under a whole
+    // main, so bounds 3..3 — in the full tree and as a resolved root.
+    let idx = parallel_edges();
+    let v = idx.default_view();
+    let full = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.0, max_nodes: 100 } }).unwrap();
+    let at = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![FuncId(0), FuncId(1)], lod: Lod { min_frac: 0.0, max_nodes: 100 } }).unwrap();
+    let fs: Vec<&SliceNode> = full.nodes.iter().filter(|n| n.func == Some(1)).collect();
+    assert_eq!(fs.len(), 1);
+    for n in [fs[0], &at.nodes[0]] {
+        let got = (n.path.as_str(), n.total, n.self_value, n.calls, n.total_min, n.total_max);
+        assert_eq!(got, ("0.1", 3.0, 3.0, Some(5.0), Some(3.0), Some(3.0)));
+    }
+}
