@@ -420,6 +420,32 @@ fn the_fast_path_reads_numbers_met_again_through_a_reference() {
 }
 
 #[test]
+fn the_fast_path_leaves_names_over_the_limit_and_mixed_callers_to_the_generic_reader() {
+    let lim = Limits { max_name_len: 4, ..Limits::default() };
+    // `m.py` is exactly 4 bytes, `f` 1: the fast path takes the file.
+    let b = pstats_dict(&[(key("f"), stats_head(int_obj(1), 1, 0.5), vec![])]);
+    assert!(pstats::parse_fast_only(&b, &lim).is_some());
+    // A 5-byte file name is cut by the generic reader, so the fast path gives up.
+    let k = tuple(&[ustr(b"mm.py"), int_obj(1), ustr(b"f")]);
+    let b = pstats_dict(&[(k, stats_head(int_obj(1), 1, 0.5), vec![])]);
+    assert!(pstats::parse_fast_only(&b, &lim).is_none());
+    assert_eq!(pstats::parse(&b, &lim).unwrap().profile.functions[0].file, "mm.p");
+    // Plain-count callers in one dict, tuples in another: refused, whichever path reads it.
+    let mut plain = key("g");
+    plain.extend_from_slice(&int_obj(3));
+    let mut tupled = key("h");
+    tupled.extend_from_slice(&tuple(&[int_obj(1), int_obj(1), float_obj(0.5), float_obj(0.5)]));
+    let b = pstats_dict(&[
+        (key("f"), stats_head(int_obj(3), 3, 0.5), vec![plain]),
+        (key("g"), stats_head(int_obj(1), 1, 0.5), vec![tupled]),
+        (key("h"), stats_head(int_obj(1), 1, 0.5), vec![]),
+    ]);
+    assert!(pstats::parse_fast_only(&b, &Limits::default()).is_none());
+    let e = pstats::parse(&b, &Limits::default()).unwrap_err().to_string();
+    assert!(e.contains("callers mix plain counts"), "{e}");
+}
+
+#[test]
 fn a_negative_big_count_is_called_negative() {
     // cc = -(2^64): five 15-bit digits 0, 0, 0, 0, 16 (2^60 · 16).
     let mut cc = vec![b'l'];
