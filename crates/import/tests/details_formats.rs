@@ -267,3 +267,19 @@ fn pprof_counts_the_names_it_cuts() {
     assert!(warnings(&i).contains(&"1 name(s) longer than 2 bytes were truncated".to_owned()), "{:?}", warnings(&i));
     assert_eq!(i.profile.functions[0].file, "a.");
 }
+
+#[test]
+fn folded_counts_every_empty_frame_it_drops() {
+    // Line 1 has one empty frame (`;;`), line 2 two (`;;;`, after a prefix shared with line 1):
+    // 3 dropped; both lines are the stack main → work.
+    let i = folded::parse(b"main;;work 2\nmain;;;work 1\n", &Limits::default()).unwrap();
+    assert!(
+        warnings(&i).contains(&"3 empty frame(s) (`;;`, leading or trailing `;`) were dropped (first on line 1)".to_owned()),
+        "{:?}",
+        warnings(&i)
+    );
+    let names: Vec<&str> = i.profile.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["main", "work"]);
+    assert_eq!(i.profile.samples.as_ref().unwrap().samples.len(), 1);
+    assert_eq!(i.profile.samples.unwrap().total(), 3.0);
+}
