@@ -5,7 +5,7 @@
 
 use profview_index::*;
 use profview_model::{
-    CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder, Unit,
+    CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder, Unit, NO_PARENT,
 };
 
 /// A cProfile pstats profile from per-function (nc, tt, ct) and (caller, callee, nc, tt, ct)
@@ -322,4 +322,29 @@ fn parallel_pstats_edges_are_one_tree_node() {
         let got = (n.path.as_str(), n.total, n.self_value, n.calls, n.total_min, n.total_max);
         assert_eq!(got, ("0.1", 3.0, 3.0, Some(5.0), Some(3.0), Some(3.0)));
     }
+}
+
+#[test]
+fn whole_weights_summing_to_u32_max_are_still_renumbered_in_pre_order() {
+    // Functions main 0, a 1, b 2, c 3; stacks `main;c` 1 and `main;a;b` 4,294,967,294, built
+    // in that order (main, main;c, main;a, main;a;b). Their sum is u32::MAX, the most whole
+    // weights may add up to, so the table is renumbered: main, main;a, main;a;b, main;c.
+    let mut b = SampleBuilder::new();
+    let f: Vec<FuncId> = ["main", "a", "b", "c"].iter().enumerate().map(|(i, n)| b.function(n, "app.py", i as i64 + 1)).collect();
+    let t = b.thread("1", None);
+    b.add_sample(&[f[0], f[3]], t, 1.0);
+    b.add_sample(&[f[0], f[1], f[2]], t, u32::MAX as f64 - 1.0);
+    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let sd = idx.profile().samples.as_ref().unwrap();
+    let funcs: Vec<u32> = sd.stacks.func.iter().map(|f| f.0).collect();
+    assert_eq!(funcs, [0, 1, 2, 3]);
+    assert_eq!(sd.stacks.parent, [NO_PARENT, 0, 1, 0]);
+    // The samples keep their order, now pointing at main;c = 3 and main;a;b = 2.
+    let samples: Vec<(u32, f64)> = sd.samples.iter().map(|s| (s.node, s.weight)).collect();
+    assert_eq!(samples, [(3, 1.0), (2, 4_294_967_294.0)]);
+    // The tree's numbers are exact at that size.
+    let v = idx.default_view();
+    let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.0, max_nodes: 100 } }).unwrap();
+    let got: Vec<(&str, f64)> = s.nodes.iter().map(|n| (n.path.as_str(), n.total)).collect();
+    assert_eq!(got, [("", 4_294_967_295.0), ("0", 4_294_967_295.0), ("0.1", 4_294_967_294.0), ("0.1.2", 4_294_967_294.0), ("0.3", 1.0)]);
 }
