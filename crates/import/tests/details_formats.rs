@@ -283,3 +283,12 @@ fn folded_counts_every_empty_frame_it_drops() {
     assert_eq!(i.profile.samples.as_ref().unwrap().samples.len(), 1);
     assert_eq!(i.profile.samples.unwrap().total(), 3.0);
 }
+
+#[test]
+fn frames_written_differently_for_one_function_are_one_function() {
+    // `f\xff` and `f\xfe` are two raw frames that both decode (lossily) to the one name `f\u{fffd}`.
+    let i = folded::parse(b"main;f\xff 1\nmain;f\xfe 2\n", &Limits::default()).unwrap();
+    let names: Vec<&str> = i.profile.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["main", "f\u{fffd}"], "{:?}", i.profile.functions);
+    assert_eq!(i.profile.samples.as_ref().unwrap().samples.len(), 1);
+}
