@@ -450,10 +450,15 @@ pub(crate) fn truncate_name(s: &mut String, max: usize) -> bool {
     if s.len() <= max {
         return false;
     }
-    let mut cut = max;
-    while cut > 0 && !s.is_char_boundary(cut) {
+    s.truncate(boundary_at_or_below(s, max));
+    true
+}
+
+/// The largest character boundary of `s` at or below `max` (0 always is one).
+pub(crate) fn boundary_at_or_below(s: &str, max: usize) -> usize {
+    let mut cut = max.min(s.len());
+    while !s.is_char_boundary(cut) {
         cut -= 1;
     }
-    s.truncate(cut);
-    true
+    cut
 }
