@@ -348,3 +348,26 @@ fn whole_weights_summing_to_u32_max_are_still_renumbered_in_pre_order() {
     let got: Vec<(&str, f64)> = s.nodes.iter().map(|n| (n.path.as_str(), n.total)).collect();
     assert_eq!(got, [("", 4_294_967_295.0), ("0", 4_294_967_295.0), ("0.1", 4_294_967_294.0), ("0.1.2", 4_294_967_294.0), ("0.3", 1.0)]);
 }
+
+#[test]
+fn an_inverted_pstats_threshold_never_adds_dropped_callers_to_own_time() {
+    // p (0) and q (1) call g (2), g calls leaf L (3). Per function (nc, tt, ct): p (1, 0, 7),
+    // q (1, 0, 3), g (2, 7, 10), L (2, 3, 3); edges p→g (1, 4.9, 7), q→g (1, 2.1, 3),
+    // g→L (2, 3, 3). Σ tt = 10; t:21 → cut 2.1.
+    // Inverted, L's 3 s are all under g ("3.2", 3 of g's 10); g's callers split them 7/10 to p
+    // and 3/10 to q. p's share is 21% of the total, exactly the cut: its sort key 3/10 × 7
+    // computes as 2.1 (so it is taken as a big child) but the share itself, 3 × 7/10, as
+    // 2.0999999999999996, under the cut, and is dropped there; q's 0.9 is dropped too. An
+    // inverted tree drops what is under the threshold and adds it nowhere: "3.2" keeps its own
+    // value, 3 × (g's uncovered part, 0) = 0.
+    let idx = pstats(
+        &[(1, 0.0, 7.0), (1, 0.0, 3.0), (2, 7.0, 10.0), (2, 3.0, 3.0)],
+        &[(0, 2, 1, 4.9, 7.0), (1, 2, 1, 2.1, 3.0), (2, 3, 2, 3.0, 3.0)],
+    );
+    let s = tree_tf(&idx, "t:21", TreeMode::Inverted);
+    let (total, own, _) = tcs(&s, "3.2");
+    assert_eq!((total, own), (3.0, 0.0));
+    // Whatever stays under it is at or above the cut.
+    let at = s.nodes.iter().position(|n| n.path == "3.2" && n.func.is_some()).unwrap() as u32;
+    assert!(s.nodes.iter().filter(|n| n.parent == Some(at)).all(|n| n.func.is_some() && n.total >= 2.1), "{:?}", rows(&s));
+}
