@@ -371,3 +371,36 @@ fn an_inverted_pstats_threshold_never_adds_dropped_callers_to_own_time() {
     let at = s.nodes.iter().position(|n| n.path == "3.2" && n.func.is_some()).unwrap() as u32;
     assert!(s.nodes.iter().filter(|n| n.parent == Some(at)).all(|n| n.func.is_some() && n.total >= 2.1), "{:?}", rows(&s));
 }
+
+/// main (0) → x1 (1) 0.1, x2 (2) 0.2, x3 (3) 0.3, big (4) 10: fractional weights.
+fn fractional() -> ProfileIndex {
+    let mut b = SampleBuilder::new();
+    let main = b.function("main", "app.py", 1);
+    let t = b.thread("1", None);
+    for (i, w) in [0.1, 0.2, 0.3, 10.0].iter().enumerate() {
+        let x = b.function(&format!("x{}", i + 1), "app.py", i as i64 + 2);
+        b.add_sample(&[main, x], t, *w);
+    }
+    ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples))
+}
+
+#[test]
+fn a_fractional_slice_does_not_depend_on_an_earlier_finer_one() {
+    let lod = |min_frac: f64| TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac, max_nodes: 100 } };
+    // At min_frac 0.06 (cutoff ≈ 0.64 of ≈ 10.6) x1, x2, x3 are one "other" under main, summed
+    // in function order: (0.1 + 0.2) + 0.3, which in f64 is 0.6000000000000001.
+    let fresh = fractional();
+    let v = fresh.default_view();
+    let want = (*fresh.tree(&v, &lod(0.06)).unwrap()).clone();
+    let other: Vec<(f64, u32)> = want.nodes.iter().filter(|n| n.func.is_none() && n.merged > 0).map(|n| (n.total, n.merged)).collect();
+    assert_eq!(other, [(0.1 + 0.2 + 0.3, 3)]);
+    assert_ne!(0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1);
+    // After a finer slice (min_frac 0.015: x2 and x3 are nodes, x1 an "other"), the same query
+    // gives the same numbers to the bit: cutting the coarse slice from the fine one would sum
+    // 0.3 + 0.2 + 0.1 = 0.6 instead (fractional sums depend on their order).
+    let idx = fractional();
+    let v = idx.default_view();
+    let fine = idx.tree(&v, &lod(0.015)).unwrap();
+    assert_eq!(fine.nodes.iter().filter(|n| n.func.is_some()).count(), 4, "main, big, x3, x2");
+    assert_eq!(*idx.tree(&v, &lod(0.06)).unwrap(), want);
+}
