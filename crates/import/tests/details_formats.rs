@@ -292,3 +292,18 @@ fn frames_written_differently_for_one_function_are_one_function() {
     assert_eq!(names, ["main", "f\u{fffd}"], "{:?}", i.profile.functions);
     assert_eq!(i.profile.samples.as_ref().unwrap().samples.len(), 1);
 }
+
+#[test]
+fn speedscope_sniffing_without_the_schema_wants_all_three_keys() {
+    assert_eq!(speedscope::sniff(br#"{"shared": {"frames": []}, "profiles": []}"#), Some(true));
+    assert_eq!(speedscope::sniff(br#"{"shared": {"frames": []}}"#), Some(false));
+    assert_eq!(speedscope::sniff(br#"{"shared": {}, "profiles": []}"#), Some(false));
+}
+
+#[test]
+fn chrome_events_that_do_not_nest_name_the_event_that_ends_over_an_open_one() {
+    // a (event 0) runs 0-10, b (event 1) 5-15 on the same thread: a ends while b is still open.
+    let text = br#"[{"ph": "X", "ts": 0, "dur": 10, "pid": 1, "tid": 1, "name": "a"}, {"ph": "X", "ts": 5, "dur": 10, "pid": 1, "tid": 1, "name": "b"}]"#;
+    let e = profview_import::chrome::parse(text, &Limits::default()).unwrap_err().to_string();
+    assert!(e.contains("event 0 on thread 1 ends while a frame begun inside it is still open"), "{e}");
+}

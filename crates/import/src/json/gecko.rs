@@ -279,6 +279,14 @@ mod tests {
         bad(r#""weight": null, "weightType": "samples", "length": 4"#, r#""weight": [1, 2], "weightType": "samples", "length": 4"#, "4 samples but 2 weights");
         bad(r#""weightType": "samples", "length": 2"#, r#""weightType": "bytes", "length": 2"#, "cannot be shown together");
         bad(r#""prefix": [null, 0, 1]"#, r#""prefix": [null, 0]"#, "3 frames but 2 prefixes");
+        // Negative weights are memory freed (bytes), never samples or time.
+        bad(r#""weight": null, "weightType": "samples", "length": 4"#, r#""weight": [1, -2, 1, 1], "weightType": "samples", "length": 4"#, "sample 1 has weight -2");
+        let freed = tachyon_shape(VERSION, "")
+            .replacen(r#""weight": null, "weightType": "samples", "length": 4"#, r#""weight": [8, -2, 1, 1], "weightType": "bytes", "length": 4"#, 1)
+            .replacen(r#""weight": null, "weightType": "samples", "length": 2"#, r#""weight": [4, 4], "weightType": "bytes", "length": 2"#, 1);
+        let p = parse(freed.as_bytes(), &Limits::default()).unwrap().profile;
+        assert_eq!(p.unit, Unit::Bytes);
+        assert_eq!(p.samples.unwrap().total(), 8.0 - 2.0 + 1.0 + 1.0 + 4.0 + 4.0);
         let limits = Limits { max_stack_depth: 2, ..Limits::default() };
         let e = parse(tachyon_shape(VERSION, "").as_bytes(), &limits).unwrap_err().to_string();
         assert!(e.contains("deeper than 2"), "{e}");
