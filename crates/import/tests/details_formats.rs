@@ -307,3 +307,16 @@ fn chrome_events_that_do_not_nest_name_the_event_that_ends_over_an_open_one() {
     let e = profview_import::chrome::parse(text, &Limits::default()).unwrap_err().to_string();
     assert!(e.contains("event 0 on thread 1 ends while a frame begun inside it is still open"), "{e}");
 }
+
+#[test]
+fn only_frames_with_lines_make_a_profile_line_level() {
+    // py-spy with line numbers: the current line of each frame; with --nolineno: none.
+    let with = folded::parse(b"main (a.py:1);f (a.py:3) 1\n", &Limits::default()).unwrap().profile;
+    assert_eq!(with.dialect, Dialect::PySpy);
+    assert!(with.lines_are_current);
+    let without = folded::parse(b"main (a.py);f (a.py) 1\n", &Limits::default()).unwrap().profile;
+    assert_eq!(without.dialect, Dialect::PySpy);
+    assert!(!without.lines_are_current, "{:?}", without.functions);
+    // Gregg frames carry no line.
+    assert!(!folded::parse(b"main;f 1\n", &Limits::default()).unwrap().profile.lines_are_current);
+}
