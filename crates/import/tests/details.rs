@@ -283,6 +283,20 @@ fn code_objects_of_python_3_0_to_3_7_whose_freevars_refer_back_to_a_tuple() {
 }
 
 #[test]
+fn marshal_decodes_interned_strings_lossily_and_says_so() {
+    // `t` (an interned string of Python 2's marshal): invalid UTF-8 is decoded with U+FFFD and
+    // noted; `u` (a str) with the same bytes is an error naming the bad byte.
+    let mut b = vec![b't'];
+    b.extend_from_slice(&le(3));
+    b.extend_from_slice(b"a\xffb");
+    let m = read(&b);
+    assert_eq!(m.get(m.root), &marshal::Obj::Str("a\u{fffd}b".into()));
+    assert_eq!(m.notes, ["invalid UTF-8 in a string at byte 0, decoded lossily"]);
+    b[0] = b'u';
+    assert_eq!(marshal_err(&b).0, 6); // 5 header bytes, then `a`
+}
+
+#[test]
 fn marshal_reads_text_floats() {
     // `f`: a one-byte length and the float as text (marshal versions 0 and 1).
     let m = read(b"f\x031.5");
