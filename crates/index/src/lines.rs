@@ -40,8 +40,8 @@ pub fn group_by_function(p: &Profile) -> Option<Grouped> {
         });
         let line = &mut functions[g as usize].line;
         // The lowest line seen; 0 (unknown) only when no line is known.
-        if f.line > 0 && (*line <= 0 || f.line < *line) {
-            *line = f.line;
+        if f.line > 0 {
+            *line = if *line > 0 { (*line).min(f.line) } else { f.line };
         }
         group_of.push(FuncId(g));
     }

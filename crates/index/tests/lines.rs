@@ -143,3 +143,16 @@ fn pyspy_threads_keep_their_numbers_when_grouped() {
     let line_idx = idx.by_line();
     assert_eq!(idx.threads(), line_idx.threads());
 }
+
+#[test]
+fn a_grouped_function_takes_its_lowest_known_line() {
+    // f is seen at lines 7 and 5, then with no line (`f (a.py)`): one function f at line 5; h
+    // first without a line, then at 9: line 9; g, only without a line, stays at 0.
+    let text = b"main (a.py:1);f (a.py:7) 1\nmain (a.py:1);f (a.py:5) 1\nmain (a.py:1);f (a.py) 1\nmain (a.py:1);g (a.py) 1\nmain (a.py:1);h (a.py) 1\nmain (a.py:1);h (a.py:9) 1\n";
+    let profile = import("x.txt", text, &Limits::default()).unwrap().profile;
+    assert!(profile.lines_are_current);
+    let idx = ProfileIndex::build(profile);
+    let mut f: Vec<(String, i64)> = idx.profile().functions.iter().map(|f| (f.name.clone(), f.line)).collect();
+    f.sort();
+    assert_eq!(f, [("f".to_owned(), 5), ("g".to_owned(), 0), ("h".to_owned(), 9), ("main".to_owned(), 1)]);
+}

@@ -631,10 +631,8 @@ impl FoldedParser {
             _ => Unit::Samples,
         };
         // py-spy, austin and Tachyon write the line each frame was executing, not where its
-        // function starts (Gregg and perf frames carry no line).
-        let lines_are_current = matches!(mode, Mode::PySpy | Mode::Austin | Mode::Tachyon)
-            && matches!(dialect, Dialect::PySpy | Dialect::Austin | Dialect::Tachyon)
-            && self.functions.iter().any(|f| f.line > 0);
+        // function starts; Gregg and perf frames carry no line (always 0), so any line says so.
+        let lines_are_current = self.functions.iter().any(|f| f.line > 0);
         let profile = Profile {
             format: Format::Folded,
             dialect,
