@@ -10,6 +10,23 @@ fuzz_target!(|data: &[u8]| {
     let whole = folded::parse(data, &limits);
     if let Ok(i) = &whole {
         i.profile.check_valid().expect("accepted folded profile is invalid");
+        // The nested bits: node i's function is among its ancestors' (walked up here; a root's
+        // parent is u32::MAX).
+        let t = &i.profile.samples.as_ref().expect("a folded profile has samples").stacks;
+        let bits = i.nested.as_ref().expect("the folded parser gives nested bits");
+        assert_eq!(bits.len(), t.len().div_ceil(64));
+        for n in 0..t.len() {
+            let mut a = t.parent[n];
+            let mut nested = false;
+            while a != u32::MAX {
+                if t.func[a as usize] == t.func[n] {
+                    nested = true;
+                    break;
+                }
+                a = t.parent[a as usize];
+            }
+            assert_eq!((bits[n / 64] >> (n % 64)) & 1 == 1, nested, "nested bit of node {n}");
+        }
     }
     // Streaming in uneven chunks must give the same answer.
     let mut p = FoldedParser::new(limits);
@@ -18,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
         p.feed(c);
     }
     match (whole, p.finish()) {
-        (Ok(a), Ok(b)) => assert_eq!(a.profile, b.profile),
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.profile, b.profile);
+            assert_eq!(a.nested, b.nested);
+        }
         (Err(a), Err(b)) => assert_eq!(a, b),
         _ => panic!("whole and streamed parses disagree"),
     }

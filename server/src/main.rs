@@ -250,24 +250,31 @@ fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
-    let started = std::time::Instant::now();
-    let index = profview_index::ProfileIndex::build(imported.profile);
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: indexed");
-    let started = std::time::Instant::now();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     use std::io::Write;
     if json {
+        // The JSON rows carry callers, callees and lines: the whole index.
+        let started = std::time::Instant::now();
+        let index = profview_index::ProfileIndex::build(imported.profile);
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: indexed");
+        let started = std::time::Instant::now();
         // Streamed as it is serialized: rows are never collected into one document.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut out);
         serde_json::to_writer(&mut buffered, &report::JsonReport::new(&index, sort, limit))?;
         writeln!(buffered)?;
         buffered.flush()?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     } else {
+        // The text lists self and total only: the function table without the views.
+        let started = std::time::Instant::now();
+        let table = profview_index::FunctionTable::build_nested(imported.profile, imported.nested);
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), direct = table.is_direct(), "stats: indexed");
+        let started = std::time::Instant::now();
         let label: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-        out.write_all(report::text_report(&index, &label.join(", "), sort, limit).as_bytes())?;
+        out.write_all(report::text_report(&table, &label.join(", "), sort, limit).as_bytes())?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     }
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -604,7 +604,7 @@ impl AppState {
     ) -> Result<Arc<Entry>, IngestError> {
         let storage = |e: &dyn std::fmt::Display| IngestError::Storage(e.to_string());
         let id = id_of(&hash);
-        let Imported { profile, warnings } =
+        let Imported { profile, warnings, .. } =
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let started = std::time::Instant::now();
         let index = Arc::new(ProfileIndex::build(profile));

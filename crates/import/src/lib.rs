@@ -53,6 +53,12 @@ pub struct Imported {
     pub profile: Profile,
     /// Non-fatal problems (skipped lines, truncated names, trailing bytes, …).
     pub warnings: Vec<ImportWarning>,
+    /// Folded stacks only (`None` otherwise): bit `i` (`nested[i / 64] >> (i % 64) & 1`) is set
+    /// when the function of stack node `i` is on its parent's stack already, as the parser saw
+    /// while it built the table; it spares a report of totals (each function counted once per
+    /// stack) the walk up every node's ancestors. It describes `profile` as returned: stale once
+    /// its stack table or functions change (merged, grouped or renumbered).
+    pub nested: Option<Vec<u64>>,
 }
 
 /// A non-fatal problem met while importing.
@@ -441,8 +447,17 @@ pub(crate) fn finish(
     profile: Profile,
     warnings: Vec<ImportWarning>,
 ) -> Result<Imported, ImportError> {
+    finish_nested(profile, warnings, None)
+}
+
+/// [`finish`] with the folded parser's [`Imported::nested`] bits.
+pub(crate) fn finish_nested(
+    profile: Profile,
+    warnings: Vec<ImportWarning>,
+    nested: Option<Vec<u64>>,
+) -> Result<Imported, ImportError> {
     profile.check_valid().map_err(ImportError::Invalid)?;
-    Ok(Imported { profile, warnings })
+    Ok(Imported { profile, warnings, nested })
 }
 
 /// Truncates `s` to at most `max` bytes at a character boundary; returns whether it cut.

@@ -13,15 +13,36 @@ use proptest::prelude::*;
 
 fn same(a: &Result<Imported, ImportError>, b: &Result<Imported, ImportError>) -> bool {
     match (a, b) {
-        (Ok(x), Ok(y)) => x.profile == y.profile && x.warnings == y.warnings,
+        (Ok(x), Ok(y)) => x.profile == y.profile && x.warnings == y.warnings && x.nested == y.nested,
         (Err(x), Err(y)) => x == y,
         _ => false,
     }
 }
 
-/// Serial parse vs every driver, with blocks small enough that files split into many.
+/// The nested bits a folded profile should carry: node `i`'s function among its ancestors'.
+fn nested_by_walking(p: &profview_model::Profile) -> Vec<u64> {
+    let t = &p.samples.as_ref().unwrap().stacks;
+    let mut bits = vec![0u64; t.len().div_ceil(64)];
+    for i in 0..t.len() {
+        let mut a = t.parent[i];
+        while a != profview_model::NO_PARENT {
+            if t.func[a as usize] == t.func[i] {
+                bits[i / 64] |= 1 << (i % 64);
+                break;
+            }
+            a = t.parent[a as usize];
+        }
+    }
+    bits
+}
+
+/// Serial parse vs every driver, with blocks small enough that files split into many; the
+/// serial parse's nested bits vs a walk up each node's ancestors.
 fn check_all(name: &str, bytes: &[u8], limits: &Limits) {
     let serial = folded::parse(bytes, limits);
+    if let Ok(s) = &serial {
+        assert_eq!(s.nested.as_ref(), Some(&nested_by_walking(&s.profile)), "{name}: nested bits");
+    }
     for (threads, block) in [(1, 4096), (2, 4096), (3, 5000), (2, 1 << 20)] {
         let opts = StreamOptions {
             threads,
@@ -176,6 +197,9 @@ proptest! {
     fn random_text_parallel_equals_serial(text in folded_lines(), cuts in proptest::collection::vec(0usize..4000, 0..8)) {
         let bytes = text.as_bytes();
         let serial = folded::parse(bytes, &Limits::default());
+        if let Ok(s) = &serial {
+            prop_assert_eq!(s.nested.as_ref(), Some(&nested_by_walking(&s.profile)));
+        }
         // cuts at line ends only
         let ends = memchr_all(bytes);
         let mut cs: Vec<usize> = cuts.iter().filter_map(|c| ends.get(c % ends.len().max(1)).copied()).collect();

@@ -33,6 +33,7 @@ mod par;
 mod recent;
 mod classify;
 mod csr;
+mod function_table;
 mod lines;
 mod pgraph;
 mod samples;
@@ -44,6 +45,7 @@ mod trees;
 pub(crate) use csr::Csr;
 pub use recent::Recent;
 
+pub use function_table::{FunctionRows, FunctionTable};
 pub use lines::{group_by_function, Grouped, LineStats};
 pub use classify::{classify, classify_function, site_package_name, Package};
 pub use profview_api::TreeMode;

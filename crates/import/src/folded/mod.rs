@@ -30,7 +30,7 @@ use memchr::{memchr, memrchr2};
 use profview_model::{Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackTable, Thread, Unit, NO_PARENT};
 
 use crate::hash::{FxMap, IdTable};
-use crate::{finish, ImportError, ImportWarning, Imported, Limits};
+use crate::{finish_nested, ImportError, ImportWarning, Imported, Limits};
 
 use dialect::Mode;
 use lines::{is_ws, trim};
@@ -283,6 +283,11 @@ pub struct FoldedParser {
     func: Vec<u32>,
     /// (parent, func) → node.
     child_table: IdTable,
+    /// Bit per node: its function is on its parent's stack already (recursion), see
+    /// [`Imported::nested`].
+    nested: Vec<u64>,
+    /// Per function: how many entries of `prev_state` (the current line's path) added it.
+    path_count: Vec<u32>,
     // samples, aggregated per (node, thread)
     samples: Vec<Sample>,
     sample_table: IdTable,
@@ -334,6 +339,8 @@ impl FoldedParser {
             parent: Vec::new(),
             func: Vec::new(),
             child_table: IdTable::default(),
+            nested: Vec::new(),
+            path_count: Vec::new(),
             samples: Vec::new(),
             sample_table: IdTable::default(),
             prev: Vec::new(),
@@ -510,12 +517,13 @@ impl FoldedParser {
             // A node whose parent is the node created just before it and was new here is new
             // and sequential here too.
             let parent_fresh = fresh_prev && p != NO_PARENT && p as usize + 1 == n;
-            let (g, fresh) = self.child(gp, gf, parent_fresh);
+            let (g, fresh) = self.child(gp, gf, parent_fresh, later.is_nested(n));
             nmap.push(g);
             fresh_prev = fresh;
         }
         drop(std::mem::take(&mut later.parent));
         drop(std::mem::take(&mut later.func));
+        drop(std::mem::take(&mut later.nested));
         later.child_table.clear();
         // Samples.
         for smp in std::mem::take(&mut later.samples) {
@@ -652,6 +660,8 @@ impl FoldedParser {
         self.frame_table.clear();
         self.frame_bytes = Vec::new();
         self.prev = Vec::new();
+        self.path_count = Vec::new();
+        let nested = std::mem::take(&mut self.nested);
         let func: Vec<FuncId> = std::mem::take(&mut self.func).into_iter().map(FuncId).collect();
         let mut profile = profile;
         profile.samples = Some(SampleData {
@@ -661,6 +671,6 @@ impl FoldedParser {
             },
             samples: std::mem::take(&mut self.samples),
         });
-        finish(profile, w)
+        finish_nested(profile, w, Some(nested))
     }
 }

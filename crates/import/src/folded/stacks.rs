@@ -22,7 +22,13 @@ pub(super) struct PrevFrame {
     node: u32,
     /// Frames kept so far.
     depth: u32,
+    /// The function of the node this frame added, or `NONE` (an empty frame adds no node):
+    /// `path_count` counts the entries by this.
+    func: u32,
 }
+
+/// No function (see `PrevFrame::func`).
+const NONE: u32 = u32::MAX;
 
 /// `flagged` bits: the frame was decoded lossily / its name was truncated.
 pub(super) const LOSSY: u8 = 1;
@@ -46,6 +52,7 @@ impl FoldedParser {
         let mut empties = 0usize;
         let mut pos = 0usize;
         let mut fresh = false;
+        let mut added = NONE;
         let mut done = len == 0;
         while keep > 0 {
             let st = self.prev_state[keep - 1];
@@ -63,6 +70,11 @@ impl FoldedParser {
                 break;
             }
             keep -= 1;
+        }
+        for st in &self.prev_state[keep..] {
+            if st.func != NONE {
+                self.path_count[st.func as usize] -= 1;
+            }
         }
         self.prev_state.truncate(keep);
         let reuse = common.min(self.prev.len());
@@ -95,14 +107,21 @@ impl FoldedParser {
                     None => self.new_frame(f, h),
                 };
                 let func = self.frame_func[raw as usize];
-                (node, fresh) = self.child(node, func, fresh);
+                if func as usize >= self.path_count.len() {
+                    self.path_count.resize(self.functions.len().max(func as usize + 1), 0);
+                }
+                let nested = self.path_count[func as usize] > 0;
+                (node, fresh) = self.child(node, func, fresh, nested);
+                self.path_count[func as usize] += 1;
                 depth += 1;
+                added = func;
             }
             self.prev_state.push(PrevFrame {
                 end,
                 empties,
                 node,
                 depth,
+                func: std::mem::replace(&mut added, NONE),
             });
             if !more {
                 break;
@@ -147,19 +166,19 @@ impl FoldedParser {
         });
     }
 
-    /// The node for `func` under `parent`, and whether it was created now.
+    /// The node for `func` under `parent`, and whether it was created now. `nested`: `func` is
+    /// on the stack of `parent` already (kept in `nested` for a new node).
     ///
     /// A node created right after its parent (`n == parent + 1`, the usual case when a line
     /// adds new frames below a new node) is found by looking at `parent + 1` and is not put in
     /// the hash table; only the other children are. A new stack therefore costs no table access
     /// below its first new frame, and the table stays small.
     #[inline]
-    pub(super) fn child(&mut self, parent: u32, func: u32, parent_fresh: bool) -> (u32, bool) {
+    pub(super) fn child(&mut self, parent: u32, func: u32, parent_fresh: bool, nested: bool) -> (u32, bool) {
         let n = self.parent.len() as u32;
         if parent_fresh && parent != NO_PARENT {
             // `parent` was created just now: it has no children yet, and `n == parent + 1`.
-            self.parent.push(parent);
-            self.func.push(func);
+            self.push_node(parent, func, nested);
             return (n, true);
         }
         let (pc, fc) = (&self.parent, &self.func);
@@ -176,8 +195,7 @@ impl FoldedParser {
         {
             return (n, false);
         }
-        self.parent.push(parent);
-        self.func.push(func);
+        self.push_node(parent, func, nested);
         if parent == NO_PARENT || n != parent + 1 {
             let (pc, fc) = (&self.parent, &self.func);
             // Members: the nodes that are not their parent's successor.
@@ -188,6 +206,25 @@ impl FoldedParser {
             });
         }
         (n, true)
+    }
+
+    #[inline]
+    fn push_node(&mut self, parent: u32, func: u32, nested: bool) {
+        let n = self.parent.len();
+        self.parent.push(parent);
+        self.func.push(func);
+        if n.is_multiple_of(64) {
+            self.nested.push(0);
+        }
+        if nested {
+            self.nested[n / 64] |= 1 << (n % 64);
+        }
+    }
+
+    /// True when node `n`'s function is on its parent's stack already.
+    #[inline]
+    pub(super) fn is_nested(&self, n: usize) -> bool {
+        (self.nested[n / 64] >> (n % 64)) & 1 == 1
     }
 
     #[cold]

@@ -225,6 +225,11 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Imported, ImportError> {
     funcs.warn(&mut warnings);
     let mut profile = b.finish(Dialect::Speedscope, unit);
     profile.format = Format::Speedscope;
+    // Events only (no sampled profile) whose frames are never open while time passes: nothing
+    // to show, and no file to export (found by fuzzing: the export of such a profile was refused).
+    if profile.samples.as_ref().is_none_or(|s| s.samples.is_empty()) {
+        return Err(err(FMT, "the events span no time (no frame is open while time passes)"));
+    }
     finish_json(FMT, profile, warnings)
 }
 
@@ -272,6 +277,10 @@ mod tests {
             (r#"{"type": "sampled", "unit": "parsecs", "samples": [], "weights": []}"#.into(), "unknown variant"),
             (r#"{"type": "timed", "unit": "none"}"#.into(), "unknown variant"),
             (r#"{"type": "sampled", "unit": "none", "samples": [], "weights": []}"#.into(), "no samples"),
+            // fuzz/seeds/speedscope/crash-open-frame-no-time.json: one frame opened, never closed,
+            // at the profile's only instant.
+            (r#"{"type": "evented", "name": "x", "unit": "none", "endValue": 5, "events": [{"type": "O", "at": 0, "frame": 1}]}"#.into(), "span no time"),
+            (r#"{"type": "evented", "unit": "none", "events": [{"type": "O", "at": 2, "frame": 0}, {"type": "C", "at": 2, "frame": 0}]}"#.into(), "span no time"),
             (r#"{"type": "sampled", "unit": "bytes", "samples": [[0]], "weights": [1]}, {"type": "sampled", "unit": "seconds", "samples": [[0]], "weights": [1]}"#.into(), "cannot be shown together"),
         ];
         for (profiles, want) in cases {
