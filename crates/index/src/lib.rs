@@ -233,6 +233,8 @@ pub struct ProfileIndex {
     search: std::sync::OnceLock<table::SearchText>,
     /// A profile whose lines are current, grouped by function: its line-level side.
     lines: Option<lines::LineLevel>,
+    /// The profile's stack table is in pre-order (renumbered by the build, or already so).
+    pre: bool,
 }
 
 impl fmt::Debug for ProfileIndex {
@@ -281,9 +283,9 @@ impl ProfileIndex {
 
     /// Builds the index over the profile's functions as they are (no grouping by function).
     pub fn build_plain(mut profile: Profile) -> Self {
-        samples::preorder_profile(&mut profile);
+        let pre = samples::preorder_profile(&mut profile);
         let classify_all = |fs: &[Function]| -> Vec<Package> { fs.iter().map(|f| classify_function(&f.name, &f.file)).collect() };
-        let default_view = |pkg: &[Package]| make_view(&profile, pkg, &Selection::default(), &Transforms::default());
+        let default_view = |pkg: &[Package]| make_view(&profile, pkg, &Selection::default(), &Transforms::default(), pre);
         let (pkg, base) = if profile.samples.is_none() && profile.functions.len() >= 1 << 14 {
             // pstats: the default view (no transform) never reads the package classes, so a
             // big table is classified on the other core while the view is built.
@@ -315,6 +317,7 @@ impl ProfileIndex {
             thread_totals,
             search: std::sync::OnceLock::new(),
             lines: None,
+            pre,
         };
         // The first table page is the default order: build it with the index.
         let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });
@@ -369,7 +372,7 @@ impl ProfileIndex {
         if let Some(v) = lock(&self.cache).get(sel) {
             return Ok(v);
         }
-        let v = Arc::new(make_view(&self.profile, &self.pkg, sel, &tf).map_err(QueryError::BadRequest)?);
+        let v = Arc::new(make_view(&self.profile, &self.pkg, sel, &tf, self.pre).map_err(QueryError::BadRequest)?);
         let mut c = lock(&self.cache);
         c.insert(sel.clone(), v.clone());
         // Keep at most N entries and roughly 1 GiB.
@@ -782,12 +785,13 @@ fn empty_pstats_view() -> PstatsView {
     }
 }
 
-fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms) -> Result<View, String> {
+/// `pre`: the profile's stack table is known to be in pre-order.
+fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms, pre: bool) -> Result<View, String> {
     let recorded_idle = p.format == profview_model::Format::Recording;
     let mut funcs = Funcs { base: &p.functions, base_pkg: pkg, extra: Vec::new(), extra_pkg: Vec::new(), recorded_idle };
     if p.samples.is_some() {
         let thread = sel.thread.map(ThreadId);
-        let (sv, mut stats) = samples::build_view(p, thread, &tf.ops, &mut funcs)?;
+        let (sv, mut stats) = samples::build_view(p, thread, &tf.ops, &mut funcs, pre)?;
         if let Some(ps) = &p.pstats {
             table::fill_pstats(&mut stats, ps);
         }

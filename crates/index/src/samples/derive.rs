@@ -17,14 +17,16 @@ use crate::Csr;
 const PAIR_FUNCS_MAX: usize = 65_535;
 
 /// Whole weights on a table below 2^31 nodes go to [`derive_pre`] (the table put in pre-order
-/// first when it is not), any other to [`derive`].
-pub(super) fn finish_view(p: &Profile, table: Option<StackTable>, w: SelfWeights, root_self: f64, nfuncs: usize) -> (SampleView, Vec<FunctionStats>) {
+/// first when it is not), any other to [`derive`]. `base_pre`: the profile's own table (used
+/// when `table` is `None`) is known to be in pre-order.
+pub(super) fn finish_view(p: &Profile, table: Option<StackTable>, w: SelfWeights, root_self: f64, nfuncs: usize, base_pre: bool) -> (SampleView, Vec<FunctionStats>) {
     let base_table = profile_table(p);
     let n = table.as_ref().unwrap_or(base_table).len();
     if n >= PRE_MAX || nfuncs > PAIR_FUNCS_MAX || !whole_u32(&w) {
         return derive(p, table, w, root_self, nfuncs);
     }
-    let (table, perm) = if is_preorder(table.as_ref().unwrap_or(base_table)) {
+    let known = table.is_none() && base_pre;
+    let (table, perm) = if known || is_preorder(table.as_ref().unwrap_or(base_table)) {
         (table, None)
     } else {
         let mut t = table.unwrap_or_else(|| base_table.clone());

@@ -91,19 +91,21 @@ fn profile_table(p: &Profile) -> &StackTable {
     p.samples.as_ref().map(|s| &s.stacks).unwrap_or(&EMPTY_TABLE.0)
 }
 
-/// Builds the view data; returns the view and the per-function stats (len = `nfuncs`).
+/// Builds the view data; returns the view and the per-function stats (len = `nfuncs`). `pre`:
+/// the profile's own stack table is known to be in pre-order (not checked again).
 pub(crate) fn build_view(
     p: &Profile,
     thread: Option<ThreadId>,
     ops: &[Op],
     funcs: &mut Funcs<'_>,
+    pre: bool,
 ) -> Result<(SampleView, Vec<FunctionStats>), String> {
     let base_table = profile_table(p);
     if thread.is_none() && ops.is_empty() {
         // The default view: no dense per-node weight vector, no copy of the table.
         if let Some((w, rs)) = initial_sparse(p, base_table.len()) {
             if all_live(base_table, &w) {
-                return Ok(finish_view(p, None, w, rs, funcs.len()));
+                return Ok(finish_view(p, None, w, rs, funcs.len(), pre));
             }
         }
     }
@@ -118,7 +120,7 @@ pub(crate) fn build_view(
         };
         let w = SelfWeights::from_dense(&at, &hit);
         drop((at, hit));
-        return Ok(finish_view(p, table, w, rs, funcs.len()));
+        return Ok(finish_view(p, table, w, rs, funcs.len(), pre));
     }
     let mut s = WeightedStacks { table: Cow::Borrowed(base_table), self_weight: at, has_self: hit, root_self: rs, root_has_self: rh };
     for op in ops {
@@ -131,12 +133,35 @@ pub(crate) fn build_view(
     let h: Vec<bool> = a.iter().map(|&x| x.to_bits() != 0).collect();
     let w = SelfWeights::from_dense(&a, &h);
     drop((a, h));
-    Ok(finish_view(p, Some(t), w, s.root_self, funcs.len()))
+    Ok(finish_view(p, Some(t), w, s.root_self, funcs.len(), false))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per-sample weights that are not whole (so the build leaves the table as it is) but whose
+    /// per-node sums are (so the view takes the pre-order path): the table, not in pre-order,
+    /// is renumbered for the view, and the numbers are the reference's.
+    #[test]
+    fn whole_node_sums_of_fractional_samples_on_a_table_not_in_preorder() {
+        let mut b = SampleBuilder::new();
+        let f: Vec<_> = ["main", "c", "a", "b"].iter().map(|n| b.function(n, "x.py", 1)).collect();
+        let (t1, t2) = (b.thread("1", None), b.thread("2", None));
+        for (st, w) in [(vec![f[0], f[3]], 0.5), (vec![f[0], f[2], f[1]], 1.5), (vec![f[0], f[1]], 0.5), (vec![f[0], f[2], f[2]], 2.5)] {
+            b.add_sample(&st, t1, w);
+            b.add_sample(&st, t2, w);
+        }
+        let p = b.finish(Dialect::Gregg, Unit::Samples);
+        assert!(!preorder::is_preorder(&p.samples.as_ref().unwrap().stacks), "the fixture must not be in pre-order");
+        let reference = crate::table::function_stats(&p);
+        let idx = crate::ProfileIndex::build(p);
+        assert!(!idx.pre, "fractional samples: the build leaves the table");
+        for (a, r) in idx.function_stats().iter().zip(&reference) {
+            assert_eq!(a.self_weight, r.self_weight);
+            assert_eq!(a.total_weight, r.total_weight);
+        }
+    }
     use profview_model::{Dialect, SampleBuilder, Unit};
     use view::Weights;
     /// The whole-weight path (u32 inclusive weights, edges summed after the walk on 2 threads)
@@ -167,7 +192,7 @@ mod tests {
             assert!(nodes >= 1 << 16, "{nodes} nodes");
             let pkg = vec![Package::User; p.functions.len()];
             let mut funcs = Funcs { base: &p.functions, base_pkg: &pkg, extra: vec![], extra_pkg: vec![], recorded_idle: false };
-            let (sv, stats) = build_view(&p, None, &[], &mut funcs).unwrap();
+            let (sv, stats) = build_view(&p, None, &[], &mut funcs, false).unwrap();
             assert_eq!(matches!(sv.w, Weights::Prefix(_)), !frac);
             let reference = crate::table::function_stats(&p);
             for (a, r) in stats.iter().zip(&reference) {

@@ -25,31 +25,35 @@ pub(super) fn ends_of(t: &StackTable) -> Ends {
 /// Renumbers the profile's stack table in pre-order (see [`to_preorder`]) when its weights are
 /// whole (every sample weight a non-negative whole number, the sum at most `u32::MAX`) and
 /// every sample's stack is in range; remaps the samples' stack ids. Sample order, the stacks
-/// and all sums are unchanged.
-pub(crate) fn preorder_profile(p: &mut Profile) {
-    let Some(sd) = p.samples.as_mut() else { return };
+/// and all sums are unchanged. Returns true when the table is in pre-order afterwards (it was,
+/// or it was renumbered).
+pub(crate) fn preorder_profile(p: &mut Profile) -> bool {
+    let Some(sd) = p.samples.as_mut() else { return false };
     let n = sd.stacks.len();
     let mut sum = 0u64;
     for s in &sd.samples {
         let w = s.weight;
         if !(w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64) {
-            return;
+            return false;
         }
         sum += w as u64;
         if sum > u32::MAX as u64 || s.stack().is_some_and(|st| st.idx() >= n) {
-            return;
+            return false;
         }
     }
-    if n >= PRE_MAX || is_preorder(&sd.stacks) {
-        return;
+    if n >= PRE_MAX {
+        return false;
     }
-    if let Some(perm) = to_preorder(&mut sd.stacks) {
-        for s in sd.samples.iter_mut() {
-            if let Some(st) = s.stack() {
-                s.node = perm[st.idx()];
-            }
+    if is_preorder(&sd.stacks) {
+        return true;
+    }
+    let Some(perm) = to_preorder(&mut sd.stacks) else { return false };
+    for s in sd.samples.iter_mut() {
+        if let Some(st) = s.stack() {
+            s.node = perm[st.idx()];
         }
     }
+    true
 }
 
 /// True when `t` is in pre-order (every subtree is a contiguous range starting at its root) and
@@ -128,16 +132,25 @@ pub(crate) fn to_preorder(t: &mut StackTable) -> Option<Vec<u32>> {
     drop(next);
     let perm = first;
     // Scatter each column to the new ids (independent writes: far faster than following the
-    // permutation's cycles in place), one column at a time.
-    let mut np = vec![0u32; n];
-    for (i, &p) in t.parent.iter().enumerate() {
-        np[perm[i] as usize] = if p == NO_PARENT { NO_PARENT } else { perm[p as usize] };
-    }
+    // permutation's cycles in place), the two columns on two threads.
+    let (parent, func, pm) = (&t.parent, &t.func, &perm);
+    let (np, nf) = crate::par::join2(
+        || {
+            let mut np = vec![0u32; n];
+            for (i, &p) in parent.iter().enumerate() {
+                np[pm[i] as usize] = if p == NO_PARENT { NO_PARENT } else { pm[p as usize] };
+            }
+            np
+        },
+        || {
+            let mut nf = vec![profview_model::FuncId(0); n];
+            for (i, &f) in func.iter().enumerate() {
+                nf[pm[i] as usize] = f;
+            }
+            nf
+        },
+    );
     t.parent = np;
-    let mut nf = vec![profview_model::FuncId(0); n];
-    for (i, &f) in t.func.iter().enumerate() {
-        nf[perm[i] as usize] = f;
-    }
     t.func = nf;
     Some(perm)
 }
