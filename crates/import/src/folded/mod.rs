@@ -509,6 +509,8 @@ impl FoldedParser {
             .collect();
         // Stacks: parents precede children, so one pass in node order.
         let mut nmap: Vec<u32> = Vec::with_capacity(later.parent.len());
+        // Nodes new here: no sample of theirs is here yet (and `later` has one per thread).
+        let mut created: Vec<bool> = Vec::with_capacity(later.parent.len());
         let mut fresh_prev = false;
         for n in 0..later.parent.len() {
             let p = later.parent[n];
@@ -519,6 +521,7 @@ impl FoldedParser {
             let parent_fresh = fresh_prev && p != NO_PARENT && p as usize + 1 == n;
             let (g, fresh) = self.child(gp, gf, parent_fresh, later.is_nested(n));
             nmap.push(g);
+            created.push(fresh);
             fresh_prev = fresh;
         }
         drop(std::mem::take(&mut later.parent));
@@ -527,8 +530,8 @@ impl FoldedParser {
         later.child_table.clear();
         // Samples.
         for smp in std::mem::take(&mut later.samples) {
-            let node = smp.stack().map_or(NO_PARENT, |s| nmap[s.idx()]);
-            self.add_sample(node, tmap[smp.thread.idx()], smp.weight, false);
+            let (node, new) = smp.stack().map_or((NO_PARENT, false), |s| (nmap[s.idx()], created[s.idx()]));
+            self.add_sample(node, tmap[smp.thread.idx()], smp.weight, new);
         }
         // Per-line problem counts and totals.
         self.malformed.absorb(&later.malformed, offset);
