@@ -110,9 +110,17 @@ def test_signal_writes_recording(tmp_path, signame):
         wait_forever()
     """)
     out = tmp_path / "sig.pvrec"
+
+    def default_disposition():
+        # A shell's background job inherits SIGINT ignored, and then neither Python nor the
+        # recorder installs a handler (the recorder leaves a signal the user set alone): the
+        # program under test gets the default disposition whatever ran the tests.
+        signal.signal(signum, signal.SIG_DFL)
+
     p = subprocess.Popen([sys.executable, "-m", "profview", "record", "-o", str(out),
                           str(script)], cwd=str(tmp_path), env=env_with_path(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=default_disposition)
     try:
         assert p.stdout.readline().strip() == "ready"
         p.send_signal(signum)
