@@ -604,10 +604,11 @@ impl AppState {
     ) -> Result<Arc<Entry>, IngestError> {
         let storage = |e: &dyn std::fmt::Display| IngestError::Storage(e.to_string());
         let id = id_of(&hash);
-        let Imported { profile, warnings, .. } =
+        let Imported { profile, warnings, nested } =
             imported.map_err(|error| IngestError::Import { name: name.to_owned(), error })?;
         let started = std::time::Instant::now();
-        let index = Arc::new(ProfileIndex::build(profile));
+        // The table now, the views in the background (prepare_in_background builds them).
+        let index = Arc::new(ProfileIndex::build_deferred(profile, nested));
         tracing::info!(file = name, seconds = started.elapsed().as_secs_f64(), "indexed");
         prepare_in_background(&index);
         // The numbers of the summary come from the one place the HTML report uses too.
@@ -703,7 +704,7 @@ impl AppState {
                 return Err(unreadable(format!("profile {id}: its stored file is corrupt (hash mismatch)")));
             }
             let imported = imported.map_err(|e| unreadable(format!("profile {id}: its stored file no longer imports: {e}")))?;
-            let index = Arc::new(ProfileIndex::build(imported.profile));
+            let index = Arc::new(ProfileIndex::build_deferred(imported.profile, imported.nested));
             prepare_in_background(&index);
             self.cache_insert(id, index.clone());
             Ok(index)
@@ -820,10 +821,13 @@ fn prepare_in_background(index: &Arc<ProfileIndex>) {
     let (min_frac, max_nodes) = profview_api::FLAME_LOD;
     let lod = profview_index::Lod { min_frac, max_nodes };
     let spawned = std::thread::Builder::new().name("prepare-slices".into()).spawn(move || {
+        // A deferred index builds its default view's graph and trees here.
+        let started = std::time::Instant::now();
         index.prepare(&[
             profview_index::TreeQuery { mode: profview_index::TreeMode::TopDown, root: Vec::new(), lod },
             profview_index::TreeQuery { mode: profview_index::TreeMode::Inverted, root: Vec::new(), lod },
-        ])
+        ]);
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "views prepared");
     });
     if let Err(e) = spawned {
         tracing::warn!("could not start preparing slices: {e}");

@@ -114,7 +114,7 @@ const STEPS_BASE: u64 = 1 << 20;
 
 /// Self and total weight per function straight from the stack table, or `None` when the profile
 /// is not one this path handles (see the module docs).
-fn direct_stats(p: &Profile, nested: Option<&[u64]>) -> Option<Vec<FunctionStats>> {
+pub(crate) fn direct_stats(p: &Profile, nested: Option<&[u64]>) -> Option<Vec<FunctionStats>> {
     let sd = p.samples.as_ref()?;
     if p.pstats.is_some() {
         return None;

@@ -153,7 +153,11 @@ enum Kind {
 
 /// The profile under one thread selection and transform list, with everything queries need.
 pub struct View {
-    kind: Kind,
+    /// The graph and trees. Set when the view is built, except for a deferred default view
+    /// ([`ProfileIndex::build_deferred`]), which builds it on first use.
+    kind: std::sync::OnceLock<Kind>,
+    /// The view is derived from pstats edges.
+    pstats: bool,
     stats: Vec<FunctionStats>,
     extra: Vec<Function>,
     extra_pkg: Vec<Package>,
@@ -219,7 +223,11 @@ impl View {
     }
     /// True when this view is derived from pstats edges.
     pub fn is_pstats(&self) -> bool {
-        matches!(self.kind, Kind::Pstats(_))
+        self.pstats
+    }
+    fn new(kind: Kind, stats: Vec<FunctionStats>, extra: (Vec<Function>, Vec<Package>), visible: Option<Vec<bool>>, approx_bytes: usize, orders: Orders) -> Self {
+        let pstats = matches!(kind, Kind::Pstats(_));
+        View { kind: std::sync::OnceLock::from(kind), pstats, stats, extra: extra.0, extra_pkg: extra.1, visible, approx_bytes, orders: Mutex::new(orders), slices: Default::default() }
     }
 }
 
@@ -296,6 +304,36 @@ impl ProfileIndex {
             let v = default_view(&pkg);
             (pkg, v)
         };
+        let base = match base {
+            Ok(v) => v,
+            // The default view has no user input and cannot fail; keep an empty one just in case.
+            Err(_) => View::new(Kind::Pstats(empty_pstats_view()), Vec::new(), (Vec::new(), Vec::new()), None, 0, Orders::default()),
+        };
+        Self::assemble(profile, pkg, base, pre)
+    }
+
+    /// [`build`](Self::build) for a profile that is shown at once: when
+    /// [`FunctionTable`] computes its numbers directly (a sampled profile with whole weights,
+    /// ungrouped; `nested` as [`FunctionTable::build_nested`] takes it), the function table is
+    /// ready now and the default view's graph and trees (pre-order renumbering of a copy of the
+    /// stack table, outermost occurrences, caller→callee weights) are built on first use —
+    /// call [`prepare`](Self::prepare) on another thread to have them built in the background.
+    /// The numbers are those of [`build`](Self::build); any other profile is built by it.
+    pub fn build_deferred(profile: Profile, nested: Option<Vec<u64>>) -> Self {
+        if profile.lines_are_current || profile.pstats.is_some() {
+            return Self::build(profile);
+        }
+        let Some(stats) = function_table::direct_stats(&profile, nested.as_deref()) else {
+            return Self::build(profile);
+        };
+        let pkg: Vec<Package> = profile.functions.iter().map(|f| classify_function(&f.name, &f.file)).collect();
+        let approx_bytes = stats.len() * 80;
+        let base = View { kind: std::sync::OnceLock::new(), pstats: false, stats, extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() };
+        Self::assemble(profile, pkg, base, false)
+    }
+
+    /// The index around its default view; the first table page is built with it.
+    fn assemble(profile: Profile, pkg: Vec<Package>, base: View, pre: bool) -> Self {
         let mut thread_totals = vec![0.0; profile.threads.len()];
         if let Some(sd) = &profile.samples {
             for s in &sd.samples {
@@ -304,11 +342,6 @@ impl ProfileIndex {
                 }
             }
         }
-        let base = match base {
-            Ok(v) => v,
-            // The default view has no user input and cannot fail; keep an empty one just in case.
-            Err(_) => View { kind: Kind::Pstats(empty_pstats_view()), stats: Vec::new(), extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes: 0, orders: Mutex::default(), slices: Default::default() },
-        };
         let idx = ProfileIndex {
             profile,
             pkg,
@@ -452,8 +485,23 @@ impl ProfileIndex {
         Ok(())
     }
 
+    /// The graph and trees of a view; a deferred default view builds them now (once; a
+    /// concurrent caller waits for that build).
+    fn kind<'v>(&self, v: &'v View) -> &'v Kind {
+        v.kind.get_or_init(|| {
+            let p = &self.profile;
+            let recorded_idle = p.format == profview_model::Format::Recording;
+            let mut funcs = Funcs { base: &p.functions, base_pkg: &self.pkg, extra: Vec::new(), extra_pkg: Vec::new(), recorded_idle };
+            match samples::build_view(p, None, &[], &mut funcs, self.pre) {
+                Ok((sv, _)) => Kind::Samples(sv),
+                // The default view has no user input and cannot fail.
+                Err(_) => Kind::Pstats(empty_pstats_view()),
+            }
+        })
+    }
+
     fn is_caller_only(&self, v: &View, id: FuncId) -> bool {
-        match &v.kind {
+        match self.kind(v) {
             Kind::Pstats(pv) => v.is_visible(id.0) && !pv.callees.slice(id.idx()).is_empty(),
             Kind::Samples(_) => false,
         }
@@ -462,7 +510,7 @@ impl ProfileIndex {
     fn neighbours(&self, v: &View, id: FuncId, callers: bool) -> Result<Vec<EdgeInfo>, QueryError> {
         self.check_func(v, id)?;
         let mut out: Vec<EdgeInfo> = Vec::new();
-        match &v.kind {
+        match self.kind(v) {
             Kind::Samples(sv) => {
                 for (o, w) in sv.edges(id.idx(), callers) {
                     if v.is_visible(o) {
@@ -531,7 +579,7 @@ impl ProfileIndex {
                     queue.push_back(o);
                 }
             };
-            match &v.kind {
+            match self.kind(v) {
                 Kind::Samples(sv) => {
                     for (o, _) in sv.edges(f as usize, callers) {
                         visit(o);
@@ -591,7 +639,7 @@ impl ProfileIndex {
     /// slice then answers every coarser inverted request of the default view without walking
     /// the stacks again.
     fn derive_slice(&self, v: &View, key: &SliceKey, q: &TreeQuery) -> Option<Slice> {
-        let Kind::Samples(sv) = &v.kind else { return None };
+        let Kind::Samples(sv) = self.kind(v) else { return None };
         if !sv.whole() {
             return None;
         }
@@ -615,7 +663,7 @@ impl ProfileIndex {
 
     fn tree_uncached(&self, v: &View, q: &TreeQuery) -> Result<Slice, QueryError> {
         let root_path = path_u32(&q.root);
-        match &v.kind {
+        match self.kind(v) {
             Kind::Samples(sv) => {
                 let t = sv.table(&self.profile);
                 let nodes = match q.mode {
@@ -692,7 +740,7 @@ impl ProfileIndex {
     /// callees tree below it (top-down, rooted at `id`, merged over all its occurrences).
     pub fn sandwich(&self, v: &View, id: FuncId, lod: &Lod) -> Result<(Slice, Slice), QueryError> {
         let f = id.0;
-        match &v.kind {
+        match self.kind(v) {
             Kind::Samples(sv) => {
                 let t = sv.table(&self.profile);
                 let outer: Vec<u32> = sv.by_func(t).slice(id.idx()).iter().copied().filter(|&n| sv.is_outer(n as usize)).collect();
@@ -797,7 +845,7 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms, pre
         }
         let approx_bytes = sv.heap_bytes() + stats.len() * 80;
         let Funcs { extra, extra_pkg, .. } = funcs;
-        Ok(View { kind: Kind::Samples(sv), stats, extra, extra_pkg, visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() })
+        Ok(View::new(Kind::Samples(sv), stats, (extra, extra_pkg), None, approx_bytes, Orders::default()))
     } else {
         let mut stats = vec![FunctionStats::default(); p.functions.len()];
         let st = &mut stats;
@@ -832,6 +880,6 @@ fn make_view(p: &Profile, pkg: &[Package], sel: &Selection, tf: &Transforms, pre
         if let Some((key, ids)) = order {
             orders.insert(key, ids);
         }
-        Ok(View { kind: Kind::Pstats(pv), stats, extra: Vec::new(), extra_pkg: Vec::new(), visible, approx_bytes, orders: Mutex::new(orders), slices: Default::default() })
+        Ok(View::new(Kind::Pstats(pv), stats, (Vec::new(), Vec::new()), visible, approx_bytes, orders))
     }
 }

@@ -159,3 +159,54 @@ fn a_pstats_profile_reads_the_index_table() {
     assert!(!t.is_direct());
     assert_same(&t, imp.profile, "pstats");
 }
+
+/// `ProfileIndex::build_deferred` (the server's: the table at once, the default view's graph
+/// and trees on first use) answers exactly as `build`: table, trees both ways, zoomed trees,
+/// callers and callees, sandwich; and the same again from several threads at once.
+#[test]
+fn a_deferred_index_answers_as_the_built_one() {
+    let mut deferred_seen = 0;
+    for dir in ["folded", "other"] {
+        for path in corpus(dir) {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(&path).unwrap();
+            let Ok(imp) = import(&name, &bytes, &Limits::default()) else { continue };
+            if imp.profile.samples.is_none() {
+                continue;
+            }
+            let built = ProfileIndex::build(imp.profile.clone());
+            let deferred = ProfileIndex::build_deferred(imp.profile, imp.nested);
+            deferred_seen += 1;
+            let (a, b) = (deferred.function_stats(), built.function_stats());
+            assert_eq!(a, b, "{name}: stats");
+            let q = FunctionQuery { limit: 30, ..Default::default() };
+            let (va, vb) = (deferred.default_view(), built.default_view());
+            assert_eq!(deferred.query_functions_in(&va, &q), built.query_functions_in(&vb, &q), "{name}: table");
+            let top: Vec<FuncId> = built.query_functions_in(&vb, &FunctionQuery { limit: 4, ..Default::default() }).1;
+            let mut queries = vec![TreeQuery::default(), TreeQuery { mode: TreeMode::Inverted, ..Default::default() }];
+            let lod = Lod { min_frac: 0.0, max_nodes: 500 };
+            queries.push(TreeQuery { lod, ..Default::default() });
+            if let Some(&f) = top.first() {
+                queries.push(TreeQuery { root: vec![f], lod, ..Default::default() });
+            }
+            // Two threads ask at once: one builds the view, the other waits for it.
+            let answers = std::thread::scope(|s| {
+                let h = s.spawn(|| queries.iter().map(|q| deferred.tree(&va, q).map(|x| (*x).clone())).collect::<Vec<_>>());
+                let mine: Vec<_> = queries.iter().map(|q| deferred.tree(&va, q).map(|x| (*x).clone())).collect();
+                (mine, h.join().unwrap())
+            });
+            for (i, q) in queries.iter().enumerate() {
+                let want = built.tree(&vb, q).map(|x| (*x).clone());
+                assert_eq!(answers.0[i], want, "{name}: tree {q:?}");
+                assert_eq!(answers.1[i], want, "{name}: tree {q:?} (other thread)");
+            }
+            for &f in &top {
+                assert_eq!(deferred.callers(&va, f), built.callers(&vb, f), "{name}: callers of {f:?}");
+                assert_eq!(deferred.callees(&va, f), built.callees(&vb, f), "{name}: callees of {f:?}");
+                assert_eq!(deferred.sandwich(&va, f, &lod), built.sandwich(&vb, f, &lod), "{name}: sandwich of {f:?}");
+            }
+            assert_eq!(deferred.threads(), built.threads(), "{name}: threads");
+        }
+    }
+    assert!(deferred_seen >= 10, "{deferred_seen}");
+}

@@ -108,7 +108,8 @@ impl FoldedParser {
                 };
                 let func = self.frame_func[raw as usize];
                 if func as usize >= self.path_count.len() {
-                    self.path_count.resize(self.functions.len().max(func as usize + 1), 0);
+                    // `func` is an interned function: below `functions.len()`.
+                    self.path_count.resize(self.functions.len(), 0);
                 }
                 let nested = self.path_count[func as usize] > 0;
                 (node, fresh) = self.child(node, func, fresh, nested);
