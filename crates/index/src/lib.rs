@@ -58,6 +58,9 @@ use samples::{Funcs, SampleView};
 use slice::Cand;
 use trees::{wrap, Groups, InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, Seed, TdState};
 
+/// Most stack nodes of a profile whose views [`ProfileIndex::build_deferred`] defers.
+pub const DEFER_MAX_NODES: usize = 1 << 22;
+
 /// Views kept in the cache besides the default one.
 pub const VIEW_CACHE_ENTRIES: usize = 8;
 
@@ -319,8 +322,14 @@ impl ProfileIndex {
     /// stack table, outermost occurrences, caller→callee weights) are built on first use —
     /// call [`prepare`](Self::prepare) on another thread to have them built in the background.
     /// The numbers are those of [`build`](Self::build); any other profile is built by it.
+    ///
+    /// Only a stack table of at most [`DEFER_MAX_NODES`] nodes is deferred: the views renumber
+    /// a copy of it (8 bytes per node while they live), and on a bigger one that copy would
+    /// take the server's peak memory past half the size of a folded file (measured on 1 GiB,
+    /// 22.9 M nodes: 755 MiB deferred). A bigger table is renumbered in place, as by `build`.
     pub fn build_deferred(profile: Profile, nested: Option<Vec<u64>>) -> Self {
-        if profile.lines_are_current || profile.pstats.is_some() {
+        let nodes = profile.samples.as_ref().map_or(0, |s| s.stacks.len());
+        if profile.lines_are_current || profile.pstats.is_some() || nodes > DEFER_MAX_NODES {
             return Self::build(profile);
         }
         let Some(stats) = function_table::direct_stats(&profile, nested.as_deref()) else {
