@@ -286,7 +286,8 @@ pub struct FoldedParser {
     /// Bit per node: its function is on its parent's stack already (recursion), see
     /// [`Imported::nested`].
     nested: Vec<u64>,
-    /// Per function: how many entries of `prev_state` (the current line's path) added it.
+    /// Per function (one entry each, pushed as it is interned): how many entries of
+    /// `prev_state` (the current line's path) added it.
     path_count: Vec<u32>,
     // samples, aggregated per (node, thread)
     samples: Vec<Sample>,

@@ -107,10 +107,6 @@ impl FoldedParser {
                     None => self.new_frame(f, h),
                 };
                 let func = self.frame_func[raw as usize];
-                if func as usize >= self.path_count.len() {
-                    // `func` is an interned function: below `functions.len()`.
-                    self.path_count.resize(self.functions.len(), 0);
-                }
                 let nested = self.path_count[func as usize] > 0;
                 (node, fresh) = self.child(node, func, fresh, nested);
                 self.path_count[func as usize] += 1;
@@ -283,6 +279,7 @@ impl FoldedParser {
             file: file.to_owned(),
             line,
         });
+        self.path_count.push(0);
         let fs = &self.functions;
         self.func_table.insert(h, id, || {
             fs[..id as usize]
