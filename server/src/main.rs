@@ -266,13 +266,13 @@ fn stats(files: &[PathBuf], json: bool, sort: Option<&str>, limit: Option<usize>
         buffered.flush()?;
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     } else {
-        // The text lists self and total only: the function table without the views.
+        // The text lists self and total only: the function table; the views are never built.
         let started = std::time::Instant::now();
-        let table = profview_index::FunctionTable::build_nested(imported.profile, imported.nested);
-        tracing::debug!(seconds = started.elapsed().as_secs_f64(), direct = table.is_direct(), "stats: indexed");
+        let index = profview_index::ProfileIndex::build_deferred(imported.profile, imported.nested);
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), direct = index.table_is_direct(), "stats: indexed");
         let started = std::time::Instant::now();
         let label: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-        out.write_all(report::text_report(&table, &label.join(", "), sort, limit).as_bytes())?;
+        out.write_all(report::text_report(&index, &label.join(", "), sort, limit).as_bytes())?;
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "stats: reported");
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use profview_index::{FunctionQuery, FunctionRows, ProfileIndex, Selection, SortKey};
+use profview_index::{FunctionQuery, ProfileIndex, Selection, SortKey};
 use profview_model::{CallEdge, FuncId, Profile};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
@@ -30,7 +30,7 @@ pub fn parse_sort(s: &str) -> Option<SortKey> {
 
 /// The functions to report, in order: file order without `sort`, else sorted (descending for
 /// numbers, as pstats does).
-pub fn ordered(index: &impl FunctionRows, sort: Option<SortKey>, limit: Option<usize>) -> Vec<FuncId> {
+pub fn ordered(index: &ProfileIndex, sort: Option<SortKey>, limit: Option<usize>) -> Vec<FuncId> {
     match sort {
         None => {
             let ids = index
@@ -263,7 +263,7 @@ fn sort_label(k: SortKey) -> &'static str {
 }
 
 /// Text like `pstats.Stats.print_stats`.
-pub fn text_report(index: &impl FunctionRows, file_label: &str, sort: Option<SortKey>, limit: Option<usize>) -> String {
+pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>, limit: Option<usize>) -> String {
     let p = index.profile();
     let mut out = String::new();
     let listed = index.function_stats().iter().filter(|s| s.listed).count();
@@ -295,7 +295,7 @@ pub fn text_report(index: &impl FunctionRows, file_label: &str, sort: Option<Sor
         let _ = writeln!(out, "   ncalls  tottime  percall  cumtime  percall {extra}filename:lineno(function)");
         for fid in ids {
             let f = p.func(fid);
-            let s = index.function_stats().get(fid.idx()).copied().unwrap_or_default();
+            let s = index.function(fid).copied().unwrap_or_default();
             let (nc, cc) = (s.ncalls.unwrap_or(0), s.primcalls.unwrap_or(0));
             let (tt, ct) = (s.tottime.unwrap_or(0.0), s.cumtime.unwrap_or(0.0));
             let c = if nc != cc { format!("{nc}/{cc}") } else { nc.to_string() };
@@ -315,7 +315,7 @@ pub fn text_report(index: &impl FunctionRows, file_label: &str, sort: Option<Sor
         let _ = writeln!(out, "{:>14} {:>7} {:>14} {:>7} function (file:line)", "self", "self%", "total", "total%");
         for fid in ids {
             let f = p.func(fid);
-            let s = index.function_stats().get(fid.idx()).copied().unwrap_or_default();
+            let s = index.function(fid).copied().unwrap_or_default();
             let (sw, tw) = (s.self_weight.unwrap_or(0.0), s.total_weight.unwrap_or(0.0));
             let pct = |v: f64| if total != 0.0 { format!("{:6.2}%", 100.0 * v / total) } else { "      -".into() };
             let loc = if f.file.is_empty() { String::new() } else { format!(" ({}:{})", f.file, f.line) };

@@ -1,112 +1,26 @@
-//! The function table alone: every function's numbers without the views (trees, edges, cached
-//! orders) the dashboard queries. `profview stats` prints only this table, so it skips the
-//! index's pre-order renumbering and derivation (BENCHMARKS.md, "A fast CLI").
+//! The function table straight from the stack table, for [`ProfileIndex::build_deferred`]: every
+//! function's self and total without the views (trees, edges) the dashboard queries, so that
+//! `profview stats` skips the index's pre-order renumbering and derivation, and the server
+//! answers its table before the views exist (BENCHMARKS.md, "A fast CLI").
 //!
 //! A sampled profile whose sample weights are whole and sum to at most `u32::MAX`, and whose every
-//! node has a sample at or below it (every sampler's output), gets its self and total weights
-//! straight from the stack table as the importer built it (parents before children):
-//! self from one pass over the samples, inclusive weights from one backward pass, and for each
-//! node a walk up its ancestors to learn whether its function is already on its stack (only the
-//! outermost occurrence counts towards the total), the nodes split over both cores. The walks are
-//! bounded (32 steps per node plus a constant): a profile of deep recursion, like any other
-//! profile (pstats, fractional or negative weights, nodes without samples), builds the full
-//! [`ProfileIndex`] and takes its table. Either way the numbers are those of
+//! node has a sample at or below it (every sampler's output), gets its numbers from the table as
+//! the importer built it (parents before children): self from one pass over the samples,
+//! inclusive weights from one backward pass, and whether a node's function is already on its
+//! stack (only the outermost occurrence counts towards the total) from the folded parser's
+//! nested bits or, without them, a walk that keeps the last node's path, the nodes split over
+//! both cores. The walks are bounded (32 ancestor steps per node plus a constant): a profile of
+//! deep recursion, like any other profile (pstats, fractional or negative weights, nodes without
+//! samples), gets `None` and is built whole. Either way the numbers are those of
 //! [`ProfileIndex::function_stats`], bit for bit (whole weights sum exactly in any order).
+//!
+//! [`ProfileIndex::build_deferred`]: crate::ProfileIndex::build_deferred
+//! [`ProfileIndex::function_stats`]: crate::ProfileIndex::function_stats
 
-use profview_model::{FuncId, Function, Profile, NO_PARENT};
+use profview_model::{Profile, NO_PARENT};
 
-use crate::table::{self, FunctionQuery, FunctionStats};
-use crate::{classify_function, group_by_function, par, ProfileIndex};
-
-/// What a report of the function table reads: the profile (grouped by function when its frames
-/// carry current lines), every function's numbers, and pages of the table in a chosen order.
-pub trait FunctionRows {
-    /// The profile the rows describe.
-    fn profile(&self) -> &Profile;
-    /// Per function, indexed by [`FuncId`].
-    fn function_stats(&self) -> &[FunctionStats];
-    /// A page of the table: (rows matching, the page's ids), as [`ProfileIndex::query_functions`].
-    fn query_functions(&self, q: &FunctionQuery) -> (usize, Vec<FuncId>);
-}
-
-impl FunctionRows for ProfileIndex {
-    fn profile(&self) -> &Profile {
-        ProfileIndex::profile(self)
-    }
-    fn function_stats(&self) -> &[FunctionStats] {
-        ProfileIndex::function_stats(self)
-    }
-    fn query_functions(&self, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
-        ProfileIndex::query_functions(self, q)
-    }
-}
-
-/// The function table of a profile (see the module docs).
-pub struct FunctionTable {
-    inner: Inner,
-}
-
-enum Inner {
-    Direct { profile: Box<Profile>, stats: Vec<FunctionStats> },
-    Full(Box<ProfileIndex>),
-}
-
-impl FunctionTable {
-    /// Builds the table; the profile is grouped by function first, as [`ProfileIndex::build`]
-    /// does, when its frames carry current lines.
-    pub fn build(profile: Profile) -> Self {
-        Self::build_nested(profile, None)
-    }
-
-    /// [`build`](Self::build) with the importer's bits (`profview_import::Imported::nested`):
-    /// bit `i` set when node `i`'s function is on its parent's stack already. They replace the
-    /// walk up the ancestors; bits of the wrong length, or a profile grouped by function here,
-    /// fall back to the walk.
-    pub fn build_nested(profile: Profile, nested: Option<Vec<u64>>) -> Self {
-        let (profile, nested) = match profile.lines_are_current.then(|| group_by_function(&profile)).flatten() {
-            Some(g) => (g.profile, None),
-            None => (profile, nested),
-        };
-        let inner = match direct_stats(&profile, nested.as_deref()) {
-            Some(stats) => Inner::Direct { profile: Box::new(profile), stats },
-            None => Inner::Full(Box::new(ProfileIndex::build_plain(profile))),
-        };
-        FunctionTable { inner }
-    }
-
-    /// True when the numbers came straight from the stack table (no index was built).
-    pub fn is_direct(&self) -> bool {
-        matches!(self.inner, Inner::Direct { .. })
-    }
-}
-
-impl FunctionRows for FunctionTable {
-    fn profile(&self) -> &Profile {
-        match &self.inner {
-            Inner::Direct { profile, .. } => profile,
-            Inner::Full(idx) => idx.profile(),
-        }
-    }
-    fn function_stats(&self) -> &[FunctionStats] {
-        match &self.inner {
-            Inner::Direct { stats, .. } => stats,
-            Inner::Full(idx) => idx.function_stats(),
-        }
-    }
-    fn query_functions(&self, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
-        let (profile, stats) = match &self.inner {
-            Inner::Direct { profile, stats } => (profile, stats),
-            Inner::Full(idx) => return idx.query_functions(q),
-        };
-        let funcs = &profile.functions;
-        let func = |i: u32| -> &Function { &funcs[i as usize] };
-        let key = table::effective_sort(false, q);
-        let ordered = table::full_order(&func, &|_| true, stats, key.0, key.1);
-        let text_ok = |i: u32| q.filter.as_ref().is_none_or(|f| f.matches(&funcs[i as usize].name, &funcs[i as usize].file));
-        let pkg = |i: u32| classify_function(&funcs[i as usize].name, &funcs[i as usize].file);
-        table::page_from_order(&ordered, &text_ok, &pkg, q)
-    }
-}
+use crate::par;
+use crate::table::FunctionStats;
 
 /// Ancestor steps allowed per node on average before the walk gives up (plus [`STEPS_BASE`]).
 const STEPS_PER_NODE: u64 = 32;

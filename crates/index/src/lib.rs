@@ -45,7 +45,6 @@ mod trees;
 pub(crate) use csr::Csr;
 pub use recent::Recent;
 
-pub use function_table::{FunctionRows, FunctionTable};
 pub use lines::{group_by_function, Grouped, LineStats};
 pub use classify::{classify, classify_function, site_package_name, Package};
 pub use profview_api::TreeMode;
@@ -57,9 +56,6 @@ use pgraph::PstatsView;
 use samples::{Funcs, SampleView};
 use slice::Cand;
 use trees::{wrap, Groups, InvMetric, InvState, PNode, PstatsTree, SampleInverted, SampleTopDown, Seed, TdState};
-
-/// Most stack nodes of a profile whose views [`ProfileIndex::build_deferred`] defers.
-pub const DEFER_MAX_NODES: usize = 1 << 22;
 
 /// Views kept in the cache besides the default one.
 pub const VIEW_CACHE_ENTRIES: usize = 8;
@@ -246,6 +242,8 @@ pub struct ProfileIndex {
     lines: Option<lines::LineLevel>,
     /// The profile's stack table is in pre-order (renumbered by the build, or already so).
     pre: bool,
+    /// The function table came straight from the stack table (`build_deferred`).
+    direct: bool,
 }
 
 impl fmt::Debug for ProfileIndex {
@@ -269,6 +267,11 @@ fn path_u32(p: &[FuncId]) -> Vec<u32> {
     p.iter().map(|f| f.0).collect()
 }
 
+/// The package class of every function.
+fn classify_all(fs: &[Function]) -> Vec<Package> {
+    fs.iter().map(|f| classify_function(&f.name, &f.file)).collect()
+}
+
 impl ProfileIndex {
     /// Builds the index. Takes ownership so that queries can borrow the profile freely.
     ///
@@ -281,11 +284,49 @@ impl ProfileIndex {
     /// grouped by function ([`group_by_function`]); the line-level profile is kept for
     /// [`ProfileIndex::by_line`] and [`ProfileIndex::function_lines`].
     pub fn build(profile: Profile) -> Self {
+        Self::build_grouped(profile, None, false)
+    }
+
+    /// [`build`](Self::build) with the default view's graph and trees left for later: when the
+    /// function table comes straight from the stack table (a sampled profile with whole weights
+    /// whose every node is live; `nested`, the importer's `profview_import::Imported::nested`,
+    /// spares the walk up each node's ancestors, see `function_table.rs`), the table is ready now
+    /// and the graph and trees (pre-order renumbering of a copy of the stack table, outermost
+    /// occurrences, caller→callee weights) are built on first use. `profview stats` never asks for
+    /// them; the server has [`prepare`](Self::prepare) build them on another thread. Every answer
+    /// is [`build`](Self::build)'s; any other profile is built by it
+    /// ([`table_is_direct`](Self::table_is_direct) says which).
+    pub fn build_deferred(profile: Profile, nested: Option<Vec<u64>>) -> Self {
+        Self::build_grouped(profile, nested, true)
+    }
+
+    /// True when the function table came straight from the stack table
+    /// ([`build_deferred`](Self::build_deferred)), the views being left for their first use.
+    pub fn table_is_direct(&self) -> bool {
+        self.direct
+    }
+
+    fn build_grouped(profile: Profile, nested: Option<Vec<u64>>, defer: bool) -> Self {
         if profile.lines_are_current {
             if let Some(g) = group_by_function(&profile) {
                 let n = g.profile.functions.len();
-                let mut idx = Self::build_plain(g.profile);
+                // The bits describe the ungrouped functions: grouped, the walk decides.
+                let mut idx = Self::build_one(g.profile, None, defer);
                 idx.lines = Some(lines::LineLevel::new(profile, &g.group_of, n));
+                return idx;
+            }
+        }
+        Self::build_one(profile, nested, defer)
+    }
+
+    fn build_one(profile: Profile, nested: Option<Vec<u64>>, defer: bool) -> Self {
+        if defer && profile.pstats.is_none() {
+            if let Some(stats) = function_table::direct_stats(&profile, nested.as_deref()) {
+                let pkg = classify_all(&profile.functions);
+                let approx_bytes = stats.len() * 80;
+                let base = View { kind: std::sync::OnceLock::new(), pstats: false, stats, extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() };
+                let mut idx = Self::assemble(profile, pkg, base, false);
+                idx.direct = true;
                 return idx;
             }
         }
@@ -295,7 +336,6 @@ impl ProfileIndex {
     /// Builds the index over the profile's functions as they are (no grouping by function).
     pub fn build_plain(mut profile: Profile) -> Self {
         let pre = samples::preorder_profile(&mut profile);
-        let classify_all = |fs: &[Function]| -> Vec<Package> { fs.iter().map(|f| classify_function(&f.name, &f.file)).collect() };
         let default_view = |pkg: &[Package]| make_view(&profile, pkg, &Selection::default(), &Transforms::default(), pre);
         let (pkg, base) = if profile.samples.is_none() && profile.functions.len() >= 1 << 14 {
             // pstats: the default view (no transform) never reads the package classes, so a
@@ -313,32 +353,6 @@ impl ProfileIndex {
             Err(_) => View::new(Kind::Pstats(empty_pstats_view()), Vec::new(), (Vec::new(), Vec::new()), None, 0, Orders::default()),
         };
         Self::assemble(profile, pkg, base, pre)
-    }
-
-    /// [`build`](Self::build) for a profile that is shown at once: when
-    /// [`FunctionTable`] computes its numbers directly (a sampled profile with whole weights,
-    /// ungrouped; `nested` as [`FunctionTable::build_nested`] takes it), the function table is
-    /// ready now and the default view's graph and trees (pre-order renumbering of a copy of the
-    /// stack table, outermost occurrences, caller→callee weights) are built on first use —
-    /// call [`prepare`](Self::prepare) on another thread to have them built in the background.
-    /// The numbers are those of [`build`](Self::build); any other profile is built by it.
-    ///
-    /// Only a stack table of at most [`DEFER_MAX_NODES`] nodes is deferred: the views renumber
-    /// a copy of it (8 bytes per node while they live), and on a bigger one that copy would
-    /// take the server's peak memory past half the size of a folded file (measured on 1 GiB,
-    /// 22.9 M nodes: 755 MiB deferred). A bigger table is renumbered in place, as by `build`.
-    pub fn build_deferred(profile: Profile, nested: Option<Vec<u64>>) -> Self {
-        let nodes = profile.samples.as_ref().map_or(0, |s| s.stacks.len());
-        if profile.lines_are_current || profile.pstats.is_some() || nodes > DEFER_MAX_NODES {
-            return Self::build(profile);
-        }
-        let Some(stats) = function_table::direct_stats(&profile, nested.as_deref()) else {
-            return Self::build(profile);
-        };
-        let pkg: Vec<Package> = profile.functions.iter().map(|f| classify_function(&f.name, &f.file)).collect();
-        let approx_bytes = stats.len() * 80;
-        let base = View { kind: std::sync::OnceLock::new(), pstats: false, stats, extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() };
-        Self::assemble(profile, pkg, base, false)
     }
 
     /// The index around its default view; the first table page is built with it.
@@ -360,6 +374,7 @@ impl ProfileIndex {
             search: std::sync::OnceLock::new(),
             lines: None,
             pre,
+            direct: false,
         };
         // The first table page is the default order: build it with the index.
         let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });
@@ -497,15 +512,13 @@ impl ProfileIndex {
     /// The graph and trees of a view; a deferred default view builds them now (once; a
     /// concurrent caller waits for that build).
     fn kind<'v>(&self, v: &'v View) -> &'v Kind {
+        // Only the default view is ever deferred (`build_one`): it is the default view's kind.
         v.kind.get_or_init(|| {
-            let p = &self.profile;
-            let recorded_idle = p.format == profview_model::Format::Recording;
-            let mut funcs = Funcs { base: &p.functions, base_pkg: &self.pkg, extra: Vec::new(), extra_pkg: Vec::new(), recorded_idle };
-            match samples::build_view(p, None, &[], &mut funcs, self.pre) {
-                Ok((sv, _)) => Kind::Samples(sv),
+            make_view(&self.profile, &self.pkg, &Selection::default(), &Transforms::default(), self.pre)
+                .ok()
+                .and_then(|built| built.kind.into_inner())
                 // The default view has no user input and cannot fail.
-                Err(_) => Kind::Pstats(empty_pstats_view()),
-            }
+                .unwrap_or_else(|| Kind::Pstats(empty_pstats_view()))
         })
     }
 
