@@ -20,6 +20,7 @@
 use profview_model::{Profile, NO_PARENT};
 
 use crate::par;
+use crate::samples::add_whole_u32;
 use crate::table::FunctionStats;
 
 /// Ancestor steps allowed per node on average before the walk gives up (plus [`STEPS_BASE`]).
@@ -46,11 +47,7 @@ pub(crate) fn direct_stats(p: &Profile, nested: Option<&[u64]>) -> Option<Vec<Fu
     let mut sum = 0u64;
     for s in &sd.samples {
         let w = s.weight;
-        if !(w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64) {
-            return None;
-        }
-        sum += w as u64;
-        if sum > u32::MAX as u64 {
+        if !add_whole_u32(&mut sum, w) {
             return None;
         }
         if let Some(st) = s.stack() {

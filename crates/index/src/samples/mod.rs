@@ -22,6 +22,7 @@ use crate::table::FunctionStats;
 use crate::transform::{Matcher, Op};
 
 pub(crate) use preorder::preorder_profile;
+pub(crate) use weights::add_whole_u32;
 pub(crate) use view::SampleView;
 
 use derive::finish_view;
@@ -140,6 +141,9 @@ pub(crate) fn build_view(
 mod tests {
     use super::*;
 
+    use profview_model::{Dialect, SampleBuilder, Unit};
+    use view::Weights;
+
     /// Per-sample weights that are not whole (so the build leaves the table as it is) but whose
     /// per-node sums are (so the view takes the pre-order path): the table, not in pre-order,
     /// is renumbered for the view, and the numbers are the reference's.
@@ -162,8 +166,7 @@ mod tests {
             assert_eq!(a.total_weight, r.total_weight);
         }
     }
-    use profview_model::{Dialect, SampleBuilder, Unit};
-    use view::Weights;
+
     /// The whole-weight path (u32 inclusive weights, edges summed after the walk on 2 threads)
     /// and the f64 path give the reference aggregates: bit-for-bit for whole weights, and the
     /// f64 path's edge weights match a brute-force sum.

@@ -32,12 +32,7 @@ pub(crate) fn preorder_profile(p: &mut Profile) -> bool {
     let n = sd.stacks.len();
     let mut sum = 0u64;
     for s in &sd.samples {
-        let w = s.weight;
-        if !(w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64) {
-            return false;
-        }
-        sum += w as u64;
-        if sum > u32::MAX as u64 || s.stack().is_some_and(|st| st.idx() >= n) {
+        if !super::add_whole_u32(&mut sum, s.weight) || s.stack().is_some_and(|st| st.idx() >= n) {
             return false;
         }
     }

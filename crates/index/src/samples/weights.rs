@@ -162,16 +162,18 @@ impl Incl {
 /// `u32::MAX` (see [`Incl`]).
 pub(super) fn whole_u32(at: &SelfWeights) -> bool {
     let mut sum = 0u64;
-    for &v in &at.vals {
-        if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
-            return false;
-        }
-        sum += v as u64;
-        if sum > u32::MAX as u64 {
-            return false;
-        }
+    at.vals.iter().all(|&v| add_whole_u32(&mut sum, v))
+}
+
+/// Adds `w` to the running `sum` of whole weights: false when `w` is not a non-negative whole
+/// number or the sum passes `u32::MAX` (then the weights are not the whole ones of [`Incl`]).
+#[inline]
+pub(crate) fn add_whole_u32(sum: &mut u64, w: f64) -> bool {
+    if !(w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64) {
+        return false;
     }
-    true
+    *sum += w as u64;
+    *sum <= u32::MAX as u64
 }
 
 /// Inclusive weight per node from sparse self weights (same sums as [`inclusive`]).
