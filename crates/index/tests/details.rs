@@ -3,6 +3,8 @@
 //! its test, not taken from the program.
 #![cfg(test)] // integration test code: clippy.toml's allow-unwrap-in-tests covers it
 
+mod common;
+
 use profview_index::*;
 use profview_model::{
     CallEdge, Dialect, Format, FuncId, Function, Profile, PstatsData, PstatsStats, SampleBuilder, Unit, NO_PARENT,
@@ -209,14 +211,7 @@ fn an_inverted_pstats_threshold_drops_light_callers_of_a_leaf() {
 fn a_sampled_child_exactly_at_the_cutoff_is_kept() {
     // main → x1 12, x2 2, x3 1, x4 1 (total 16); min_frac 1/8 → cutoff 2: under main, x2 (2)
     // stays a node, x3 and x4 become one "other" of 2 (own 2: they are leaves).
-    let mut b = SampleBuilder::new();
-    let main = b.function("main", "app.py", 1);
-    let t = b.thread("1", None);
-    for (i, w) in [12.0, 2.0, 1.0, 1.0].iter().enumerate() {
-        let x = b.function(&format!("x{}", i + 1), "app.py", i as i64 + 2);
-        b.add_sample(&[main, x], t, *w);
-    }
-    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let idx = common::main_calling(&[12.0, 2.0, 1.0, 1.0]);
     let v = idx.default_view();
     let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.125, max_nodes: 100 } }).unwrap();
     check_rows(

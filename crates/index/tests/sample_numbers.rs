@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
 use profview_index::*;
 use profview_model::{Dialect, FuncId, SampleBuilder, Unit, NO_PARENT};
 
@@ -150,14 +152,7 @@ fn threshold_folds_light_subtrees_into_their_parents() {
 fn narrow_children_are_summed_into_one_other_node() {
     // main → x1 10, x2 1, x3 1, x4 1 (total 13). At min_frac 0.2 (cutoff 2.6) x2..x4 become
     // one "other" node of 3 merged nodes weighing 3.
-    let mut b = SampleBuilder::new();
-    let main = b.function("main", "app.py", 1);
-    let t = b.thread("1", None);
-    for (i, w) in [10.0, 1.0, 1.0, 1.0].iter().enumerate() {
-        let x = b.function(&format!("x{}", i + 1), "app.py", i as i64 + 2);
-        b.add_sample(&[main, x], t, *w);
-    }
-    let idx = ProfileIndex::build(b.finish(Dialect::Gregg, Unit::Samples));
+    let idx = common::main_calling(&[10.0, 1.0, 1.0, 1.0]);
     let v = idx.default_view();
     let s = idx.tree(&v, &TreeQuery { mode: TreeMode::TopDown, root: vec![], lod: Lod { min_frac: 0.2, max_nodes: 100 } }).unwrap();
     // x2..x4 are leaves: the "other" node's own weight is theirs, 3.
