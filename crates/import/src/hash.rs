@@ -191,6 +191,13 @@ impl IdTable {
         }
     }
 
+    /// Hints the cache to load the slot where a search or an insert for hash `h` starts: a
+    /// caller that knows its next keys a few steps ahead overlaps their cache misses.
+    #[inline]
+    pub(crate) fn prefetch(&self, h: u64) {
+        crate::prefetch::slot(&self.slots, (h as usize) & self.slots.len().wrapping_sub(1));
+    }
+
     /// Drops the slots.
     pub(crate) fn clear(&mut self) {
         *self = IdTable::default();

@@ -35,6 +35,7 @@ pub mod parallel;
 #[cfg(all(feature = "perf-script", not(target_arch = "wasm32")))]
 pub mod perf;
 pub mod pprof;
+mod prefetch;
 pub mod pprof_proto;
 pub mod pstats;
 mod pstats_fast;

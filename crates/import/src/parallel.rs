@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use memchr::{memchr, memrchr};
 
@@ -290,6 +290,10 @@ where
     let workers = opts.workers();
     let in_flight = opts.in_flight().max(1);
     let template = main.fork();
+    // The frames merged so far, for the next forks; renewed as they grow by a quarter (each
+    // copy is at most a few MB, and the copies of a parse add up to a few times the last).
+    let known_cell = Mutex::new(Arc::new(main.known_frames()));
+    let known = &known_cell;
     let (job_tx, job_rx) = mpsc::sync_channel::<(u64, B)>(in_flight);
     let job_rx = Mutex::new(job_rx);
     let (res_tx, res_rx) = mpsc::channel::<(u64, FoldedParser, B)>();
@@ -313,7 +317,11 @@ where
                     Err(_) => return,
                 };
                 let Ok((seq, block)) = job else { return };
-                let mut p = template.fork();
+                let frames = match known.lock() {
+                    Ok(k) => Arc::clone(&k),
+                    Err(_) => return,
+                };
+                let mut p = template.fork_known(frames);
                 p.feed(block.as_ref());
                 p.flush();
                 if res_tx.send((seq, p, block)).is_err() {
@@ -329,12 +337,21 @@ where
         let merger = std::thread::Builder::new().name("folded-merge".into()).spawn_scoped(s, move || {
             let mut pending = BTreeMap::new();
             let mut want = 0u64;
+            let mut shared = main.frame_count();
             for (seq, p, b) in res_rx {
                 pending.insert(seq, (p, b));
                 while let Some((p, b)) = pending.remove(&want) {
                     main.join(p);
                     want += 1;
                     let _ = tok_tx.send(Some(b));
+                    let frames = main.frame_count();
+                    if frames >= shared + shared / 4 + 256 {
+                        shared = frames;
+                        let k = Arc::new(main.known_frames());
+                        if let Ok(mut slot) = known.lock() {
+                            *slot = k;
+                        }
+                    }
                 }
             }
             pending.is_empty()

@@ -106,6 +106,39 @@ fn corpus_and_hostile_files() {
     }
 }
 
+/// Frames that keep appearing through the file (so the frames shared with the forks are
+/// renewed many times while it is parsed), some of them first seen in a later block as
+/// lossy UTF-8, as over-long names or as a second spelling of a known function: every driver
+/// still gives the serial parse's profile and warnings. Gregg and py-spy dialects.
+#[test]
+fn frames_first_seen_in_later_blocks() {
+    let limits = Limits { max_name_len: 40, ..Limits::default() };
+    for pyspy in [false, true] {
+        let mut text = Vec::new();
+        for i in 0..20_000u32 {
+            let frame = |k: u32| -> Vec<u8> {
+                if pyspy {
+                    format!("f{k} (m{}.py:{})", k % 7, 1 + k % 3).into_bytes()
+                } else {
+                    format!("f{k}").into_bytes()
+                }
+            };
+            // New names keep coming (i / 8), old ones recur (i % 97), and every 1000th line
+            // brings a frame of its own kind.
+            let mut frames = vec![b"main".to_vec(), frame(i % 97), frame(i / 8)];
+            match i % 1000 {
+                500 => frames.push([b"bad".as_slice(), &[0xff], i.to_string().as_bytes()].concat()),
+                600 => frames.push(format!("{}{i}", "x".repeat(60)).into_bytes()),
+                700 if !pyspy => frames.push(format!("f{}_[k]", i / 8).into_bytes()),
+                _ => {}
+            }
+            text.extend(frames.join(&b';'));
+            text.extend(format!(" {}\n", 1 + i % 5).into_bytes());
+        }
+        check_all(if pyspy { "py-spy frames over time" } else { "frames over time" }, &text, &limits);
+    }
+}
+
 #[test]
 fn limits_apply_the_same_way() {
     let limits = Limits {

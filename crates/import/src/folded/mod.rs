@@ -26,6 +26,8 @@ mod lines;
 mod stacks;
 mod threads;
 
+use std::sync::Arc;
+
 use memchr::{memchr, memrchr2};
 use profview_model::{Dialect, Format, FuncId, Function, Profile, Sample, SampleData, StackTable, Thread, Unit, NO_PARENT};
 
@@ -38,6 +40,38 @@ use stacks::{PrevFrame, LONG, LOSSY};
 
 /// No thread / no node yet.
 const NONE: u32 = u32::MAX;
+
+/// The raw frames a parser had interned, shared read-only with the forks that parse the next
+/// pieces ([`FoldedParser::fork_known`]). A fork takes a known frame's function from here (the
+/// merged profile's id) instead of decoding and interning it again, and its join then maps only
+/// the frames that were new to it: the frames of a big file are mostly the same few thousand
+/// in every piece.
+#[derive(Debug, Default)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // only the parallel drivers (native) fork so
+pub(crate) struct KnownFrames {
+    bytes: Vec<u8>,
+    span: Vec<(usize, usize)>,
+    func: Vec<u32>,
+    table: IdTable,
+    /// Functions of the parser when the frames were taken: a fork numbers its own from here.
+    funcs: u32,
+}
+
+impl KnownFrames {
+    /// The function of a known raw frame (`h`: its `hash_bytes`).
+    #[inline]
+    fn find(&self, h: u64, raw: &[u8]) -> Option<u32> {
+        let r = self.table.find(h, |r| {
+            let (s, l) = self.span[r as usize];
+            self.bytes[s..s + l] == *raw
+        })?;
+        Some(self.func[r as usize])
+    }
+}
+
+/// How many nodes (and samples) ahead a merge starts the loads of its table lookups
+/// (`prefetch.rs`): far enough for a cache miss to complete, near enough to stay in cache.
+const AHEAD: usize = 8;
 
 /// `Some(true)` when the first data line ends with a count (or an austin header is present);
 /// `Some(false)` for binary data, and for text most of whose first data lines (up to 200 in the
@@ -271,9 +305,13 @@ pub struct FoldedParser {
     /// Raw frames that were decoded lossily or truncated: (raw frame, line, flags). Kept so a
     /// [`join`](FoldedParser::join) counts each such frame once, at its first line.
     flagged: Vec<(u32, u64, u8)>,
-    /// (name, file, line) → function.
+    /// (name, file, line) → function (its index in `functions`).
     func_table: IdTable,
     functions: Vec<Function>,
+    /// A fork's view of the frames its merge knew when it began (see [`KnownFrames`]); the
+    /// fork's own functions are numbered from `func_base` (their count) on.
+    known: Option<Arc<KnownFrames>>,
+    func_base: u32,
     prefixes: FxMap<Box<[u8]>, u32>,
     threads: Vec<Thread>,
     thread_ids: FxMap<String, u32>,
@@ -333,6 +371,8 @@ impl FoldedParser {
             flagged: Vec::new(),
             func_table: IdTable::default(),
             functions: Vec::new(),
+            known: None,
+            func_base: 0,
             prefixes: FxMap::default(),
             threads: Vec::new(),
             thread_ids: FxMap::default(),
@@ -443,6 +483,36 @@ impl FoldedParser {
         p
     }
 
+    /// [`fork`](Self::fork), for a piece that will be joined into the parser `known` was taken
+    /// from ([`known_frames`](Self::known_frames)) or into one that has parsed more since.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn fork_known(&self, known: Arc<KnownFrames>) -> FoldedParser {
+        let mut p = self.fork();
+        p.func_base = known.funcs;
+        p.path_count = vec![0; known.funcs as usize];
+        p.known = Some(known);
+        p
+    }
+
+    /// The frames interned so far, for forks ([`fork_known`](Self::fork_known)): a fork then
+    /// interns (and its join looks up) only the frames that are new to them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn known_frames(&self) -> KnownFrames {
+        KnownFrames {
+            bytes: self.frame_bytes.clone(),
+            span: self.frame_span.clone(),
+            func: self.frame_func.clone(),
+            table: self.frame_table.clone(),
+            funcs: self.func_base + self.functions.len() as u32,
+        }
+    }
+
+    /// Raw frames interned so far.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn frame_count(&self) -> usize {
+        self.frame_span.len()
+    }
+
     /// Appends a fork's result: `later` parsed the input that directly follows everything fed
     /// to `self` (cut at a line end; if it was not, the cut counts as a line end). Functions,
     /// threads, stacks and samples are merged in first-seen order, warnings keep global line
@@ -464,13 +534,15 @@ impl FoldedParser {
         if later.line_no > 0 {
             self.at_start = false;
         }
-        // Raw frames and functions.
+        // Raw frames and functions. A fork's functions below its `func_base` are ours already
+        // (frames it found in its `known`); `fmap` maps the others, by index from there.
+        let base = later.func_base;
         let mut fmap = vec![NONE; later.functions.len()];
         let mut new_raw = vec![NONE; later.frame_span.len()];
         for (r, &(s, l)) in later.frame_span.iter().enumerate() {
             let raw = &later.frame_bytes[s..s + l];
             let h = later.frame_hash[r];
-            let lf = later.frame_func[r] as usize;
+            let lf = (later.frame_func[r] - base) as usize;
             let (fb, span) = (&self.frame_bytes, &self.frame_span);
             let found = self.frame_table.find(h, |x| {
                 let (s, l) = span[x as usize];
@@ -514,13 +586,22 @@ impl FoldedParser {
         let mut created: Vec<bool> = Vec::with_capacity(later.parent.len());
         let mut fresh_prev = false;
         for n in 0..later.parent.len() {
+            // The lookups a few nodes ahead whose parent is mapped already: start their loads.
+            if let Some(&q) = later.parent.get(n + AHEAD) {
+                if q != NO_PARENT && (q as usize) < n {
+                    let lf = later.func[n + AHEAD];
+                    self.prefetch_child(nmap[q as usize], if lf < base { lf } else { fmap[(lf - base) as usize] });
+                }
+            }
             let p = later.parent[n];
             let gp = if p == NO_PARENT { NO_PARENT } else { nmap[p as usize] };
-            let gf = fmap[later.func[n] as usize];
+            let lf = later.func[n];
+            let gf = if lf < base { lf } else { fmap[(lf - base) as usize] };
             // A node whose parent is the node created just before it and was new here is new
-            // and sequential here too.
-            let parent_fresh = fresh_prev && p != NO_PARENT && p as usize + 1 == n;
-            let (g, fresh) = self.child(gp, gf, parent_fresh, later.is_nested(n));
+            // and sequential here too; a node whose parent was new here is new.
+            let parent_new = p != NO_PARENT && created[p as usize];
+            let parent_fresh = fresh_prev && parent_new && p as usize + 1 == n;
+            let (g, fresh) = self.child(gp, gf, parent_fresh, parent_new, later.is_nested(n));
             nmap.push(g);
             created.push(fresh);
             fresh_prev = fresh;
@@ -530,8 +611,13 @@ impl FoldedParser {
         drop(std::mem::take(&mut later.nested));
         later.child_table.clear();
         // Samples.
-        for smp in std::mem::take(&mut later.samples) {
-            let (node, new) = smp.stack().map_or((NO_PARENT, false), |s| (nmap[s.idx()], created[s.idx()]));
+        let samples = std::mem::take(&mut later.samples);
+        let place = |smp: &Sample| smp.stack().map_or((NO_PARENT, false), |s| (nmap[s.idx()], created[s.idx()]));
+        for (i, smp) in samples.iter().enumerate() {
+            if let Some(ahead) = samples.get(i + AHEAD) {
+                self.prefetch_sample(place(ahead).0, tmap[ahead.thread.idx()]);
+            }
+            let (node, new) = place(smp);
             self.add_sample(node, tmap[smp.thread.idx()], smp.weight, new);
         }
         // Per-line problem counts and totals.

@@ -97,18 +97,23 @@ impl FoldedParser {
                     break;
                 }
                 let h = hash_bytes(f);
-                let fb = &self.frame_bytes;
-                let span = &self.frame_span;
-                let raw = match self.frame_table.find(h, |r| {
-                    let (s, l) = span[r as usize];
-                    fb[s..s + l] == *f
-                }) {
-                    Some(r) => r,
-                    None => self.new_frame(f, h),
+                let func = match self.known.as_deref().and_then(|k| k.find(h, f)) {
+                    Some(func) => func,
+                    None => {
+                        let fb = &self.frame_bytes;
+                        let span = &self.frame_span;
+                        let raw = match self.frame_table.find(h, |r| {
+                            let (s, l) = span[r as usize];
+                            fb[s..s + l] == *f
+                        }) {
+                            Some(r) => r,
+                            None => self.new_frame(f, h),
+                        };
+                        self.frame_func[raw as usize]
+                    }
                 };
-                let func = self.frame_func[raw as usize];
                 let nested = self.path_count[func as usize] > 0;
-                (node, fresh) = self.child(node, func, fresh, nested);
+                (node, fresh) = self.child(node, func, fresh, fresh, nested);
                 self.path_count[func as usize] += 1;
                 depth += 1;
                 added = func;
@@ -170,27 +175,24 @@ impl FoldedParser {
     /// adds new frames below a new node) is found by looking at `parent + 1` and is not put in
     /// the hash table; only the other children are. A new stack therefore costs no table access
     /// below its first new frame, and the table stays small.
+    ///
+    /// `parent_fresh`: `parent` is the node created last (so it has no children yet and the new
+    /// node is its successor). `parent_new`: `parent` cannot have a child for `func` yet (a
+    /// merge knows it for a node it created: each of the merged tree's children of a node has
+    /// a function of its own), so the search is skipped.
     #[inline]
-    pub(super) fn child(&mut self, parent: u32, func: u32, parent_fresh: bool, nested: bool) -> (u32, bool) {
+    pub(super) fn child(&mut self, parent: u32, func: u32, parent_fresh: bool, parent_new: bool, nested: bool) -> (u32, bool) {
         let n = self.parent.len() as u32;
         if parent_fresh && parent != NO_PARENT {
             // `parent` was created just now: it has no children yet, and `n == parent + 1`.
             self.push_node(parent, func, nested);
             return (n, true);
         }
-        let (pc, fc) = (&self.parent, &self.func);
-        if parent != NO_PARENT {
-            let next = parent as usize + 1;
-            if next < pc.len() && pc[next] == parent && fc[next] == func {
-                return (next as u32, false);
-            }
-        }
         let h = hash_pair(parent, func);
-        if let Some(n) = self
-            .child_table
-            .find(h, |n| pc[n as usize] == parent && fc[n as usize] == func)
-        {
-            return (n, false);
+        if !parent_new {
+            if let Some(found) = self.find_child(parent, func, h) {
+                return (found, false);
+            }
         }
         self.push_node(parent, func, nested);
         if parent == NO_PARENT || n != parent + 1 {
@@ -203,6 +205,36 @@ impl FoldedParser {
             });
         }
         (n, true)
+    }
+
+    /// Starts loading what [`child`](Self::child) will read for (`parent`, `func`): the
+    /// table slot and the parent's successor (see `prefetch.rs`).
+    #[inline]
+    pub(super) fn prefetch_child(&self, parent: u32, func: u32) {
+        self.child_table.prefetch(hash_pair(parent, func));
+        let next = parent as usize + 1;
+        crate::prefetch::slot(&self.parent, next);
+        crate::prefetch::slot(&self.func, next);
+    }
+
+    /// Starts loading the slot [`add_sample`](Self::add_sample) will use for (`node`, `thread`).
+    #[inline]
+    pub(super) fn prefetch_sample(&self, node: u32, thread: u32) {
+        self.sample_table.prefetch(hash_pair(node, thread));
+    }
+
+    /// The existing child of `parent` for `func` (`h`: their `hash_pair`).
+    #[inline]
+    fn find_child(&self, parent: u32, func: u32, h: u64) -> Option<u32> {
+        let (pc, fc) = (&self.parent, &self.func);
+        if parent != NO_PARENT {
+            let next = parent as usize + 1;
+            if next < pc.len() && pc[next] == parent && fc[next] == func {
+                return Some(next as u32);
+            }
+        }
+        self.child_table
+            .find(h, |n| pc[n as usize] == parent && fc[n as usize] == func)
     }
 
     #[inline]
@@ -263,15 +295,16 @@ impl FoldedParser {
         r
     }
 
-    /// The id of function (name, file, line), added when new.
+    /// The id of function (name, file, line), added when new (a fork's own functions are
+    /// numbered from its `func_base` on).
     pub(super) fn intern_function(&mut self, name: &str, file: &str, line: i64) -> u32 {
         let h = hash_function(name, file, line);
         let fs = &self.functions;
-        if let Some(id) = self.func_table.find(h, |i| {
+        if let Some(i) = self.func_table.find(h, |i| {
             let f = &fs[i as usize];
             f.line == line && f.name == name && f.file == file
         }) {
-            return id;
+            return self.func_base + i;
         }
         let id = self.functions.len() as u32;
         self.functions.push(Function {
@@ -287,7 +320,7 @@ impl FoldedParser {
                 .enumerate()
                 .map(|(i, f)| (hash_function(&f.name, &f.file, f.line), i as u32))
         });
-        id
+        self.func_base + id
     }
 
     /// Interns raw frame bytes (not present yet) for function `func`; returns the raw id.
