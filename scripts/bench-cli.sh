@@ -34,26 +34,13 @@ summary() { sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a
 # "phase 0.123 s; ..." from log lines on stdin, picked by a sed expression printing "phase|seconds".
 phases_of() { sed 's/\x1b\[[0-9;]*m//g' | sed -n "$1" | awk -F'|' '{printf "%s %.3f s; ", $1, $2}'; }
 stats_phases() { RUST_LOG=profview=debug "$bin" stats "$@" 2>&1 > /dev/null | phases_of 's/.*stats: \([a-z ]*\) seconds=\([0-9.]*\).*/\1|\2/p'; }
-# `profview serve F`: seconds to "serving at", to the first answer of the function table (what the dashboard asks
-# first) and to the first tree answer (the icicle; it waits for the views built behind the table), and the phases
-# it logged.
+# `profview serve F` (scripts/serve-timing.py, one process: no polling between the steps):
+# seconds to "serving at", to its first table answer and to its first tree answer, its peak
+# RSS once its views are built, and the phases it logged.
 serve_once() {
-  local d; d=$(mktemp -d)
-  local start; start=$(date +%s.%N)
-  "$bin" serve "$1" --no-browser --port 0 --data-dir "$d/data" > "$d/out" 2> "$d/err" &
-  local pid=$!
-  until grep -q 'serving at' "$d/out"; do kill -0 "$pid" 2> /dev/null || { cat "$d/err" >&2; exit 1; }; sleep 0.005; done
-  local ready; ready=$(echo "$(date +%s.%N) - $start" | bc)
-  local url; url=$(grep -o 'http://[^ ]*' "$d/out" | head -1)
-  local api=${url%%/p/*}/api/profiles/${url##*/p/}
-  curl -sf "$api/functions?limit=100" -o /dev/null || { echo "no table answer from $api" >&2; exit 1; }
-  local table; table=$(echo "$(date +%s.%N) - $start" | bc)
-  curl -sf "$api/tree" -o /dev/null || { echo "no tree answer from $api" >&2; exit 1; }
-  local tree; tree=$(echo "$(date +%s.%N) - $start" | bc)
-  kill "$pid"; wait "$pid" 2> /dev/null || true
-  local phases; phases=$(phases_of 's/.*state: \(.*\) file=.* seconds=\([0-9.]*\).*/\1|\2/p' < "$d/err")
-  rm -rf "$d"
-  echo "$ready|$table|$tree|$phases"
+  local times; times=$("$py" "$here/scripts/serve-timing.py" "$bin" "$1" "$dir/serve.err") || { cat "$dir/serve.err" >&2; exit 1; }
+  local phases; phases=$(phases_of 's/.*state: \(.*\) file=.* seconds=\([0-9.]*\).*/\1|\2/p' < "$dir/serve.err")
+  echo "$times|$phases"
 }
 
 echo "| what | ours: median (range) s | peak | baseline: median (range) s | ratio |"
@@ -68,11 +55,11 @@ mo=$(printf '%s\n' "${ours[@]}" | summary); mb=$(printf '%s\n' "${base[@]}" | su
 echo "| 200k-function pstats: \`stats --json\` vs \`pstats.Stats(f).sort_stats\` | $mo | $(printf '%s\n' "${rss[@]}" | sort -g | tail -1 | awk '{printf "%d MiB", $1 / 1024}') | $mb | $(echo "${mb%% *} / ${mo%% *}" | bc -l | xargs printf '%.2f×') |"
 echo "|   its phases (one run) | $(stats_phases "$dir/p200k.prof" --json) | | | |"
 for f in "${files[@]}"; do
-  name=$(basename "$f"); ours=(); rss=(); base=(); brss=(); serve=(); first=(); trees=(); phases=""
+  name=$(basename "$f"); ours=(); rss=(); base=(); brss=(); serve=(); first=(); trees=(); srss=(); phases=""
   for ((i = 0; i < runs; i++)); do
     read -r t m < <(timed "$bin" stats "$f" --limit 20); ours+=("$t"); rss+=("$m")
     read -r t m < <(timed inferno-flamegraph "$f"); base+=("$t"); brss+=("$m")
-    IFS='|' read -r t ft tt phases < <(serve_once "$f"); serve+=("$t"); first+=("$ft"); trees+=("$tt")
+    IFS='|' read -r t ft tt sm phases < <(serve_once "$f"); serve+=("$t"); first+=("$ft"); trees+=("$tt"); srss+=("$sm")
   done
   mo=$(printf '%s\n' "${ours[@]}" | summary); mb=$(printf '%s\n' "${base[@]}" | summary); ms=$(printf '%s\n' "${serve[@]}" | summary)
   peak=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1); bpeak=$(printf '%s\n' "${brss[@]}" | sort -g | tail -1)
@@ -80,7 +67,8 @@ for f in "${files[@]}"; do
   mf=$(printf '%s\n' "${first[@]}" | summary); mt=$(printf '%s\n' "${trees[@]}" | summary)
   echo "| $name: \`serve\` to serving vs \`inferno-flamegraph\` | $ms | | $mb | $(echo "${mb%% *} / ${ms%% *}" | bc -l | xargs printf '%.2f×') |"
   echo "| $name: \`serve\` to its first answer (the function table) | $mf | | $mb | $(echo "${mb%% *} / ${mf%% *}" | bc -l | xargs printf '%.2f×') |"
-  echo "| $name: \`serve\` to its first tree answer (the views built) | $mt | | $mb | $(echo "${mb%% *} / ${mt%% *}" | bc -l | xargs printf '%.2f×') |"
+  speak=$(printf '%s\n' "${srss[@]}" | sort -g | tail -1)
+  echo "| $name: \`serve\` to its first tree answer (the views built) | $mt | $((speak / 1024)) MiB ($(echo "$speak * 1024 / $(stat -c %s "$f")" | bc -l | xargs printf '%.2f')× the file), its views built | $mb | $(echo "${mb%% *} / ${mt%% *}" | bc -l | xargs printf '%.2f×') |"
   echo "|   $name \`stats\` phases (one run) | $(stats_phases "$f" --limit 20) | | | |"
   echo "|   $name \`serve\` phases (last run) | $phases | | | |"
 done

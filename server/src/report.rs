@@ -264,7 +264,9 @@ fn sort_label(k: SortKey) -> &'static str {
 
 /// Text like `pstats.Stats.print_stats`.
 pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>, limit: Option<usize>) -> String {
-    let p = index.profile();
+    // A deferred index (`stats`) answers without renumbering its stacks: only a pstats profile
+    // (never deferred) reads the profile itself.
+    let info = index.info();
     let mut out = String::new();
     let listed = index.function_stats().iter().filter(|s| s.listed).count();
     let ids = ordered(index, sort, limit);
@@ -277,7 +279,8 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             let _ = writeln!(out, "   List reduced from {listed} to {} due to restriction <{}>\n", ids.len(), ids.len());
         }
     };
-    if let Some(ps) = &p.pstats {
+    if let Some(ps) = info.has_pstats.then(|| index.profile().pstats.as_ref()).flatten() {
+        let p = index.profile();
         if ps.total_calls != ps.prim_calls {
             let _ = write!(out, "         {} function calls ({} primitive calls)", ps.total_calls, ps.prim_calls);
         } else {
@@ -308,13 +311,13 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             };
             let _ = writeln!(out, "{c:>9} {} {pt} {} {pc} {extra}{}", f8(tt), f8(ct), func_std_string(&f.name, &f.file, f.line));
         }
-    } else if let Some(sd) = &p.samples {
-        let total = sd.total();
-        let _ = writeln!(out, "         {} {} in {} threads\n", crate::report::num(total), p.unit.as_str(), p.threads.len());
+    } else if let Some(total) = info.sample_total {
+        let fs = index.functions();
+        let _ = writeln!(out, "         {} {} in {} threads\n", crate::report::num(total), info.unit.as_str(), index.threads().len());
         order_line(&mut out);
         let _ = writeln!(out, "{:>14} {:>7} {:>14} {:>7} function (file:line)", "self", "self%", "total", "total%");
         for fid in ids {
-            let f = p.func(fid);
+            let f = &fs[fid.idx()];
             let s = index.function(fid).copied().unwrap_or_default();
             let (sw, tw) = (s.self_weight.unwrap_or(0.0), s.total_weight.unwrap_or(0.0));
             let pct = |v: f64| if total != 0.0 { format!("{:6.2}%", 100.0 * v / total) } else { "      -".into() };

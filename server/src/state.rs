@@ -812,27 +812,17 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// The index of a profile being registered: its function table now, its views (and the
+/// pre-order renumbering of its stack table, in place) in the background, where
+/// [`prepare_in_background`] builds them; a request that needs them first waits for that build.
+/// Profiles whose table cannot come straight from the stacks are built whole here.
+fn build_index(profile: profview_model::Profile, nested: Option<Vec<u64>>) -> ProfileIndex {
+    ProfileIndex::build_deferred(profile, nested)
+}
+
 /// Prepares the slices the dashboard's first screen asks for (icicle and flame at
 /// [`profview_api::FLAME_LOD`]) on a thread of their own: on a big profile the inverted one
 /// takes a few hundred ms, which is then spent while the page loads, not on its request.
-/// Most stack nodes of a profile whose views are built behind its function table.
-const DEFER_MAX_NODES: usize = 1 << 22;
-
-/// The index of a profile being registered: its function table now and its views in the
-/// background ([`prepare_in_background`] builds them) when its stack table has at most
-/// [`DEFER_MAX_NODES`] nodes. The deferred views renumber a copy of the table (8 bytes per node
-/// while they live), which on a bigger one takes the peak memory past half the size of a folded
-/// file (1 GiB, 22.9 M nodes: 755 MiB deferred, 541 MiB not); a bigger table is renumbered in
-/// place before the profile is served.
-fn build_index(profile: profview_model::Profile, nested: Option<Vec<u64>>) -> ProfileIndex {
-    let nodes = profile.samples.as_ref().map_or(0, |s| s.stacks.len());
-    if nodes <= DEFER_MAX_NODES {
-        ProfileIndex::build_deferred(profile, nested)
-    } else {
-        ProfileIndex::build(profile)
-    }
-}
-
 fn prepare_in_background(index: &Arc<ProfileIndex>) {
     let index = Arc::clone(index);
     let (min_frac, max_nodes) = profview_api::FLAME_LOD;

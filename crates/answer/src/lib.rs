@@ -90,7 +90,9 @@ pub fn lod(min_frac: Option<f64>, max_nodes: Option<usize>) -> Answer<Lod> {
 
 /// The summary of a profile held in memory (what a stored profile's metadata row records).
 pub fn summary(idx: &ProfileIndex, id: &str, name: &str, size: Option<u64>, warnings: Vec<String>) -> ProfileSummary {
-    let p = idx.profile();
+    // `info`, not `profile`: a deferred index is summarised before its stacks are renumbered.
+    let p = idx.info();
+    let pstats = if p.has_pstats { idx.profile().pstats.as_ref() } else { None };
     ProfileSummary {
         id: id.to_owned(),
         name: name.to_owned(),
@@ -102,8 +104,8 @@ pub fn summary(idx: &ProfileIndex, id: &str, name: &str, size: Option<u64>, warn
         size,
         created: None,
         // Sampled first: a hybrid recording's percentages are of its sampled seconds.
-        total: p.samples.as_ref().map(|s| s.total()).or_else(|| p.pstats.as_ref().map(|s| s.total_time)),
-        calls: p.pstats.as_ref().map(|s| s.total_calls),
+        total: p.sample_total.or_else(|| pstats.map(|s| s.total_time)),
+        calls: pstats.map(|s| s.total_calls),
     }
 }
 
@@ -113,7 +115,7 @@ pub fn function_row(idx: &ProfileIndex, v: &View, fid: FuncId) -> Option<Functio
     let s = idx.stats_in(v, fid).unwrap_or_default();
     // A sampled profile's tottime/cumtime are its self/total weights; a hybrid recording's are
     // cProfile's only (a function cProfile did not see has none, rather than a sampled stand-in).
-    let sampled_only = idx.profile().pstats.is_none();
+    let sampled_only = !idx.info().has_pstats;
     let (tottime, cumtime) =
         if sampled_only { (s.tottime.or(s.self_weight), s.cumtime.or(s.total_weight)) } else { (s.tottime, s.cumtime) };
     Some(FunctionRow {
@@ -211,7 +213,7 @@ pub fn tree_slice(idx: &ProfileIndex, v: &View, s: &Slice, mode: TreeMode) -> Tr
         .collect();
     TreeSlice {
         mode,
-        unit: idx.profile().unit.as_str().to_owned(),
+        unit: idx.info().unit.as_str().to_owned(),
         grand_total: s.grand_total,
         estimated: s.estimated,
         nodes,
@@ -376,7 +378,7 @@ pub fn threads(idx: &ProfileIndex) -> ThreadList {
 pub fn graph(idx: &ProfileIndex, sel: &Selection, n: usize) -> Answer<CallGraph> {
     let n = n.clamp(1, MAX_GRAPH_NODES);
     let v = idx.view(sel)?;
-    let pstats = idx.profile().pstats.is_some();
+    let pstats = idx.info().has_pstats;
     let own_key = if pstats { SortKey::Tottime } else { SortKey::SelfWeight };
     let available =
         (0..v.function_count() as u32).filter(|&i| idx.stats_in(&v, FuncId(i)).is_some_and(|s| s.own() > 0.0)).count();
@@ -412,7 +414,7 @@ pub fn graph(idx: &ProfileIndex, sel: &Selection, n: usize) -> Answer<CallGraph>
         }
     }
     Ok(CallGraph {
-        unit: idx.profile().unit.as_str().to_owned(),
+        unit: idx.info().unit.as_str().to_owned(),
         capped: available > nodes.len(),
         available: available as u64,
         nodes,

@@ -230,9 +230,35 @@ impl View {
     }
 }
 
+/// What a profile is besides its stacks, read without waiting for a deferred index's stack
+/// table ([`ProfileIndex::info`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileInfo {
+    /// Container format.
+    pub format: profview_model::Format,
+    /// Producer dialect.
+    pub dialect: profview_model::Dialect,
+    /// Unit of the primary metric.
+    pub unit: profview_model::Unit,
+    /// A sampled profile's Σ of sample weights, in sample order (`SampleData::total`).
+    pub sample_total: Option<f64>,
+    /// The profile has deterministic (pstats) data.
+    pub has_pstats: bool,
+}
+
 /// An immutable index over one profile.
 pub struct ProfileIndex {
-    profile: Profile,
+    /// The profile, with its stack table in pre-order when its weights allow (`Ready::pre`).
+    /// Set by the build, except for a deferred index ([`build_deferred`](Self::build_deferred)),
+    /// whose profile waits in `pending` until its views (or anything else that reads the stacks)
+    /// are first needed: the table is then renumbered in place, on whichever thread asks first.
+    ready: std::sync::OnceLock<Ready>,
+    /// A deferred index's profile as imported, until `ready` is set.
+    pending: Mutex<Option<Profile>>,
+    /// A deferred index's functions and threads (a copy, small beside its stacks): the function
+    /// table answers from them while `pending` waits or is renumbered.
+    names: Option<(Vec<Function>, Vec<profview_model::Thread>)>,
+    info: ProfileInfo,
     pkg: Vec<Package>,
     base: Arc<View>,
     cache: Mutex<Recent<Selection, Arc<View>>>,
@@ -240,15 +266,19 @@ pub struct ProfileIndex {
     search: std::sync::OnceLock<table::SearchText>,
     /// A profile whose lines are current, grouped by function: its line-level side.
     lines: Option<lines::LineLevel>,
-    /// The profile's stack table is in pre-order (renumbered by the build, or already so).
-    pre: bool,
     /// The function table came straight from the stack table (`build_deferred`).
     direct: bool,
 }
 
+/// The indexed profile and whether its stack table is in pre-order (renumbered, or already so).
+struct Ready {
+    profile: Profile,
+    pre: bool,
+}
+
 impl fmt::Debug for ProfileIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProfileIndex").field("functions", &self.profile.functions.len()).finish()
+        f.debug_struct("ProfileIndex").field("functions", &self.functions().len()).finish()
     }
 }
 
@@ -325,9 +355,8 @@ impl ProfileIndex {
                 let pkg = classify_all(&profile.functions);
                 let approx_bytes = stats.len() * 80;
                 let base = View { kind: std::sync::OnceLock::new(), pstats: false, stats, extra: Vec::new(), extra_pkg: Vec::new(), visible: None, approx_bytes, orders: Mutex::default(), slices: Default::default() };
-                let mut idx = Self::assemble(profile, pkg, base, false);
-                idx.direct = true;
-                return idx;
+                let names = (profile.functions.clone(), profile.threads.clone());
+                return Self::assemble(Err((profile, names)), pkg, base);
             }
         }
         Self::build_plain(profile)
@@ -352,43 +381,127 @@ impl ProfileIndex {
             // The default view has no user input and cannot fail; keep an empty one just in case.
             Err(_) => View::new(Kind::Pstats(empty_pstats_view()), Vec::new(), (Vec::new(), Vec::new()), None, 0, Orders::default()),
         };
-        Self::assemble(profile, pkg, base, pre)
+        Self::assemble(Ok(Ready { profile, pre }), pkg, base)
     }
 
-    /// The index around its default view; the first table page is built with it.
-    fn assemble(profile: Profile, pkg: Vec<Package>, base: View, pre: bool) -> Self {
-        let mut thread_totals = vec![0.0; profile.threads.len()];
-        if let Some(sd) = &profile.samples {
+    /// The index around its default view; the first table page is built with it. `Err`: a
+    /// deferred index's profile as imported, with the copy of its functions and threads.
+    #[allow(clippy::type_complexity)]
+    fn assemble(profile: Result<Ready, (Profile, (Vec<Function>, Vec<profview_model::Thread>))>, pkg: Vec<Package>, base: View) -> Self {
+        let p = match &profile {
+            Ok(r) => &r.profile,
+            Err((p, _)) => p,
+        };
+        let mut thread_totals = vec![0.0; p.threads.len()];
+        if let Some(sd) = &p.samples {
             for s in &sd.samples {
                 if let Some(t) = thread_totals.get_mut(s.thread.idx()) {
                     *t += s.weight;
                 }
             }
         }
+        let info = ProfileInfo {
+            format: p.format,
+            dialect: p.dialect,
+            unit: p.unit,
+            sample_total: p.samples.as_ref().map(|s| s.total()),
+            has_pstats: p.pstats.is_some(),
+        };
+        let (ready, pending, names, direct) = match profile {
+            Ok(r) => (std::sync::OnceLock::from(r), None, None, false),
+            Err((p, names)) => (std::sync::OnceLock::new(), Some(p), Some(names), true),
+        };
         let idx = ProfileIndex {
-            profile,
+            ready,
+            pending: Mutex::new(pending),
+            names,
+            info,
             pkg,
             base: Arc::new(base),
             cache: Mutex::default(),
             thread_totals,
             search: std::sync::OnceLock::new(),
             lines: None,
-            pre,
-            direct: false,
+            direct,
         };
         // The first table page is the default order: build it with the index.
         let _ = idx.query_functions_in(&idx.base, &FunctionQuery { limit: 0, ..Default::default() });
         idx
     }
 
-    /// The indexed profile.
+    /// The indexed profile: its stack table renumbered in pre-order (children by function id)
+    /// when its weights are whole, the same stacks and samples otherwise. A deferred index
+    /// renumbers it on the first call (a concurrent caller waits for that): what only needs
+    /// its functions, threads or totals reads [`functions`](Self::functions),
+    /// [`threads`](Self::threads) and [`info`](Self::info), which never wait.
     pub fn profile(&self) -> &Profile {
-        &self.profile
+        &self.ready().profile
+    }
+
+    fn ready(&self) -> &Ready {
+        self.ready.get_or_init(|| {
+            let taken = lock(&self.pending).take();
+            // `pending` is only empty here if an earlier renumbering panicked: answer as an
+            // empty profile rather than panic again on every call.
+            let mut profile = taken.unwrap_or_else(|| self.empty_profile());
+            let pre = samples::preorder_profile(&mut profile);
+            Ready { profile, pre }
+        })
+    }
+
+    /// A profile with this one's functions, threads and kind but no stacks.
+    fn empty_profile(&self) -> Profile {
+        let (functions, threads) = self.names.clone().unwrap_or_default();
+        Profile {
+            format: self.info.format,
+            dialect: self.info.dialect,
+            unit: self.info.unit,
+            functions,
+            threads,
+            pstats: None,
+            samples: Some(Default::default()),
+            lines_are_current: false,
+        }
+    }
+
+    /// The threads of the profile (never waits).
+    fn thread_list(&self) -> &[profview_model::Thread] {
+        match (&self.names, self.ready.get()) {
+            (_, Some(r)) => &r.profile.threads,
+            (Some((_, t)), None) => t,
+            (None, None) => &self.profile().threads,
+        }
+    }
+
+    /// True while a deferred index's profile waits to be renumbered (nothing has read its
+    /// stacks yet: see [`profile`](Self::profile)).
+    pub fn is_pending(&self) -> bool {
+        self.ready.get().is_none()
+    }
+
+    /// The stack table is in pre-order (see [`profile`](Self::profile)).
+    fn pre(&self) -> bool {
+        self.ready().pre
+    }
+
+    /// The profile's functions, indexed by [`FuncId`] (never waits, see
+    /// [`profile`](Self::profile)).
+    pub fn functions(&self) -> &[Function] {
+        match (&self.names, self.ready.get()) {
+            (_, Some(r)) => &r.profile.functions,
+            (Some((f, _)), None) => f,
+            (None, None) => &self.profile().functions,
+        }
+    }
+
+    /// Format, dialect, unit and totals of the profile (never waits).
+    pub fn info(&self) -> &ProfileInfo {
+        &self.info
     }
 
     /// Aggregates for every function, indexed by [`FuncId`] (default view).
     pub fn function_stats(&self) -> &[FunctionStats] {
-        &self.base.stats[..self.profile.functions.len().min(self.base.stats.len())]
+        &self.base.stats[..self.functions().len().min(self.base.stats.len())]
     }
 
     /// Aggregates of one function (default view).
@@ -416,11 +529,11 @@ impl ProfileIndex {
     pub fn view(&self, sel: &Selection) -> Result<Arc<View>, QueryError> {
         let tf = transform::parse(&sel.tf).map_err(QueryError::BadRequest)?;
         if let Some(t) = sel.thread {
-            if self.profile.samples.is_none() {
+            if self.info.sample_total.is_none() {
                 return Err(QueryError::BadRequest("this profile has no threads (pstats); omit thread".into()));
             }
-            if t as usize >= self.profile.threads.len() {
-                return Err(QueryError::NotFound(format!("no thread {t} (the profile has {})", self.profile.threads.len())));
+            if t as usize >= self.thread_totals.len() {
+                return Err(QueryError::NotFound(format!("no thread {t} (the profile has {})", self.thread_totals.len())));
             }
         }
         if sel.thread.is_none() && tf.is_empty() {
@@ -429,7 +542,7 @@ impl ProfileIndex {
         if let Some(v) = lock(&self.cache).get(sel) {
             return Ok(v);
         }
-        let v = Arc::new(make_view(&self.profile, &self.pkg, sel, &tf, self.pre).map_err(QueryError::BadRequest)?);
+        let v = Arc::new(make_view(self.profile(), &self.pkg, sel, &tf, self.pre()).map_err(QueryError::BadRequest)?);
         let mut c = lock(&self.cache);
         c.insert(sel.clone(), v.clone());
         // Keep at most N entries and roughly 1 GiB.
@@ -441,11 +554,11 @@ impl ProfileIndex {
 
     /// A function of a view (profile functions and synthetic group functions).
     pub fn function_in<'a>(&'a self, v: &'a View, id: FuncId) -> Option<&'a Function> {
-        let n = self.profile.functions.len();
-        if id.idx() < n {
-            Some(&self.profile.functions[id.idx()])
+        let fs = self.functions();
+        if id.idx() < fs.len() {
+            Some(&fs[id.idx()])
         } else {
-            v.extra.get(id.idx() - n)
+            v.extra.get(id.idx() - fs.len())
         }
     }
 
@@ -467,12 +580,13 @@ impl ProfileIndex {
     /// The function table of a view. The full order per column is built once per view and
     /// cached; a page is then cut from it.
     pub fn query_functions_in(&self, v: &View, q: &FunctionQuery) -> (usize, Vec<FuncId>) {
-        let n = self.profile.functions.len();
+        let fs = self.functions();
+        let n = fs.len();
         let empty = Function { name: String::new(), file: String::new(), line: 0 };
         let func = |i: u32| -> &Function {
             let i = i as usize;
             if i < n {
-                &self.profile.functions[i]
+                &fs[i]
             } else {
                 v.extra.get(i - n).unwrap_or(&empty)
             }
@@ -494,7 +608,7 @@ impl ProfileIndex {
             }
         };
         let text_mask = q.filter.as_ref().map(|f| {
-            let mut m = self.search.get_or_init(|| table::SearchText::build(&self.profile.functions)).matches(f);
+            let mut m = self.search.get_or_init(|| table::SearchText::build(self.functions())).matches(f);
             m.extend(v.extra.iter().map(|e| f.matches(&e.name, &e.file)));
             m
         });
@@ -514,7 +628,7 @@ impl ProfileIndex {
     fn kind<'v>(&self, v: &'v View) -> &'v Kind {
         // Only the default view is ever deferred (`build_one`): it is the default view's kind.
         v.kind.get_or_init(|| {
-            make_view(&self.profile, &self.pkg, &Selection::default(), &Transforms::default(), self.pre)
+            make_view(self.profile(), &self.pkg, &Selection::default(), &Transforms::default(), self.pre())
                 .ok()
                 .and_then(|built| built.kind.into_inner())
                 // The default view has no user input and cannot fail.
@@ -541,7 +655,7 @@ impl ProfileIndex {
                 }
             }
             Kind::Pstats(pv) => {
-                let d = pv.data(&self.profile);
+                let d = pv.data(self.profile());
                 let row = if callers { pv.callers.slice(id.idx()) } else { pv.callees.slice(id.idx()) };
                 for &k in row {
                     let e = &d.edges[k as usize];
@@ -586,7 +700,7 @@ impl ProfileIndex {
 
     fn reach(&self, v: &View, id: FuncId, callers: bool) -> Result<Vec<Reach>, QueryError> {
         self.check_func(v, id)?;
-        let n = v.stats.len().max(self.profile.functions.len());
+        let n = v.stats.len().max(self.functions().len());
         let mut dist = vec![u32::MAX; n];
         let mut queue = VecDeque::new();
         dist[id.idx()] = 0;
@@ -608,7 +722,7 @@ impl ProfileIndex {
                     }
                 }
                 Kind::Pstats(pv) => {
-                    let d = pv.data(&self.profile);
+                    let d = pv.data(self.profile());
                     let row = if callers { pv.callers.slice(f as usize) } else { pv.callees.slice(f as usize) };
                     for &k in row {
                         let e = &d.edges[k as usize];
@@ -687,7 +801,7 @@ impl ProfileIndex {
         let root_path = path_u32(&q.root);
         match self.kind(v) {
             Kind::Samples(sv) => {
-                let t = sv.table(&self.profile);
+                let t = sv.table(self.profile());
                 let nodes = match q.mode {
                     TreeMode::TopDown => {
                         let mut src = SampleTopDown { v: sv, t, groups: Groups::new(v.stats.len()) };
@@ -729,7 +843,7 @@ impl ProfileIndex {
                 Ok(Slice { grand_total: sv.total, estimated: false, nodes })
             }
             Kind::Pstats(pv) => {
-                let d = pv.data(&self.profile);
+                let d = pv.data(self.profile());
                 let inverted = q.mode == TreeMode::Inverted;
                 let mut src = PstatsTree { v: pv, d, grand_total: 0.0, inverted, metric: InvMetric::SelfTime, path_offset: 0 };
                 let tops: Vec<Cand<trees::PState>> = src.top_level().into_iter().map(|f| src.top(f)).collect();
@@ -764,7 +878,7 @@ impl ProfileIndex {
         let f = id.0;
         match self.kind(v) {
             Kind::Samples(sv) => {
-                let t = sv.table(&self.profile);
+                let t = sv.table(self.profile());
                 let outer: Vec<u32> = sv.by_func(t).slice(id.idx()).iter().copied().filter(|&n| sv.is_outer(n as usize)).collect();
                 if outer.is_empty() {
                     return Err(QueryError::NotFound(format!("function {f} has no samples in this view")));
@@ -790,7 +904,7 @@ impl ProfileIndex {
                 ))
             }
             Kind::Pstats(pv) => {
-                let d = pv.data(&self.profile);
+                let d = pv.data(self.profile());
                 if pgraph::stats_of(d, f).is_none() || !v.is_visible(f) {
                     return Err(QueryError::NotFound(format!("no function {f} in this view")));
                 }
@@ -811,8 +925,7 @@ impl ProfileIndex {
 
     /// Threads with their totals, in first-seen order (empty for pstats).
     pub fn threads(&self) -> Vec<ThreadInfo> {
-        self.profile
-            .threads
+        self.thread_list()
             .iter()
             .enumerate()
             .map(|(i, t)| ThreadInfo {

@@ -137,7 +137,7 @@ impl ProfileIndex {
         match &self.lines {
             None => self,
             Some(l) => l.index.get_or_init(|| {
-                let raw = lock(&l.raw).take().unwrap_or_else(|| empty_like(&self.profile));
+                let raw = lock(&l.raw).take().unwrap_or_else(|| empty_like(self.profile()));
                 Box::new(ProfileIndex::build_plain(raw))
             }),
         }
@@ -161,7 +161,7 @@ impl ProfileIndex {
             let s = self.stats_in(&v, id).unwrap_or_default();
             return Ok(vec![LineStats { line: f.line, func: id, self_value: s.own(), total: s.inclusive() }]);
         }
-        if id.idx() >= self.profile.functions.len() {
+        if id.idx() >= self.functions().len() {
             return Err(QueryError::NotFound(format!("no function {}", id.0)));
         }
         let li = self.by_line();
@@ -171,7 +171,7 @@ impl ProfileIndex {
             .into_iter()
             .filter_map(|f| {
                 let s = li.stats_in(&v, f)?;
-                let line = li.profile.functions.get(f.idx())?.line;
+                let line = li.functions().get(f.idx())?.line;
                 Some(LineStats { line, func: f, self_value: s.own(), total: s.inclusive() })
             })
             .collect();

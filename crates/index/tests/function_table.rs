@@ -184,6 +184,13 @@ fn a_deferred_index_answers_as_the_built_one() {
         let q = FunctionQuery { limit: 30, ..Default::default() };
         let (va, vb) = (deferred.default_view(), built.default_view());
         assert_eq!(deferred.query_functions_in(&va, &q), built.query_functions_in(&vb, &q), "{name}: table");
+        // The table, its search, the names and the totals answer without touching the stacks.
+        let fq = FunctionQuery { filter: Some(TextFilter::Substring("a".into())), limit: 30, ..Default::default() };
+        assert_eq!(deferred.query_functions_in(&va, &fq), built.query_functions_in(&vb, &fq), "{name}: search");
+        assert_eq!(deferred.functions(), &built.profile().functions[..], "{name}: functions");
+        assert_eq!(deferred.info(), built.info(), "{name}: info");
+        assert_eq!(deferred.threads(), built.threads(), "{name}: threads before");
+        assert!(deferred.is_pending() == deferred.table_is_direct(), "{name}: a direct table left the stacks alone");
         let top: Vec<FuncId> = built.query_functions_in(&vb, &FunctionQuery { limit: 4, ..Default::default() }).1;
         let mut queries = vec![TreeQuery::default(), TreeQuery { mode: TreeMode::Inverted, ..Default::default() }];
         let lod = Lod { min_frac: 0.0, max_nodes: 500 };
@@ -208,6 +215,12 @@ fn a_deferred_index_answers_as_the_built_one() {
             assert_eq!(deferred.sandwich(&va, f, &lod), built.sandwich(&vb, f, &lod), "{name}: sandwich of {f:?}");
         }
         assert_eq!(deferred.threads(), built.threads(), "{name}: threads");
+        assert!(!deferred.is_pending(), "{name}: the trees read the stacks");
+        // Renumbered in place, the profile is the one the whole build renumbered.
+        assert!(deferred.profile() == built.profile(), "{name}: profile");
+        let t0 = Selection { thread: Some(0), tf: String::new() };
+        let (ta, tb) = (deferred.view(&t0).unwrap(), built.view(&t0).unwrap());
+        assert_eq!(deferred.tree(&ta, &TreeQuery::default()), built.tree(&tb, &TreeQuery::default()), "{name}: thread 0");
     }
     assert!(deferred_seen >= 10, "{deferred_seen}");
 }

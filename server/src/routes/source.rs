@@ -38,8 +38,7 @@ pub async fn source(
     let e = entry(&state, &id).await?;
     let f = e
         .index
-        .profile()
-        .functions
+        .functions()
         .get(fid as usize)
         .cloned()
         .ok_or_else(|| AppError::NotFound(format!("no function {fid} in profile {id}")))?;

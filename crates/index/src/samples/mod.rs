@@ -160,7 +160,7 @@ mod tests {
         assert!(!preorder::is_preorder(&p.samples.as_ref().unwrap().stacks), "the fixture must not be in pre-order");
         let reference = crate::table::function_stats(&p);
         let idx = crate::ProfileIndex::build(p);
-        assert!(!idx.pre, "fractional samples: the build leaves the table");
+        assert!(!idx.pre(), "fractional samples: the build leaves the table");
         for (a, r) in idx.function_stats().iter().zip(&reference) {
             assert_eq!(a.self_weight, r.self_weight);
             assert_eq!(a.total_weight, r.total_weight);
