@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use profview_import::{folded, FoldedParser, Limits};
+use profview_import::{folded, parse_folded_parallel, FoldedParser, Limits, StreamOptions};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits { max_stack_depth: 64, max_name_len: 32, ..Limits::default() };
@@ -27,6 +27,18 @@ fuzz_target!(|data: &[u8]| {
             }
             assert_eq!((bits[n / 64] >> (n % 64)) & 1 == 1, nested, "nested bit of node {n}");
         }
+    }
+    // The parallel driver (blocks of 4 KiB, the smallest it cuts: run with -max_len=65536 so that
+    // inputs span blocks, and the forks share the frames merged so far) must give it too.
+    let opts = StreamOptions { threads: 2, block_size: 1, in_flight: 2 };
+    match (&whole, parse_folded_parallel(data, &limits, &opts)) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.profile, b.profile);
+            assert_eq!(a.warnings, b.warnings);
+            assert_eq!(a.nested, b.nested);
+        }
+        (Err(a), Err(b)) => assert_eq!(a, &b),
+        _ => panic!("whole and parallel parses disagree"),
     }
     // Streaming in uneven chunks must give the same answer.
     let mut p = FoldedParser::new(limits);

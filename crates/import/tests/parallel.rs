@@ -108,8 +108,9 @@ fn corpus_and_hostile_files() {
 
 /// Frames that keep appearing through the file (so the frames shared with the forks are
 /// renewed many times while it is parsed), some of them first seen in a later block as
-/// lossy UTF-8, as over-long names or as a second spelling of a known function: every driver
-/// still gives the serial parse's profile and warnings. Gregg and py-spy dialects.
+/// lossy UTF-8, as over-long names or as a second spelling of a known function (also under a
+/// parent new to the block, and below the function itself): every driver still gives the
+/// serial parse's profile, nested bits and warnings. Gregg and py-spy dialects.
 #[test]
 fn frames_first_seen_in_later_blocks() {
     let limits = Limits { max_name_len: 40, ..Limits::default() };
@@ -126,10 +127,17 @@ fn frames_first_seen_in_later_blocks() {
             // New names keep coming (i / 8), old ones recur (i % 97), and every 1000th line
             // brings a frame of its own kind.
             let mut frames = vec![b"main".to_vec(), frame(i % 97), frame(i / 8)];
+            // Names cut to the same 40 bytes are one function: `y…A` is known early, each
+            // `y…B{i}` is a new raw frame of it, under a new parent and below itself.
+            let (ya, yb) = (format!("{}A", "y".repeat(45)).into_bytes(), format!("{}B{i}", "y".repeat(45)).into_bytes());
             match i % 1000 {
+                10 => frames = vec![b"main".to_vec(), ya],
                 500 => frames.push([b"bad".as_slice(), &[0xff], i.to_string().as_bytes()].concat()),
                 600 => frames.push(format!("{}{i}", "x".repeat(60)).into_bytes()),
                 700 if !pyspy => frames.push(format!("f{}_[k]", i / 8).into_bytes()),
+                800 => frames = vec![b"main".to_vec(), format!("n{i}").into_bytes(), ya],
+                801 => frames = vec![b"main".to_vec(), format!("n{}", i - 1).into_bytes(), yb],
+                802 => frames = vec![b"main".to_vec(), ya, yb],
                 _ => {}
             }
             text.extend(frames.join(&b';'));
@@ -137,6 +145,16 @@ fn frames_first_seen_in_later_blocks() {
         }
         check_all(if pyspy { "py-spy frames over time" } else { "frames over time" }, &text, &limits);
     }
+}
+
+/// The input fuzzing found (`fuzz/fuzz_targets/folded.rs`, names cut at 32 bytes): in a later
+/// block, a new spelling of a function the forks already knew became a second function, and the
+/// node under it a second child of the same parent.
+#[test]
+fn a_function_cut_to_a_known_name_in_a_later_block() {
+    let bytes = read(&fixtures().join("fuzz/folded_cut_names_across_blocks.folded"));
+    let limits = Limits { max_stack_depth: 64, max_name_len: 32, ..Limits::default() };
+    check_all("fuzz/folded_cut_names_across_blocks.folded", &bytes, &limits);
 }
 
 #[test]

@@ -55,9 +55,24 @@ pub(crate) struct KnownFrames {
     table: IdTable,
     /// Functions of the parser when the frames were taken: a fork numbers its own from here.
     funcs: u32,
+    /// Those functions and their (name, file, line) table: a frame new to the fork whose
+    /// function is known (another spelling of it, a name cut to the same prefix) takes the
+    /// known id, so that one function has one id in the fork as in the merged profile (a
+    /// node's children and its nested bit depend on it).
+    functions: Vec<Function>,
+    func_table: IdTable,
 }
 
 impl KnownFrames {
+    /// The id of a known function.
+    #[inline]
+    fn find_function(&self, h: u64, name: &str, file: &str, line: i64) -> Option<u32> {
+        self.func_table.find(h, |i| {
+            let f = &self.functions[i as usize];
+            f.line == line && f.name == name && f.file == file
+        })
+    }
+
     /// The function of a known raw frame (`h`: its `hash_bytes`).
     #[inline]
     fn find(&self, h: u64, raw: &[u8]) -> Option<u32> {
@@ -504,6 +519,8 @@ impl FoldedParser {
             func: self.frame_func.clone(),
             table: self.frame_table.clone(),
             funcs: self.func_base + self.functions.len() as u32,
+            functions: self.functions.clone(),
+            func_table: self.func_table.clone(),
         }
     }
 
@@ -542,7 +559,9 @@ impl FoldedParser {
         for (r, &(s, l)) in later.frame_span.iter().enumerate() {
             let raw = &later.frame_bytes[s..s + l];
             let h = later.frame_hash[r];
-            let lf = (later.frame_func[r] - base) as usize;
+            // The fork's function: one of ours (below `base`) or its own, by index in `fmap`.
+            let lf = later.frame_func[r];
+            let own = lf.checked_sub(base).map(|i| i as usize);
             let (fb, span) = (&self.frame_bytes, &self.frame_span);
             let found = self.frame_table.find(h, |x| {
                 let (s, l) = span[x as usize];
@@ -551,17 +570,21 @@ impl FoldedParser {
             let gf = match found {
                 Some(g) => self.frame_func[g as usize],
                 None => {
-                    let gf = if fmap[lf] != NONE {
-                        fmap[lf]
-                    } else {
-                        let f = &later.functions[lf];
-                        self.intern_function(&f.name, &f.file, f.line)
+                    let gf = match own {
+                        None => lf,
+                        Some(i) if fmap[i] != NONE => fmap[i],
+                        Some(i) => {
+                            let f = &later.functions[i];
+                            self.intern_function(&f.name, &f.file, f.line)
+                        }
                     };
                     new_raw[r] = self.push_frame(raw, h, gf);
                     gf
                 }
             };
-            fmap[lf] = gf;
+            if let Some(i) = own {
+                fmap[i] = gf;
+            }
         }
         for &(r, line, flags) in &later.flagged {
             let g = new_raw[r as usize];

@@ -296,9 +296,12 @@ impl FoldedParser {
     }
 
     /// The id of function (name, file, line), added when new (a fork's own functions are
-    /// numbered from its `func_base` on).
+    /// numbered from its `func_base` on; a function its `known` has keeps that id).
     pub(super) fn intern_function(&mut self, name: &str, file: &str, line: i64) -> u32 {
         let h = hash_function(name, file, line);
+        if let Some(id) = self.known.as_deref().and_then(|k| k.find_function(h, name, file, line)) {
+            return id;
+        }
         let fs = &self.functions;
         if let Some(i) = self.func_table.find(h, |i| {
             let f = &fs[i as usize];
