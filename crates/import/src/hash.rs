@@ -194,6 +194,7 @@ impl IdTable {
     /// Hints the cache to load the slot where a search or an insert for hash `h` starts: a
     /// caller that knows its next keys a few steps ahead overlaps their cache misses.
     #[inline]
+    #[mutants::skip] // mutants: a cache hint; no result can depend on it
     pub(crate) fn prefetch(&self, h: u64) {
         crate::prefetch::slot(&self.slots, (h as usize) & self.slots.len().wrapping_sub(1));
     }

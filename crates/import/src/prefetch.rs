@@ -10,6 +10,7 @@
 /// Hints the CPU to bring `s[i]` into the cache (nothing when `i` is out of bounds).
 #[inline(always)]
 #[allow(unsafe_code)]
+#[mutants::skip] // mutants: a cache hint; no result can depend on it
 pub(crate) fn slot<T>(s: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(x) = s.get(i) {

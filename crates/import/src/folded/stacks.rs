@@ -210,6 +210,7 @@ impl FoldedParser {
     /// Starts loading what [`child`](Self::child) will read for (`parent`, `func`): the
     /// table slot and the parent's successor (see `prefetch.rs`).
     #[inline]
+    #[mutants::skip] // mutants: a cache hint; no result can depend on it
     pub(super) fn prefetch_child(&self, parent: u32, func: u32) {
         self.child_table.prefetch(hash_pair(parent, func));
         let next = parent as usize + 1;
@@ -219,6 +220,7 @@ impl FoldedParser {
 
     /// Starts loading the slot [`add_sample`](Self::add_sample) will use for (`node`, `thread`).
     #[inline]
+    #[mutants::skip] // mutants: a cache hint; no result can depend on it
     pub(super) fn prefetch_sample(&self, node: u32, thread: u32) {
         self.sample_table.prefetch(hash_pair(node, thread));
     }
