@@ -531,6 +531,18 @@ impl FoldedParser {
         self.frame_span.len()
     }
 
+    /// In a join's pass over `later`'s nodes, at node `n`: starts the loads of the lookup of
+    /// node `n + AHEAD` when its parent is mapped already (`nmap`; `ours` maps functions).
+    #[inline]
+    #[mutants::skip] // mutants: a cache hint; no result can depend on it
+    fn prefetch_ahead(&self, later: &FoldedParser, nmap: &[u32], ours: &impl Fn(u32) -> u32, n: usize) {
+        if let Some(&q) = later.parent.get(n + AHEAD) {
+            if q != NO_PARENT && (q as usize) < n {
+                self.prefetch_child(nmap[q as usize], ours(later.func[n + AHEAD]));
+            }
+        }
+    }
+
     /// Appends a fork's result: `later` parsed the input that directly follows everything fed
     /// to `self` (cut at a line end; if it was not, the cut counts as a line end). Functions,
     /// threads, stacks and samples are merged in first-seen order, warnings keep global line
@@ -573,7 +585,6 @@ impl FoldedParser {
                 None => {
                     let gf = match own {
                         None => lf,
-                        Some(i) if fmap[i] != NONE => fmap[i],
                         Some(i) => {
                             let f = &later.functions[i];
                             self.intern_function(&f.name, &f.file, f.line)
@@ -609,18 +620,13 @@ impl FoldedParser {
         // Nodes new here: no sample of theirs is here yet (and `later` has one per thread).
         let mut created: Vec<bool> = Vec::with_capacity(later.parent.len());
         let mut fresh_prev = false;
+        // A function of the fork as ours.
+        let ours = |lf: u32| if lf < base { lf } else { fmap[(lf - base) as usize] };
         for n in 0..later.parent.len() {
-            // The lookups a few nodes ahead whose parent is mapped already: start their loads.
-            if let Some(&q) = later.parent.get(n + AHEAD) {
-                if q != NO_PARENT && (q as usize) < n {
-                    let lf = later.func[n + AHEAD];
-                    self.prefetch_child(nmap[q as usize], if lf < base { lf } else { fmap[(lf - base) as usize] });
-                }
-            }
+            self.prefetch_ahead(&later, &nmap, &ours, n);
             let p = later.parent[n];
             let gp = if p == NO_PARENT { NO_PARENT } else { nmap[p as usize] };
-            let lf = later.func[n];
-            let gf = if lf < base { lf } else { fmap[(lf - base) as usize] };
+            let gf = ours(later.func[n]);
             // A node whose parent is the node created just before it and was new here is new
             // and sequential here too; a node whose parent was new here is new.
             let parent_new = p != NO_PARENT && created[p as usize];
@@ -639,7 +645,8 @@ impl FoldedParser {
         let place = |smp: &Sample| smp.stack().map_or((NO_PARENT, false), |s| (nmap[s.idx()], created[s.idx()]));
         for (i, smp) in samples.iter().enumerate() {
             if let Some(ahead) = samples.get(i + AHEAD) {
-                self.prefetch_sample(place(ahead).0, tmap[ahead.thread.idx()]);
+                let (node, _) = place(ahead);
+                self.prefetch_sample(node, tmap[ahead.thread.idx()]);
             }
             let (node, new) = place(smp);
             self.add_sample(node, tmap[smp.thread.idx()], smp.weight, new);
