@@ -2,7 +2,7 @@
 # The CLI against the tools in one run (BENCHMARKS.md, "A fast CLI"; issue 14 item 5):
 #   - `profview stats P --json` on a 200k-function pstats file vs Python's pstats loading and sorting it;
 #   - `profview stats F --limit 20` and `profview serve F` (to "serving at", to its first table answer and to its
-#     first tree answer) on folded files vs
+#     first tree answer, and its peak RSS once its views are built: scripts/serve-timing.py) on folded files vs
 #     `inferno-flamegraph F > /dev/null`;
 #   - where the time goes: the phases `stats` and `serve` log (RUST_LOG=profview=debug).
 # Each command runs RUNS times, interleaved; the table has the median and the range.
