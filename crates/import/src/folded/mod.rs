@@ -67,19 +67,13 @@ impl KnownFrames {
     /// The id of a known function.
     #[inline]
     fn find_function(&self, h: u64, name: &str, file: &str, line: i64) -> Option<u32> {
-        self.func_table.find(h, |i| {
-            let f = &self.functions[i as usize];
-            f.line == line && f.name == name && f.file == file
-        })
+        stacks::find_function(&self.func_table, &self.functions, h, name, file, line)
     }
 
     /// The function of a known raw frame (`h`: its `hash_bytes`).
     #[inline]
     fn find(&self, h: u64, raw: &[u8]) -> Option<u32> {
-        let r = self.table.find(h, |r| {
-            let (s, l) = self.span[r as usize];
-            self.bytes[s..s + l] == *raw
-        })?;
+        let r = stacks::find_raw(&self.table, &self.bytes, &self.span, h, raw)?;
         Some(self.func[r as usize])
     }
 }
@@ -575,12 +569,7 @@ impl FoldedParser {
             // The fork's function: one of ours (below `base`) or its own, by index in `fmap`.
             let lf = later.frame_func[r];
             let own = lf.checked_sub(base).map(|i| i as usize);
-            let (fb, span) = (&self.frame_bytes, &self.frame_span);
-            let found = self.frame_table.find(h, |x| {
-                let (s, l) = span[x as usize];
-                fb[s..s + l] == *raw
-            });
-            let gf = match found {
+            let gf = match stacks::find_raw(&self.frame_table, &self.frame_bytes, &self.frame_span, h, raw) {
                 Some(g) => self.frame_func[g as usize],
                 None => {
                     let gf = match own {

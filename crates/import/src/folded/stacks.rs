@@ -7,7 +7,7 @@ use profview_model::{Function, Sample, ThreadId, NO_PARENT};
 
 use super::dialect::{split_annotation, split_austin, split_pyspy, Mode};
 use super::FoldedParser;
-use crate::hash::{hash_bytes, hash_pair};
+use crate::hash::{hash_bytes, hash_pair, IdTable};
 
 
 
@@ -100,12 +100,7 @@ impl FoldedParser {
                 let func = match self.known.as_deref().and_then(|k| k.find(h, f)) {
                     Some(func) => func,
                     None => {
-                        let fb = &self.frame_bytes;
-                        let span = &self.frame_span;
-                        let raw = match self.frame_table.find(h, |r| {
-                            let (s, l) = span[r as usize];
-                            fb[s..s + l] == *f
-                        }) {
+                        let raw = match find_raw(&self.frame_table, &self.frame_bytes, &self.frame_span, h, f) {
                             Some(r) => r,
                             None => self.new_frame(f, h),
                         };
@@ -304,11 +299,7 @@ impl FoldedParser {
         if let Some(id) = self.known.as_deref().and_then(|k| k.find_function(h, name, file, line)) {
             return id;
         }
-        let fs = &self.functions;
-        if let Some(i) = self.func_table.find(h, |i| {
-            let f = &fs[i as usize];
-            f.line == line && f.name == name && f.file == file
-        }) {
+        if let Some(i) = find_function(&self.func_table, &self.functions, h, name, file, line) {
             return self.func_base + i;
         }
         let id = self.functions.len() as u32;
@@ -341,6 +332,25 @@ impl FoldedParser {
         });
         r
     }
+}
+
+/// The interned raw frame equal to `raw` (`h`: its `hash_bytes`): `table` over the frames of
+/// `bytes` cut at `span`.
+#[inline]
+pub(super) fn find_raw(table: &IdTable, bytes: &[u8], span: &[(usize, usize)], h: u64, raw: &[u8]) -> Option<u32> {
+    table.find(h, |r| {
+        let (s, l) = span[r as usize];
+        bytes[s..s + l] == *raw
+    })
+}
+
+/// The index in `fs` of function (name, file, line) (`h`: its `hash_function`; `table` over `fs`).
+#[inline]
+pub(super) fn find_function(table: &IdTable, fs: &[Function], h: u64, name: &str, file: &str, line: i64) -> Option<u32> {
+    table.find(h, |i| {
+        let f = &fs[i as usize];
+        f.line == line && f.name == name && f.file == file
+    })
 }
 
 #[mutants::skip] // mutants: hash mixing; the table compares the real function, so a worse hash is only slower

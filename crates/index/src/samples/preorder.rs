@@ -129,15 +129,14 @@ pub(crate) fn to_preorder(t: &mut StackTable) -> Option<Vec<u32>> {
     // Scatter each column to the new ids (independent writes: far faster than following the
     // permutation's cycles in place), one column at a time so that only one old column and
     // one new one live at once: 4 bytes per node less at the peak than both at once.
-    let pm = &perm;
     let mut np = vec![0u32; n];
     for (i, &p) in t.parent.iter().enumerate() {
-        np[pm[i] as usize] = if p == NO_PARENT { NO_PARENT } else { pm[p as usize] };
+        np[perm[i] as usize] = if p == NO_PARENT { NO_PARENT } else { perm[p as usize] };
     }
     t.parent = np;
     let mut nf = vec![profview_model::FuncId(0); n];
     for (i, &f) in t.func.iter().enumerate() {
-        nf[pm[i] as usize] = f;
+        nf[perm[i] as usize] = f;
     }
     t.func = nf;
     Some(perm)
