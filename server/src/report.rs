@@ -279,7 +279,7 @@ pub fn text_report(index: &ProfileIndex, file_label: &str, sort: Option<SortKey>
             let _ = writeln!(out, "   List reduced from {listed} to {} due to restriction <{}>\n", ids.len(), ids.len());
         }
     };
-    if let Some(ps) = info.has_pstats.then(|| index.profile().pstats.as_ref()).flatten() {
+    if let Some(ps) = index.pstats() {
         let p = index.profile();
         if ps.total_calls != ps.prim_calls {
             let _ = write!(out, "         {} function calls ({} primitive calls)", ps.total_calls, ps.prim_calls);

@@ -92,7 +92,7 @@ pub fn lod(min_frac: Option<f64>, max_nodes: Option<usize>) -> Answer<Lod> {
 pub fn summary(idx: &ProfileIndex, id: &str, name: &str, size: Option<u64>, warnings: Vec<String>) -> ProfileSummary {
     // `info`, not `profile`: a deferred index is summarised before its stacks are renumbered.
     let p = idx.info();
-    let pstats = if p.has_pstats { idx.profile().pstats.as_ref() } else { None };
+    let pstats = idx.pstats();
     ProfileSummary {
         id: id.to_owned(),
         name: name.to_owned(),

@@ -497,6 +497,16 @@ impl ProfileIndex {
         }
     }
 
+    /// The profile's deterministic (pstats) data, if any. Never waits: a profile with it is never
+    /// deferred (see [`build_deferred`](Self::build_deferred)), and one without it answers at once.
+    pub fn pstats(&self) -> Option<&profview_model::PstatsData> {
+        if self.info.has_pstats {
+            self.profile().pstats.as_ref()
+        } else {
+            None
+        }
+    }
+
     /// Format, dialect, unit and totals of the profile (never waits).
     pub fn info(&self) -> &ProfileInfo {
         &self.info
